@@ -1,0 +1,157 @@
+"""Load Stable Diffusion v1.x from a hub id, a local diffusers folder, or a CompVis single file."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import torch
+from accelerate import init_empty_weights
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+from creative_painting.errors import UserError
+from creative_painting.models.bundle import LoadReport, StableDiffusion
+from creative_painting.models.compvis_layout import (
+    CONFIG_METADATA_KEY,
+    IGNORED_KEY_PATTERN,
+    compvis_name,
+    match_text_keys,
+    read_checkpoint,
+    split_to_diffusers,
+)
+from creative_painting.models.configs import ModelConfigs, bundled_configs
+from creative_painting.models.tokenizer import load_clip_tokenizer
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
+SINGLE_FILE_SUFFIXES = (".ckpt", ".safetensors")
+# Only what painting needs: no safety checker, no duplicate .bin / fp16 / EMA-only copies.
+HUB_PATTERNS = ["model_index.json", "unet/*", "vae/*", "text_encoder/*", "tokenizer/*", "scheduler/*"]
+HUB_IGNORE = ["*.bin", "*.msgpack", "*.onnx", "*fp16*", "*non_ema*", "*.ckpt"]
+
+
+def load_model(spec: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None, extract_ema: bool = False) -> StableDiffusion:
+    """Load a model from `spec`: a `.ckpt`/`.safetensors` file, a diffusers folder, or a hub id.
+
+    Single files use, in order: `config_dir` (a diffusers folder's configs), configs embedded by
+    `StableDiffusion.save_single_file`, then the bundled SD v1 configs, so no network is needed.
+    """
+    path = Path(spec)
+    if path.suffix in SINGLE_FILE_SUFFIXES:
+        return load_single_file(path, config_dir=config_dir, extract_ema=extract_ema)
+    if path.is_dir():
+        return load_diffusers_folder(path)
+    if path.exists():
+        raise UserError(f"--model {spec}: expected a .ckpt/.safetensors file or a diffusers folder")
+    if spec.count("/") == 1 and not spec.startswith((".", "/", "~")):
+        return load_from_hub(spec)
+    raise UserError(f"model path not found: {spec}")
+
+
+def load_from_hub(repo_id: str) -> StableDiffusion:
+    """Download (or reuse the cache of) a diffusers repo, then load it as a local folder."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(repo_id, allow_patterns=HUB_PATTERNS, ignore_patterns=HUB_IGNORE)
+    except Exception as e:  # offline, unknown repo, gated repo, no network: all mean "give me a path"
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(
+            f"cannot load {repo_id!r} from the Hugging Face hub ({reason[:160]}); "
+            f"pass --model PATH to a local diffusers folder or a .ckpt/.safetensors file"
+        ) from e
+    return load_diffusers_folder(Path(folder), source=repo_id)
+
+
+def load_diffusers_folder(folder: Path, source: str | None = None) -> StableDiffusion:
+    missing = [sub for sub in ("unet", "vae", "text_encoder") if not (folder / sub).is_dir()]
+    if missing:
+        raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (missing {', '.join(missing)}/)")
+    try:
+        unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet")
+        vae = AutoencoderKL.from_pretrained(folder, subfolder="vae")
+        text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder")
+    except (OSError, ValueError, RuntimeError) as e:
+        raise UserError(f"cannot load diffusers folder {folder}: {str(e).strip().splitlines()[0]}") from e
+    tokenizer_dir = folder / "tokenizer"
+    tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir) if tokenizer_dir.is_dir() else load_clip_tokenizer()
+    tokenizer.model_max_length = min(tokenizer.model_max_length, text_encoder.config.max_position_embeddings)
+    scheduler_file = folder / "scheduler" / "scheduler_config.json"
+    scheduler = json.loads(scheduler_file.read_text()) if scheduler_file.is_file() else bundled_configs().scheduler
+    return StableDiffusion(unet, vae, text_encoder, tokenizer, _schedule_only(scheduler), source or str(folder)).eval()
+
+
+def load_single_file(path: Path, *, config_dir: str | Path | None = None, extract_ema: bool = False) -> StableDiffusion:
+    checkpoint, metadata = read_checkpoint(path)
+    configs = _single_file_configs(metadata, config_dir)
+    parts = split_to_diffusers(checkpoint, configs.unet, configs.vae, extract_ema=extract_ema)
+    with init_empty_weights():  # no random init of ~1B parameters: the checkpoint supplies them
+        unet = UNet2DConditionModel.from_config(configs.unet)
+        vae = AutoencoderKL.from_config(configs.vae)
+        text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))
+    parts["text_encoder"] = match_text_keys(parts["text_encoder"], set(text_encoder.state_dict()))
+    for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
+        _load_strictly(module, parts[name], name, path)
+    model = StableDiffusion(unet, vae, text_encoder, load_clip_tokenizer(), _schedule_only(configs.scheduler), str(path))
+    model.report = _report_unused(checkpoint, model)
+    return model.to(dtype=torch.float32).eval()
+
+
+def _single_file_configs(metadata: dict[str, str], config_dir: str | Path | None) -> ModelConfigs:
+    if config_dir is not None:
+        folder = Path(config_dir)
+        try:
+            return ModelConfigs(
+                unet=json.loads((folder / "unet" / "config.json").read_text()),
+                vae=json.loads((folder / "vae" / "config.json").read_text()),
+                text_encoder=json.loads((folder / "text_encoder" / "config.json").read_text()),
+                scheduler=json.loads((folder / "scheduler" / "scheduler_config.json").read_text()),
+            )
+        except (OSError, json.JSONDecodeError) as e:
+            raise UserError(f"--config {folder}: need unet/, vae/, text_encoder/ and scheduler/ configs ({e})") from e
+    if CONFIG_METADATA_KEY in metadata:
+        return ModelConfigs.from_json(metadata[CONFIG_METADATA_KEY])
+    return bundled_configs()
+
+
+def _load_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, path: Path) -> None:
+    """Load with every key accounted for: missing weights are an error, never silently random."""
+    expected = set(module.state_dict())
+    missing = sorted(expected - set(state))
+    if missing:
+        raise UserError(
+            f"{path} lacks {len(missing)} {name} weights (e.g. {', '.join(missing[:3])}); "
+            "is it a Stable Diffusion v1 checkpoint? For other architectures pass --config DIR"
+        )
+    extra = sorted(set(state) - expected)
+    if extra:
+        logger.warning("%s: %d converted %s keys have no place in the model, e.g. %s", path, len(extra), name, extra[:3])
+    try:
+        module.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=True, assign=True)
+    except RuntimeError as e:
+        detail = next((line.strip() for line in str(e).splitlines() if "size mismatch" in line), str(e)[:200])
+        raise UserError(f"{path} does not fit the {name} architecture ({detail}); pass --config DIR") from e
+
+
+def _report_unused(checkpoint: dict[str, torch.Tensor], model: StableDiffusion) -> LoadReport:
+    """Checkpoint keys that no weight came from: computed by mapping the loaded model back to CompVis names."""
+    unet_config, vae_config = dict(model.unet.config), dict(model.vae.config)
+    used = {
+        compvis_name(component, key, unet_config, vae_config)
+        for component, state in model.state_dicts().items()
+        for key in state
+    }
+    leftover = sorted(set(checkpoint) - used)
+    ignored = [k for k in leftover if IGNORED_KEY_PATTERN.match(k)]
+    unused = [k for k in leftover if not IGNORED_KEY_PATTERN.match(k)]
+    if unused:
+        logger.warning("%s: %d keys were not used, e.g. %s", model.source, len(unused), unused[:3])
+    return LoadReport(unused=unused, ignored=ignored)
+
+
+def _schedule_only(config: dict) -> dict:
+    """The training noise schedule of a scheduler config, without the sampler-specific fields."""
+    return {k: v for k, v in config.items() if not k.startswith("_")}

@@ -1,0 +1,86 @@
+"""Tiny random models with the SD v1 architecture, for exercising code paths offline.
+
+They have the real tokenizer, an 8x VAE (so latents are H/8 x W/8 as in SD) and a cross-attention
+U-Net, with ~3M parameters. They paint noise: never use them to claim anything about quality.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from transformers import CLIPTextConfig, CLIPTextModel
+
+from creative_painting.models.bundle import StableDiffusion
+from creative_painting.models.configs import ModelConfigs, bundled_configs
+from creative_painting.models.tokenizer import load_clip_tokenizer
+
+
+def tiny_configs(width: int = 32) -> ModelConfigs:
+    """U-Net (width, 2*width) with one cross-attention level, 4-level VAE, 2-layer CLIP text encoder."""
+    return ModelConfigs(
+        unet={
+            "block_out_channels": [width, 2 * width],
+            "layers_per_block": 2,
+            "sample_size": 8,
+            "in_channels": 4,
+            "out_channels": 4,
+            "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+            "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"],
+            "cross_attention_dim": 32,
+            "attention_head_dim": 8,
+            "norm_num_groups": 8,
+        },
+        vae={
+            "block_out_channels": [8, 16, 32, 32],
+            "in_channels": 3,
+            "out_channels": 3,
+            "down_block_types": ["DownEncoderBlock2D"] * 4,
+            "up_block_types": ["UpDecoderBlock2D"] * 4,
+            "latent_channels": 4,
+            "layers_per_block": 1,
+            "norm_num_groups": 8,
+            "sample_size": 64,
+            "scaling_factor": 0.18215,
+        },
+        text_encoder={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_attention_heads": 4,
+            "num_hidden_layers": 2,
+            "max_position_embeddings": 77,
+            "vocab_size": 49408,
+            "projection_dim": 32,
+            "hidden_act": "quick_gelu",
+            "bos_token_id": 49406,
+            "eos_token_id": 49407,
+            "pad_token_id": 49407,
+        },
+        scheduler=bundled_configs().scheduler,
+    )
+
+
+def build_model(configs: ModelConfigs, seed: int = 0) -> StableDiffusion:
+    """Random-weight model of any architecture given by `configs` (tiny here, full size in tests)."""
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel.from_config(configs.unet)
+    vae = AutoencoderKL.from_config(configs.vae)
+    text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))
+    scheduler = {k: v for k, v in configs.scheduler.items() if not k.startswith("_")}
+    return StableDiffusion(unet, vae, text_encoder, load_clip_tokenizer(), scheduler, source="tiny").eval()
+
+
+def make_tiny_model(seed: int = 0) -> StableDiffusion:
+    return build_model(tiny_configs(), seed)
+
+
+def write_tiny(folder: str | Path, seed: int = 0) -> dict[str, Path]:
+    """Write the tiny model as `diffusers/`, `tiny.safetensors` and `tiny.ckpt` (CompVis layout) under `folder`."""
+    folder = Path(folder)
+    model = make_tiny_model(seed)
+    return {
+        "diffusers": model.save_diffusers(folder / "diffusers"),
+        "safetensors": model.save_single_file(folder / "tiny.safetensors"),
+        "ckpt": model.save_single_file(folder / "tiny.ckpt"),
+    }

