@@ -58,7 +58,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
             return load_file(str(path)), metadata
         raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (SafetensorError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first_line = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0][:160]
         raise UserError(f"cannot read checkpoint {path}: corrupt or truncated file ({first_line})") from e
     except Exception as e:  # weights_only refuses pickled objects with an UnpicklingError
         if type(e).__name__ == "UnpicklingError":

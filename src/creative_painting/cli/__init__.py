@@ -1,0 +1,1 @@
+"""The `creative-painting` command line."""

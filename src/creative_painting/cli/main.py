@@ -1,0 +1,53 @@
+"""`creative-painting`: one entry point; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from creative_painting import __version__
+from creative_painting.cli import models_cmd, paint_cmd
+from creative_painting.cli.parser import OneLineParser
+from creative_painting.errors import UserError
+
+COMMANDS = (paint_cmd, models_cmd)
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="creative-painting", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"creative-painting {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show library log messages")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    if not verbose:
+        import diffusers
+        import transformers
+
+        diffusers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries(args.verbose)
+    try:
+        return args.run(args) or 0
+    except UserError as e:
+        print(f"creative-painting {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

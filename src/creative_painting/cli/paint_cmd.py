@@ -1,0 +1,65 @@
+"""`creative-painting paint`: prompts x artists with a Stable Diffusion model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from creative_painting.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from creative_painting.models import DEFAULT_MODEL
+    from creative_painting.painting import DEFAULT_TEMPLATE
+    from creative_painting.sampling import PRESETS, SAMPLERS
+
+    p = sub.add_parser("paint", help="paint prompts as drawn by artists; writes PNGs, grid.png, paint.json")
+    p.add_argument("prompts", nargs="+", metavar="PROMPT", help="one row of the grid each")
+    p.add_argument("--artist", action="append", default=[], help="one column each (repeatable)")
+    p.add_argument("--style", help="e.g. Post-Impressionism")
+    p.add_argument("--genre", help="e.g. landscape")
+    p.add_argument("--year", help="e.g. 1889")
+    p.add_argument("--template", default=DEFAULT_TEMPLATE, help="caption template; [...] parts are optional")
+    p.add_argument("--negative", default="", help="negative prompt for classifier-free guidance")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="hub id, diffusers folder, or .ckpt/.safetensors")
+    p.add_argument("--config", type=Path, help="diffusers folder whose configs describe a non-SD-v1 single file")
+    p.add_argument("--preset", default="paper", choices=sorted(PRESETS),
+                   help="paper: ddim eta 1.0, 200 steps, 512x512, scale 5.0 (default); fast: dpmpp-2m, 25 steps")
+    p.add_argument("--sampler", help=f"one of {', '.join(SAMPLERS)}")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--scale", type=float, help="guidance scale")
+    p.add_argument("--eta", type=float, help="DDIM eta (0 deterministic, 1 stochastic)")
+    p.add_argument("--width", type=int)
+    p.add_argument("--height", type=int)
+    p.add_argument("--seed", type=int, default=0, help="shared by every cell so columns are comparable")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
+    p.add_argument("--dtype", default="auto", help="auto (fp16 on GPU, fp32 on CPU), fp32, fp16 or bf16")
+    p.add_argument("--out", type=Path, default=Path("paintings"))
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from creative_painting.models import load_model
+    from creative_painting.painting import build_cells, resolve_device
+    from creative_painting.painting.session import paint_grid
+    from creative_painting.sampling import get_preset
+
+    # Everything the user typed is checked before the (slow) model load.
+    settings = get_preset(args.preset).with_overrides(
+        sampler=args.sampler, steps=args.steps, scale=args.scale, eta=args.eta, width=args.width, height=args.height
+    ).validate()
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    cells = build_cells(args.prompts, args.artist, template=args.template,
+                        style=args.style, genre=args.genre, year=args.year)
+    device, dtype = resolve_device(args.device, args.dtype)
+
+    model = load_model(args.model, config_dir=args.config).to(device, dtype)
+    result = paint_grid(model, cells, settings, args.out, seed=args.seed, negative=args.negative,
+                        batch_size=args.batch_size, progress=not args.no_progress)
+    for path in result.images:
+        print(path)
+    print(result.grid)
+    return 0

@@ -1,0 +1,59 @@
+"""Captions for a grid of prompts (rows) x artists (columns), with optional style, genre and year."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from creative_painting.errors import UserError
+from creative_painting.templates import render
+
+DEFAULT_TEMPLATE = "a painting of {prompt}[ by {artist}][, {style}][, {genre}][, {year}]"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One picture of the grid: what to paint and where it goes."""
+
+    row: int
+    col: int
+    prompt: str
+    artist: str | None
+    caption: str
+    style: str | None = None
+    genre: str | None = None
+    year: str | None = None
+
+
+def _without_repeated_lead(template: str, prompt: str) -> str:
+    """"a painting of a painting of X" reads badly: drop the template's fixed lead from the prompt."""
+    lead = template.split("{prompt}", 1)[0].strip().lower()
+    if lead and prompt.lower().startswith(lead + " "):
+        return prompt[len(lead) + 1 :]
+    return prompt
+
+
+def build_cells(
+    prompts: list[str],
+    artists: list[str] | None = None,
+    *,
+    template: str = DEFAULT_TEMPLATE,
+    style: str | None = None,
+    genre: str | None = None,
+    year: str | int | None = None,
+) -> list[Cell]:
+    """Rows are prompts, columns artists; with no artist, one column of plain captions."""
+    prompts = [re.sub(r"\s+", " ", p).strip() for p in prompts]
+    if not prompts or any(not p for p in prompts):
+        raise UserError("prompt must not be empty")
+    columns: list[str | None] = list(artists) if artists else [None]
+    if any(a is not None and not a.strip() for a in columns):
+        raise UserError("--artist must not be empty")
+    cells = []
+    for row, prompt in enumerate(prompts):
+        for col, artist in enumerate(columns):
+            fields = {"prompt": _without_repeated_lead(template, prompt), "artist": artist,
+                      "style": style, "genre": genre, "year": year}
+            cells.append(Cell(row, col, prompt, artist, render(template, fields), style, genre,
+                              None if year is None else str(year)))
+    return cells

@@ -1,0 +1,60 @@
+"""Image grids labelled like the paper's Figures 5-12: rows are prompts, each artist's name under its column."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans ships with matplotlib, a dependency; Pillow's own font is the fallback."""
+    try:
+        import matplotlib
+
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"), size)
+    except (ImportError, OSError):
+        return ImageFont.load_default(size=size)
+
+
+def _wrapped(draw: ImageDraw.ImageDraw, text: str, font, width_px: int) -> list[str]:
+    """Wrap `text` into lines that fit `width_px` (at least one word a line)."""
+    average = max(1.0, draw.textlength("abcdefghij", font=font) / 10)
+    return textwrap.wrap(text, width=max(1, int(width_px / average))) or [""]
+
+
+def make_grid(
+    images: list[list[Image.Image]],
+    col_labels: list[str] | None = None,
+    row_labels: list[str] | None = None,
+    *,
+    pad: int = 4,
+    background: str = "white",
+) -> Image.Image:
+    """Lay `images[row][col]` out on a grid; labels go under each column and left of each row."""
+    if not images or not images[0]:
+        raise ValueError("make_grid needs at least one image")
+    rows, cols = len(images), len(images[0])
+    w, h = images[0][0].size
+    font = _font(max(10, w // 14))
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    line_h = int(font.size * 1.25) if hasattr(font, "size") else 14
+    col_lines = [_wrapped(probe, label, font, w) for label in col_labels or []]
+    label_h = (max(map(len, col_lines)) * line_h + pad) if col_lines else 0
+    row_w = int(w * 0.9) if row_labels else 0
+    row_lines = [_wrapped(probe, label, font, row_w - pad) for label in row_labels or []]
+
+    grid = Image.new("RGB", (row_w + cols * (w + pad) + pad, rows * (h + label_h + pad) + pad), background)
+    draw = ImageDraw.Draw(grid)
+    for r, row in enumerate(images):
+        top = pad + r * (h + label_h + pad)
+        for c, image in enumerate(row):
+            left = row_w + pad + c * (w + pad)
+            grid.paste(image.convert("RGB"), (left, top))
+            for i, line in enumerate(col_lines[c] if col_lines else []):
+                x = left + (w - draw.textlength(line, font=font)) / 2
+                draw.text((x, top + h + pad // 2 + i * line_h), line, fill="black", font=font)
+        for i, line in enumerate(row_lines[r] if row_lines else []):
+            draw.text((pad, top + h / 2 + (i - len(row_lines[r]) / 2) * line_h), line, fill="black", font=font)
+    return grid

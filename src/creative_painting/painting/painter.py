@@ -1,0 +1,87 @@
+"""The paint loop: captions in, images out, in four numbered steps as in diffusers' pipelines."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from creative_painting.models import StableDiffusion
+from creative_painting.sampling import SamplingSettings, get_sampler, guided_denoiser, sample
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PaintJob:
+    """One image to paint: its caption, negative caption and seed."""
+
+    caption: str
+    seed: int
+    negative: str = ""
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@torch.inference_mode()
+def encode_text(model: StableDiffusion, texts: list[str]) -> torch.Tensor:
+    """CLIP's last hidden states for each text, padded to 77 tokens; warns with what truncation cut."""
+    tokenizer = model.tokenizer
+    max_length = tokenizer.model_max_length
+    for text in set(texts):
+        ids = tokenizer(text, add_special_tokens=False).input_ids
+        if len(ids) > max_length - 2:
+            cut = tokenizer.decode(ids[max_length - 2 :])
+            logger.warning("caption is %d tokens, CLIP reads %d; cut: %r", len(ids) + 2, max_length, cut)
+    tokens = tokenizer(texts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt")
+    return model.text_encoder(tokens.input_ids.to(model.device))[0]
+
+
+def initial_noise(model: StableDiffusion, jobs: list[PaintJob], settings: SamplingSettings) -> tuple[torch.Tensor, list[torch.Generator]]:
+    """Per-image CPU generators: an image depends on its seed only, on every device and batch size."""
+    f = model.vae_scale_factor
+    shape = (1, model.unet.config.in_channels, settings.height // f, settings.width // f)
+    generators = [torch.Generator("cpu").manual_seed(job.seed) for job in jobs]
+    noise = torch.cat([torch.randn(shape, generator=g) for g in generators])
+    return noise.to(model.device, model.dtype), generators
+
+
+@torch.inference_mode()
+def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.Image]:
+    pixels = model.vae.decode(latents / model.vae.config.scaling_factor).sample
+    pixels = ((pixels.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
+    return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
+
+
+@torch.inference_mode()
+def paint(
+    model: StableDiffusion,
+    jobs: list[PaintJob],
+    settings: SamplingSettings,
+    *,
+    batch_size: int = 4,
+    on_step: Callable[[], None] | None = None,
+) -> list[Image.Image]:
+    """Paint one image per job with classifier-free guidance; returns them in job order."""
+    settings.validate()
+    spec = get_sampler(settings.sampler)
+    images: list[Image.Image] = []
+    for batch in _batches(jobs, batch_size):
+        # 1. Encode captions (and negatives, for guidance).
+        cond = encode_text(model, [job.caption for job in batch])
+        uncond = encode_text(model, [job.negative for job in batch]) if settings.scale != 1.0 else None
+        # 2. Prepare the initial latents.
+        noise, generators = initial_noise(model, batch, settings)
+        # 3. Denoise.
+        denoise = guided_denoiser(model.unet, cond, uncond, settings.scale)
+        latents = sample(denoise, spec.make(model.scheduler_config), spec, noise, settings.steps,
+                         eta=settings.eta, generator=generators, on_step=on_step)
+        # 4. Decode to pixels.
+        images.extend(decode_latents(model, latents))
+    return images

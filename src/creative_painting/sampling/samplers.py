@@ -1,0 +1,59 @@
+"""Named samplers: each is a diffusers scheduler configured exactly as the published algorithm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from diffusers import (
+    DDIMScheduler,
+    DDPMScheduler,
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    PNDMScheduler,
+    UniPCMultistepScheduler,
+)
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+from creative_painting.errors import UserError
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    name: str
+    scheduler_class: type[SchedulerMixin]
+    overrides: dict[str, Any] = field(default_factory=dict)
+    stochastic: bool = False  # step() draws fresh noise, so it takes the per-image generators
+    takes_eta: bool = False
+    about: str = ""
+
+    def make(self, schedule: dict[str, Any]) -> SchedulerMixin:
+        """A fresh scheduler over the model's training noise schedule (betas) with this sampler's settings."""
+        return self.scheduler_class.from_config({**schedule, **self.overrides})
+
+
+# SD v1 was trained with CompVis' +1 timestep offset, scaled-linear betas 0.00085..0.012 and no
+# clipping of x0; those come from the model's schedule, the rest is the sampler's own.
+SAMPLERS: dict[str, SamplerSpec] = {
+    spec.name: spec
+    for spec in (
+        SamplerSpec("ddpm", DDPMScheduler, {"variance_type": "fixed_small", "clip_sample": False}, stochastic=True,
+                    about="Ho et al. 2020, ancestral sampling on a respaced schedule"),
+        SamplerSpec("ddim", DDIMScheduler, {"clip_sample": False, "set_alpha_to_one": False}, stochastic=True,
+                    takes_eta=True, about="Song et al. 2021, Eq. 12: eta=0 deterministic, eta=1 DDPM-like"),
+        SamplerSpec("plms", PNDMScheduler, {"skip_prk_steps": True},
+                    about="Liu et al. 2022 PLMS: pseudo improved-Euler first step, then Adams-Bashforth 2/3/4"),
+        SamplerSpec("dpmpp-2m", DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2},
+                    about="Lu et al. 2022, DPM-Solver++(2M): good images in 20-25 steps"),
+        SamplerSpec("euler-a", EulerAncestralDiscreteScheduler, {}, stochastic=True,
+                    about="Karras et al. 2022 Euler ancestral"),
+        SamplerSpec("unipc", UniPCMultistepScheduler, {}, about="Zhao et al. 2023 UniPC: few-step predictor-corrector"),
+    )
+}
+
+
+def get_sampler(name: str) -> SamplerSpec:
+    try:
+        return SAMPLERS[name]
+    except KeyError:
+        raise UserError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}") from None
