@@ -69,7 +69,7 @@ def load_from_hub(repo_id: str) -> StableDiffusion:
 def load_diffusers_folder(folder: Path, source: str | None = None) -> StableDiffusion:
     missing = [sub for sub in ("unet", "vae", "text_encoder") if not (folder / sub).is_dir()]
     if missing:
-        raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (missing {', '.join(missing)}/)")
+        raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (missing {', '.join(s + '/' for s in missing)})")
     try:
         unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet")
         vae = AutoencoderKL.from_pretrained(folder, subfolder="vae")

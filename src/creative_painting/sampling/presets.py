@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from creative_painting.errors import UserError
 from creative_painting.sampling.samplers import get_sampler
 
+MAX_STEPS = 999
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
@@ -21,6 +23,8 @@ class SamplingSettings:
         spec = get_sampler(self.sampler)
         if self.steps < 1:
             raise UserError(f"steps must be at least 1, got {self.steps}")
+        if self.steps > MAX_STEPS:
+            raise UserError(f"at most {MAX_STEPS} steps (1000 training timesteps and CompVis' +1 offset), got {self.steps}")
         for side in ("width", "height"):
             value = getattr(self, side)
             if value < 8 or value % 8:
