@@ -65,11 +65,14 @@ class StableDiffusion:
         return self
 
     def configs(self) -> ModelConfigs:
+        def public(config) -> dict[str, Any]:  # drop `_name_or_path` (a Path), `_diffusers_version`, ...
+            return {k: v for k, v in dict(config).items() if not k.startswith("_")}
+
         return ModelConfigs(
-            unet=dict(self.unet.config),
-            vae=dict(self.vae.config),
-            text_encoder=self.text_encoder.config.to_diff_dict(),
-            scheduler=dict(self.scheduler_config),
+            unet=public(self.unet.config),
+            vae=public(self.vae.config),
+            text_encoder=public(self.text_encoder.config.to_diff_dict()),
+            scheduler=public(self.scheduler_config),
         )
 
     def compvis_state_dict(self) -> dict[str, torch.Tensor]:

@@ -130,7 +130,8 @@ def _load_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor], name
     if extra:
         logger.warning("%s: %d converted %s keys have no place in the model, e.g. %s", path, len(extra), name, extra[:3])
     try:
-        module.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=True, assign=True)
+        # contiguous: converters leave views (e.g. [:, :, 0, 0]) that would pick slower, other kernels
+        module.load_state_dict({k: v.contiguous() for k, v in state.items() if k in expected}, strict=True, assign=True)
     except RuntimeError as e:
         detail = next((line.strip() for line in str(e).splitlines() if "size mismatch" in line), str(e)[:200])
         raise UserError(f"{path} does not fit the {name} architecture ({detail}); pass --config DIR") from e

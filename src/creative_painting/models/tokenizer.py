@@ -47,7 +47,8 @@ def find_clip_vocab() -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _vocab_and_merges(path: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    lines = gzip.open(path).read().decode("utf-8").split("\n")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        lines = f.read().split("\n")
     merges = [tuple(line.split()) for line in lines[1 : NUM_MERGES + 1]]
     byte_tokens = list(bytes_to_unicode().values())
     tokens = byte_tokens + [t + "</w>" for t in byte_tokens] + ["".join(m) for m in merges]

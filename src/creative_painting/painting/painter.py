@@ -71,6 +71,7 @@ def paint(
     """Paint one image per job with classifier-free guidance; returns them in job order."""
     settings.validate()
     spec = get_sampler(settings.sampler)
+    scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []
     for batch in _batches(jobs, batch_size):
         # 1. Encode captions (and negatives, for guidance).
@@ -80,7 +81,7 @@ def paint(
         noise, generators = initial_noise(model, batch, settings)
         # 3. Denoise.
         denoise = guided_denoiser(model.unet, cond, uncond, settings.scale)
-        latents = sample(denoise, spec.make(model.scheduler_config), spec, noise, settings.steps,
+        latents = sample(denoise, scheduler, spec, noise, settings.steps,
                          eta=settings.eta, generator=generators, on_step=on_step)
         # 4. Decode to pixels.
         images.extend(decode_latents(model, latents))

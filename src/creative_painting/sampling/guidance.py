@@ -18,11 +18,11 @@ def guided_denoiser(unet: torch.nn.Module, cond: torch.Tensor, uncond: torch.Ten
     With `scale == 1` or no unconditional embedding, one U-Net call per step instead of two.
     """
     if uncond is None or scale == 1.0:
-        return lambda x, t: unet(x, t, encoder_hidden_states=cond).sample
+        return lambda x, t: unet(x, t, encoder_hidden_states=cond, return_dict=False)[0]
     context = torch.cat([uncond, cond])
 
     def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        eps_uncond, eps_cond = unet(torch.cat([x, x]), t, encoder_hidden_states=context).sample.chunk(2)
+        eps_uncond, eps_cond = unet(torch.cat([x, x]), t, encoder_hidden_states=context, return_dict=False)[0].chunk(2)
         return eps_uncond + scale * (eps_cond - eps_uncond)
 
     return denoise

@@ -1,0 +1,97 @@
+"""The acceptance commands, and bad input: one line on stderr, exit code 2, no traceback."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from creative_painting.cli.main import main
+from creative_painting.painting import read_png_metadata
+
+PROMPT = "a painting of urbanization of china"
+ARTISTS = ["--artist", "Vincent van Gogh", "--artist", "Claude Monet"]
+SMALL = ["--steps", "4", "--width", "64", "--height", "64", "--no-progress"]
+
+
+@pytest.mark.parametrize("fmt", ["tiny.safetensors", "tiny.ckpt", "diffusers"])
+def test_acceptance_paint_from_every_format(tiny_dir, tmp_path, fmt, capsys):
+    out = tmp_path / "O"
+    assert main(["paint", PROMPT, *ARTISTS, "--model", str(tiny_dir / fmt), *SMALL, "--out", str(out)]) == 0
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == ["00-00-vincent-van-gogh.png", "00-01-claude-monet.png", "grid.png"]
+    meta = read_png_metadata(out / "00-00-vincent-van-gogh.png")
+    for key in ("prompt", "caption", "artist", "seed", "sampler", "steps", "scale", "width", "height", "model"):
+        assert meta[key] is not None, key
+    assert meta["artist"] == "Vincent van Gogh" and meta["model"] == str(tiny_dir / fmt)
+    assert Image.open(out / "grid.png").width > 2 * 64
+    manifest = json.loads((out / "paint.json").read_text())
+    assert [r["artist"] for r in manifest["images"]] == ["Vincent van Gogh", "Claude Monet"]
+
+
+def test_all_formats_paint_the_same_pixels(tiny_dir, tmp_path):
+    images = []
+    for fmt in ("tiny.safetensors", "tiny.ckpt", "diffusers"):
+        main(["paint", PROMPT, "--model", str(tiny_dir / fmt), *SMALL, "--out", str(tmp_path / fmt)])
+        images.append(np.asarray(Image.open(tmp_path / fmt / "00-00-none.png")))
+    assert all(np.array_equal(images[0], other) for other in images[1:])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--model", "/no/such.ckpt"], "model file not found"),
+    (["--sampler", "heun"], "unknown sampler 'heun'"),
+    (["--width", "65"], "width must be a positive multiple of 8, got 65"),
+    (["--steps", "0"], "steps must be at least 1"),
+    (["--sampler", "plms", "--eta", "1"], "ddim only"),
+    (["--preset", "best"], "invalid choice"),
+    (["--steps", "many"], "invalid int value"),
+])
+def test_bad_input_is_one_line_and_exit_2(tiny_dir, args, message, capsys):
+    argv = ["paint", PROMPT, "--model", str(tiny_dir / "tiny.ckpt"), *args, "--no-progress"]
+    with pytest.raises(SystemExit) if "invalid" in message else _no_exit():
+        code = main(argv)
+        assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_corrupt_and_truncated_checkpoints(tiny_dir, tmp_path, capsys):
+    for name, data in (("cut.safetensors", (tiny_dir / "tiny.safetensors").read_bytes()[:4096]),
+                       ("cut.ckpt", (tiny_dir / "tiny.ckpt").read_bytes()[:4096]),
+                       ("junk.ckpt", b"not a checkpoint at all")):
+        (tmp_path / name).write_bytes(data)
+        assert main(["paint", PROMPT, "--model", str(tmp_path / name), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "corrupt or truncated" in err and len(err.splitlines()) == 1
+
+
+def test_empty_prompt_in_a_real_process(tiny_dir):
+    """A subprocess: proves no traceback reaches the terminal, whatever pytest would catch."""
+    run = subprocess.run([sys.executable, "-m", "creative_painting.cli.main", "paint", "  ",
+                          "--model", str(tiny_dir / "tiny.ckpt")], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "creative-painting paint: error: prompt must not be empty"
+
+
+def test_make_tiny_writes_every_format(tmp_path, capsys):
+    assert main(["models", "make-tiny", str(tmp_path / "T")]) == 0
+    assert {p.name for p in (tmp_path / "T").iterdir()} == {"diffusers", "tiny.safetensors", "tiny.ckpt"}
+    assert (tmp_path / "T" / "diffusers" / "model_index.json").is_file()
+
+
+def test_inspect_and_convert(tiny_dir, tmp_path, capsys):
+    assert main(["models", "inspect", str(tiny_dir / "tiny.ckpt")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["unused_keys"] == [] and report["vae_scale_factor"] == 8
+    assert main(["models", "convert", str(tiny_dir / "diffusers"), str(tmp_path / "x.safetensors")]) == 0
+    assert (tmp_path / "x.safetensors").stat().st_size == (tiny_dir / "tiny.safetensors").stat().st_size
+
+
+class _no_exit:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

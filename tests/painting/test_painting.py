@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from creative_painting.painting import PaintJob, build_cells, make_grid, paint, read_png_metadata, save_png
+from creative_painting.painting.session import paint_grid
+from creative_painting.sampling import SamplingSettings
+
+FAST = SamplingSettings("ddim", 3, 5.0, 1.0, 64, 64)
+
+
+def pixels(image):
+    return np.asarray(image, dtype=np.int16)
+
+
+def test_same_seed_gives_bitwise_identical_images(tiny_model):
+    jobs = [PaintJob("a painting of a harbour by Claude Monet", seed=3)]
+    first, second = paint(tiny_model, jobs, FAST), paint(tiny_model, jobs, FAST)
+    assert first[0].size == (64, 64)
+    assert np.array_equal(pixels(first[0]), pixels(second[0]))
+
+
+def test_other_seed_gives_another_image(tiny_model):
+    a = paint(tiny_model, [PaintJob("x", seed=1)], FAST)[0]
+    b = paint(tiny_model, [PaintJob("x", seed=2)], FAST)[0]
+    assert np.abs(pixels(a) - pixels(b)).mean() > 1
+
+
+def test_an_image_depends_on_its_seed_not_its_batch(tiny_model):
+    jobs = [PaintJob("a", seed=5), PaintJob("b", seed=6), PaintJob("c", seed=7)]
+    together = paint(tiny_model, jobs, FAST, batch_size=3)
+    alone = paint(tiny_model, jobs[1:2], FAST)
+    assert np.abs(pixels(together[1]) - pixels(alone[0])).max() <= 1  # batched matmuls may round differently
+
+
+def test_guidance_scale_changes_the_image_and_scale_one_uses_one_call(tiny_model, monkeypatch):
+    job = [PaintJob("a painting of a cat", seed=0)]
+    a = paint(tiny_model, job, SamplingSettings("ddim", 3, 1.0, 0.0, 64, 64))[0]
+    b = paint(tiny_model, job, SamplingSettings("ddim", 3, 9.0, 0.0, 64, 64))[0]
+    assert not np.array_equal(pixels(a), pixels(b))
+    batch_sizes = []
+    original = tiny_model.unet.forward
+    monkeypatch.setattr(tiny_model.unet, "forward", lambda x, *a, **k: batch_sizes.append(len(x)) or original(x, *a, **k))
+    paint(tiny_model, job, SamplingSettings("ddim", 2, 1.0, 0.0, 64, 64))
+    paint(tiny_model, job, SamplingSettings("ddim", 2, 5.0, 0.0, 64, 64))
+    assert batch_sizes == [1, 1, 2, 2]
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "plms", "dpmpp-2m", "euler-a", "unipc"])
+def test_every_sampler_paints(tiny_model, sampler):
+    (image,) = paint(tiny_model, [PaintJob("x", seed=0)], SamplingSettings(sampler, 3, 5.0, None, 64, 48))
+    assert image.size == (64, 48) and pixels(image).std() > 0
+
+
+def test_long_caption_warns_with_what_was_cut(tiny_model, caplog):
+    paint(tiny_model, [PaintJob("word " * 80 + "zebra", seed=0)], SamplingSettings("ddim", 1, 1.0, 0.0, 64, 64))
+    assert "CLIP reads 77" in caplog.text and "zebra" in caplog.text
+
+
+def test_png_metadata_round_trips(tmp_path):
+    path = save_png(Image.new("RGB", (8, 8)), tmp_path / "a.png", {"prompt": "x", "seed": 3, "eta": None})
+    assert read_png_metadata(path) == {"prompt": "x", "seed": 3, "eta": None}
+    assert Image.open(path).text["seed"] == "3"
+    assert list(tmp_path.iterdir()) == [path]  # no temporary files left behind
+
+
+def test_grid_layout_and_labels_under_columns():
+    red, blue = Image.new("RGB", (64, 64), "red"), Image.new("RGB", (64, 64), "blue")
+    grid = make_grid([[red, blue], [blue, red]], ["Vincent van Gogh", "Claude Monet"])
+    assert grid.width == 2 * 64 + 3 * 4
+    array = pixels(grid)
+    assert tuple(array[4 + 32, 4 + 32]) == (255, 0, 0) and tuple(array[4 + 32, 8 + 64 + 32]) == (0, 0, 255)
+    label_band = array[4 + 64 + 2 : 4 + 64 + 14, 4 : 4 + 64]
+    assert (label_band < 128).any(), "artist name is drawn under the first column"
+    assert grid.height > 2 * 64 + 3 * 4  # room for the labels
+
+
+def test_paint_grid_writes_images_grid_and_manifest(tiny_model, tmp_path):
+    cells = build_cells(["a harbour", "a city"], ["Claude Monet", "Vincent van Gogh"])
+    result = paint_grid(tiny_model, cells, FAST, tmp_path, seed=11, progress=False)
+    assert [p.name for p in result.images] == [
+        "00-00-claude-monet.png", "00-01-vincent-van-gogh.png", "01-00-claude-monet.png", "01-01-vincent-van-gogh.png"]
+    meta = read_png_metadata(result.images[3])
+    assert meta["caption"] == "a painting of a city by Vincent van Gogh" and meta["seed"] == 11
+    assert (meta["sampler"], meta["steps"], meta["eta"], meta["scale"]) == ("ddim", 3, 1.0, 5.0)
+    grid = Image.open(result.grid)
+    assert grid.width > 2 * 64 and grid.height > 2 * 64
+    # Same seed in every cell: the two artists of a row start from the same noise.
+    assert torch.equal(torch.tensor(pixels(Image.open(result.images[0])).shape), torch.tensor([64, 64, 3]))
