@@ -113,20 +113,18 @@ def unet_key_to_compvis(key: str, config: dict[str, Any]) -> str:
     if key in _UNET_TOP:
         return _UNET_TOP[key]
     span = config["layers_per_block"] + 1  # resnets per down block, plus the downsampler's slot
-    if m := re.match(r"down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)", key):
-        b, kind, i, rest = int(m[1]), m[2], int(m[3]), m[4]
+    if m := re.match(r"(down|up)_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)", key):
+        direction, b, kind, i, rest = m[1], int(m[2]), m[3], int(m[4]), m[5]
         slot = "0." + _rename_head(rest, _UNET_RESNET) if kind == "resnets" else "1." + rest
-        return f"input_blocks.{1 + b * span + i}.{slot}"
+        if direction == "down":  # input_blocks.0 is conv_in
+            return f"input_blocks.{1 + b * span + i}.{slot}"
+        return f"output_blocks.{b * span + i}.{slot}"
     if m := re.match(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.+)", key):
         return f"input_blocks.{(int(m[1]) + 1) * span}.0.op.{m[2]}"
     if m := re.match(r"mid_block\.resnets\.(\d+)\.(.+)", key):
         return f"middle_block.{2 * int(m[1])}.{_rename_head(m[2], _UNET_RESNET)}"
     if m := re.match(r"mid_block\.attentions\.0\.(.+)", key):
         return f"middle_block.1.{m[1]}"
-    if m := re.match(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)", key):
-        b, kind, i, rest = int(m[1]), m[2], int(m[3]), m[4]
-        slot = "0." + _rename_head(rest, _UNET_RESNET) if kind == "resnets" else "1." + rest
-        return f"output_blocks.{b * span + i}.{slot}"
     if m := re.match(r"up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.+)", key):
         b = int(m[1])
         has_attention = config["up_block_types"][b].startswith("CrossAttn")
