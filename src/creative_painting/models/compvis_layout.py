@@ -9,7 +9,7 @@ The round trip through both is tested to be exact for the tiny and the full-size
 
 from __future__ import annotations
 
-import json
+import pickle
 import re
 import zipfile
 from pathlib import Path
@@ -60,10 +60,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     except (SafetensorError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
         first_line = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0][:160]
         raise UserError(f"cannot read checkpoint {path}: corrupt or truncated file ({first_line})") from e
-    except Exception as e:  # weights_only refuses pickled objects with an UnpicklingError
-        if type(e).__name__ == "UnpicklingError":
-            raise UserError(f"refusing to load {path}: it holds pickled code, not only tensors") from e
-        raise
+    except pickle.UnpicklingError as e:  # weights_only refuses pickled objects
+        raise UserError(f"refusing to load {path}: it holds pickled code, not only tensors") from e
     if not isinstance(raw, dict):
         raise UserError(f"{path} is not a state-dict checkpoint")
     metadata = {CONFIG_METADATA_KEY: raw[CONFIG_METADATA_KEY]} if isinstance(raw.get(CONFIG_METADATA_KEY), str) else {}
@@ -94,7 +92,7 @@ def split_to_diffusers(
 
 
 # ----------------------------------------------------------------------------- diffusers -> CompVis
-_UNET_TOP = {d: ldm for d, ldm in DIFFUSERS_TO_LDM_MAPPING["unet"]["layers"].items()}
+_UNET_TOP = dict(DIFFUSERS_TO_LDM_MAPPING["unet"]["layers"])
 _VAE_TOP = dict(DIFFUSERS_TO_LDM_MAPPING["vae"])
 _UNET_RESNET = {"norm1": "in_layers.0", "conv1": "in_layers.2", "time_emb_proj": "emb_layers.1",
                 "norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "skip_connection"}
@@ -194,9 +192,3 @@ def merge_to_compvis(
                 value = value[:, :, None, None]  # CompVis uses 1x1 convolutions where diffusers uses linears
             out[name] = value
     return out
-
-
-def config_metadata(configs_json: str) -> dict[str, str]:
-    """Safetensors metadata that lets a non-SD-v1 architecture (our tiny models) load from one file."""
-    json.loads(configs_json)  # fail early on a bad document
-    return {CONFIG_METADATA_KEY: configs_json}
