@@ -9,9 +9,10 @@ from creative_painting.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from creative_painting.models import DEFAULT_MODEL
-    from creative_painting.painting import DEFAULT_TEMPLATE
-    from creative_painting.sampling import PRESETS, SAMPLERS
+    from creative_painting.models.configs import DEFAULT_MODEL
+    from creative_painting.painting.captions import DEFAULT_TEMPLATE
+    from creative_painting.sampling.presets import PRESETS
+    from creative_painting.sampling.samplers import SAMPLERS
 
     p = sub.add_parser("paint", help="paint prompts as drawn by artists; writes PNGs, grid.png, paint.json")
     p.add_argument("prompts", nargs="+", metavar="PROMPT", help="one row of the grid each")

@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 COMPONENTS = ("unet", "vae", "text_encoder", "scheduler")
+DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"  # the paper's base model
 
 
 @dataclass

@@ -21,12 +21,11 @@ from creative_painting.models.compvis_layout import (
     read_checkpoint,
     split_to_diffusers,
 )
-from creative_painting.models.configs import ModelConfigs, bundled_configs
+from creative_painting.models.configs import DEFAULT_MODEL, ModelConfigs, bundled_configs
 from creative_painting.models.tokenizer import load_clip_tokenizer
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
 SINGLE_FILE_SUFFIXES = (".ckpt", ".safetensors")
 # Only what painting needs: no safety checker, no duplicate .bin / fp16 / EMA-only copies.
 HUB_PATTERNS = ["model_index.json", "unet/*", "vae/*", "text_encoder/*", "tokenizer/*", "scheduler/*"]

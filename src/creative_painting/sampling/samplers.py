@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from diffusers import (
-    DDIMScheduler,
-    DDPMScheduler,
-    DPMSolverMultistepScheduler,
-    EulerAncestralDiscreteScheduler,
-    PNDMScheduler,
-    UniPCMultistepScheduler,
-)
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from typing import TYPE_CHECKING, Any
 
 from creative_painting.errors import UserError
+
+if TYPE_CHECKING:
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 
 @dataclass(frozen=True)
 class SamplerSpec:
     name: str
-    scheduler_class: type[SchedulerMixin]
+    scheduler: str  # diffusers class name, imported when a scheduler is made
     overrides: dict[str, Any] = field(default_factory=dict)
     stochastic: bool = False  # step() draws fresh noise, so it takes the per-image generators
     takes_eta: bool = False
@@ -29,7 +22,9 @@ class SamplerSpec:
 
     def make(self, schedule: dict[str, Any]) -> SchedulerMixin:
         """A fresh scheduler over the model's training noise schedule (betas) with this sampler's settings."""
-        return self.scheduler_class.from_config({**schedule, **self.overrides})
+        import diffusers
+
+        return getattr(diffusers, self.scheduler).from_config({**schedule, **self.overrides})
 
 
 # SD v1 was trained with CompVis' +1 timestep offset, scaled-linear betas 0.00085..0.012 and no
@@ -37,17 +32,17 @@ class SamplerSpec:
 SAMPLERS: dict[str, SamplerSpec] = {
     spec.name: spec
     for spec in (
-        SamplerSpec("ddpm", DDPMScheduler, {"variance_type": "fixed_small", "clip_sample": False}, stochastic=True,
+        SamplerSpec("ddpm", "DDPMScheduler", {"variance_type": "fixed_small", "clip_sample": False}, stochastic=True,
                     about="Ho et al. 2020, ancestral sampling on a respaced schedule"),
-        SamplerSpec("ddim", DDIMScheduler, {"clip_sample": False, "set_alpha_to_one": False}, stochastic=True,
+        SamplerSpec("ddim", "DDIMScheduler", {"clip_sample": False, "set_alpha_to_one": False}, stochastic=True,
                     takes_eta=True, about="Song et al. 2021, Eq. 12: eta=0 deterministic, eta=1 DDPM-like"),
-        SamplerSpec("plms", PNDMScheduler, {"skip_prk_steps": True},
+        SamplerSpec("plms", "PNDMScheduler", {"skip_prk_steps": True},
                     about="Liu et al. 2022 PLMS: pseudo improved-Euler first step, then Adams-Bashforth 2/3/4"),
-        SamplerSpec("dpmpp-2m", DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2},
+        SamplerSpec("dpmpp-2m", "DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2},
                     about="Lu et al. 2022, DPM-Solver++(2M): good images in 20-25 steps"),
-        SamplerSpec("euler-a", EulerAncestralDiscreteScheduler, {}, stochastic=True,
+        SamplerSpec("euler-a", "EulerAncestralDiscreteScheduler", {}, stochastic=True,
                     about="Karras et al. 2022 Euler ancestral"),
-        SamplerSpec("unipc", UniPCMultistepScheduler, {}, about="Zhao et al. 2023 UniPC: few-step predictor-corrector"),
+        SamplerSpec("unipc", "UniPCMultistepScheduler", {}, about="Zhao et al. 2023 UniPC: few-step predictor-corrector"),
     )
 }
 

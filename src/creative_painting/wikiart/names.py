@@ -72,6 +72,15 @@ class Artwork:
         return style_display_name(self.style_folder)
 
 
+_CONTRACTION = re.compile(r"(?<=\w) (s|t|ll|re|ve)\b")  # "st peter s" -> "st peter's", "don t" -> "don't"
+_ELISION = re.compile(r"\b([ld]) (?=[aeiouh])")  # French "l arlesienne" -> "l'arlesienne"
+
+
+def _restore_apostrophes(title: str) -> str:
+    """Slugs turned apostrophes into hyphens; put back the unambiguous ones."""
+    return _ELISION.sub(r"\1'", _CONTRACTION.sub(r"'\1", title))
+
+
 def parse_path(path: str, genre: str | None = None) -> Artwork:
     """Parse `Style/artist-slug_title-slug-1889(1).jpg`; raises ValueError on names of another shape."""
     pure = PurePosixPath(path)
@@ -83,7 +92,6 @@ def parse_path(path: str, genre: str | None = None) -> Artwork:
     if (m := _YEAR.search(title_slug)) and YEAR_RANGE[0] <= int(m[1]) <= YEAR_RANGE[1]:
         year = int(m[1])
         title_slug = title_slug[: m.start()]
-    words = title_slug.replace("-", " ").split()
-    title = " ".join(words)
+    title = _restore_apostrophes(" ".join(title_slug.replace("-", " ").split()))
     title = title[:1].upper() + title[1:]
     return Artwork(path=path, style_folder=pure.parts[-2], artist_slug=artist_slug, title=title, year=year, genre=genre)

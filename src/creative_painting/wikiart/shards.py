@@ -1,0 +1,203 @@
+"""Pack WikiArt into WebDataset tar shards: resized and centre-cropped images (or VAE latents), caption, metadata.
+
+Entry `i` of the source always goes to shard `i // shard_size`, so a re-run skips the shards that are
+already complete (a shard is complete when its `.json` sidecar, written after the tar, exists).
+Broken images are reported in the sidecar and skipped; they never stop the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+from tqdm import tqdm
+
+from creative_painting.errors import UserError
+from creative_painting.io import atomic_path, atomic_write_text
+from creative_painting.wikiart.captions import DEFAULT_CAPTION, check_template, make_caption
+from creative_painting.wikiart.names import Artwork
+from creative_painting.wikiart.validate import BROKEN, PROBLEMS, check_image
+
+MANIFEST = "shards.json"
+
+
+@dataclass(frozen=True)
+class ShardSettings:
+    size: int = 512
+    shard_size: int = 1000
+    min_size: int = 64
+    skip: frozenset[str] = BROKEN
+    template: str = DEFAULT_CAPTION
+    quality: int = 95
+    latents: bool = False  # workers return pixels; the parent encodes them with the VAE
+
+    def validate(self) -> ShardSettings:
+        if self.size < 8 or self.size % 8:
+            raise UserError(f"--size must be a positive multiple of 8, got {self.size}")
+        if self.shard_size < 1:
+            raise UserError("--shard-size must be at least 1")
+        unknown = set(self.skip) - set(PROBLEMS)
+        if unknown:
+            raise UserError(f"unknown problem kind(s) to skip: {', '.join(sorted(unknown))}; known: {', '.join(PROBLEMS)}")
+        check_template(self.template)
+        return self
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a re-run to reuse finished shards."""
+        return {"size": self.size, "shard_size": self.shard_size, "latents": self.latents}
+
+
+@dataclass
+class ShardTask:
+    index: int
+    items: list[tuple[int, Artwork, bytes | None]]  # (entry number, artwork, file bytes)
+    weights: dict[str, float] = field(default_factory=dict)  # artist slug -> sampling weight
+
+
+def _metadata(art: Artwork) -> dict[str, Any]:
+    return {"path": art.path, "artist_slug": art.artist_slug, "artist": art.artist, "title": art.title,
+            "year": art.year, "style": art.style, "genre": art.genre}
+
+
+def prepare_shard(task: ShardTask, settings: ShardSettings) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Decode, check, resize and centre-crop one shard's images (runs in a worker process)."""
+    samples, problems = [], []
+    for number, art, data in task.items:
+        checked = check_image(data, settings.min_size) if data is not None else None
+        if checked is None or checked.problem:
+            problem = checked.problem if checked else "unreadable"
+            problems.append({"path": art.path, "problem": problem, "detail": checked.detail if checked else "no bytes"})
+            if checked is None or checked.image is None or problem in settings.skip:
+                continue
+        image = ImageOps.fit(checked.image, (settings.size, settings.size), Image.Resampling.LANCZOS)
+        meta = _metadata(art)
+        if art.artist_slug in task.weights:
+            meta["weight"] = task.weights[art.artist_slug]
+        sample = {"__key__": f"{number:09d}", "txt": make_caption(art, settings.template), "json": meta}
+        if settings.latents:
+            sample["pixels"] = np.asarray(image, dtype=np.uint8)
+        else:
+            buf = io.BytesIO()
+            image.save(buf, format="JPEG", quality=settings.quality)
+            sample["jpg"] = buf.getvalue()
+        samples.append(sample)
+    return samples, problems
+
+
+def _prepare(args: tuple[ShardTask, ShardSettings]) -> tuple[int, int, list[dict[str, Any]], list[dict[str, str]]]:
+    task, settings = args
+    return task.index, len(task.items), *prepare_shard(task, settings)
+
+
+def _shard_path(out: Path, index: int, suffix: str) -> Path:
+    return out / f"shard-{index:06d}{suffix}"
+
+
+def _write_tar(path: Path, samples: list[dict[str, Any]]) -> None:
+    import webdataset as wds
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        writer = wds.TarWriter(f)
+        for sample in samples:
+            writer.write(sample)
+        writer.close()
+
+
+def _tasks(entries: Iterator, settings: ShardSettings, out: Path, weights: dict[str, float],
+           progress: tqdm) -> Iterator[tuple[ShardTask, ShardSettings]]:
+    """Group entries into shards; finished shards are skipped without reading their images."""
+    numbered = enumerate(entries)
+    index = 0
+    while chunk := list(islice(numbered, settings.shard_size)):
+        if _shard_path(out, index, ".json").exists():
+            progress.update(len(chunk))
+        else:
+            items = [(n, e.artwork, e.read() if e.read else None) for n, e in chunk]
+            yield ShardTask(index, items, weights), settings
+        index += 1
+
+
+class LatentEncoder:
+    """Encodes uint8 crops with a model's VAE into the latent distribution's parameters (mean, logvar)."""
+
+    def __init__(self, model_spec: str, device: str = "auto", batch_size: int = 8):
+        import torch
+
+        from creative_painting.models import load_model
+        from creative_painting.painting.device import resolve_device
+
+        self.device = resolve_device(device)
+        self.vae = load_model(model_spec).vae.to(self.device).eval()
+        self.scaling_factor = float(self.vae.config.scaling_factor)
+        self.batch_size = batch_size
+        self.torch = torch
+
+    def __call__(self, samples: list[dict[str, Any]]) -> None:
+        torch = self.torch
+        for start in range(0, len(samples), self.batch_size):
+            batch = samples[start : start + self.batch_size]
+            pixels = torch.from_numpy(np.stack([s.pop("pixels") for s in batch]))
+            x = pixels.permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
+            with torch.no_grad():
+                params = self.vae.encode(x).latent_dist.parameters
+            for sample, p in zip(batch, params.to(torch.float16).cpu().numpy(), strict=True):
+                sample["latent.npy"] = p
+
+
+def write_shards(source: str, out: str | Path, settings: ShardSettings, *, workers: int = 2,
+                 latents_model: str | None = None, balance: float | None = None,
+                 progress: bool = True) -> dict[str, Any]:
+    """Shard `source` into `out`; returns (and writes as `shards.json`) the manifest with every problem."""
+    from creative_painting.parallel import ordered_map
+    from creative_painting.wikiart.balance import artist_weights
+    from creative_painting.wikiart.sources import iter_entries, iter_source
+
+    settings = dataclasses.replace(settings, latents=latents_model is not None).validate()
+    out = Path(out)
+    identity_path = out / ".settings.json"
+    if identity_path.exists() and json.loads(identity_path.read_text()) != settings.identity():
+        raise UserError(f"{out} holds shards made with other settings ({identity_path.read_text().strip()}); "
+                        "use a new folder or the same --size/--shard-size/--latents")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(identity_path, json.dumps(settings.identity()))
+
+    total, weights = None, {}
+    if balance is not None:  # one names-only pass: counts per artist
+        artists = [a.artist_slug for a in iter_source(source)]
+        total = len(artists)
+        weights = dict(zip(artists, artist_weights(artists, balance), strict=True))
+    encoder = LatentEncoder(latents_model) if latents_model else None
+
+    bar = tqdm(total=total, unit="img", desc="shard", disable=not progress)
+    tasks = _tasks(iter_entries(source), settings, out, weights, bar)
+    for index, count, samples, problems in ordered_map(_prepare, tasks, workers):
+        if encoder:
+            encoder(samples)
+        _write_tar(_shard_path(out, index, ".tar"), samples)
+        atomic_write_text(_shard_path(out, index, ".json"),
+                          json.dumps({"samples": len(samples), "problems": problems}, ensure_ascii=False))
+        bar.update(count)
+    bar.close()
+    return write_manifest(out, settings, latents_model, encoder.scaling_factor if encoder else None)
+
+
+def write_manifest(out: Path, settings: ShardSettings, model: str | None, scaling_factor: float | None) -> dict:
+    shards, problems = [], []
+    for sidecar in sorted(out.glob("shard-*.json")):
+        info = json.loads(sidecar.read_text())
+        shards.append({"tar": sidecar.with_suffix(".tar").name, "samples": info["samples"]})
+        problems += info["problems"]
+    manifest = {"size": settings.size, "kind": "latents" if settings.latents else "pixels", "model": model,
+                "scaling_factor": scaling_factor, "template": settings.template,
+                "samples": sum(s["samples"] for s in shards), "shards": shards,
+                "skipped": sum(p["problem"] in settings.skip for p in problems), "problems": problems}
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+    return manifest

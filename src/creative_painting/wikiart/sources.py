@@ -1,0 +1,173 @@
+"""Read WikiArt as distributed: extracted folders, the archive.org tar, ArtGAN CSV lists and huggan parquet.
+
+A SOURCE string is one or more comma-separated parts. Image parts (folder, `.tar[.gz]`, `.parquet`)
+give artworks and their bytes; ArtGAN lists (`.csv`) give names only. Given with an image part, genre
+lists (`genre_*.csv`) are joined to it by path, so a folder or tar gains the genre labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from creative_painting.errors import UserError
+from creative_painting.wikiart.names import Artwork, genre_display_name, parse_path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+UNKNOWN_LABELS = {"unknown artist", "unknown genre", "unknown style", "unknown"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An artwork and a way to read its file's bytes (None for list rows, which have no pixels)."""
+
+    artwork: Artwork
+    read: Callable[[], bytes] | None = None
+
+
+def read_class_list(path: Path) -> list[str]:
+    """ArtGAN class files: one `index name` line each."""
+    names = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            index, name = line.split(maxsplit=1)
+            names[int(index)] = name.strip()
+    return [names[i] for i in range(len(names))]
+
+
+def _is_genre_list(path: Path) -> bool:
+    return path.name.startswith("genre") and path.suffix == ".csv"
+
+
+def iter_csv(path: Path) -> Iterator[Entry]:
+    """Rows of an ArtGAN list. A genre list (`genre_*.csv`) gives the genre from `genre_class.txt` beside it."""
+    genres = None
+    if _is_genre_list(path) and (path.parent / "genre_class.txt").is_file():
+        genres = read_class_list(path.parent / "genre_class.txt")
+    with open(path, encoding="utf-8", newline="") as f:
+        for line_number, row in enumerate(csv.reader(f), 1):
+            if not row:
+                continue
+            try:
+                genre = genre_display_name(genres[int(row[1])]) if genres and len(row) > 1 else None
+                yield Entry(parse_path(row[0], genre))
+            except (ValueError, IndexError) as e:
+                raise UserError(f"{path}:{line_number}: {e}") from e
+
+
+def _relative(name: str) -> str:
+    """`wikiart/Impressionism/x.jpg` -> `Impressionism/x.jpg`: the key the ArtGAN lists use."""
+    return "/".join(name.split("/")[-2:])
+
+
+def _is_image_name(name: str) -> bool:
+    base = name.rsplit("/", 1)[-1]
+    return Path(base).suffix.lower() in IMAGE_SUFFIXES and "_" in base and not base.startswith(".")
+
+
+def iter_folder(root: Path) -> Iterator[Entry]:
+    """An extracted `wikiart/` tree: `<Style>/<artist>_<title>.jpg`. Listing never opens an image."""
+    for path in sorted(root.rglob("*")):
+        if _is_image_name(path.name) and path.is_file():
+            yield Entry(parse_path(_relative(path.relative_to(root).as_posix())), path.read_bytes)
+
+
+def iter_tar(path: Path, with_bytes: bool = True) -> Iterator[Entry]:
+    """The archive.org `wikiart.tar.gz`, streamed in one pass: constant memory, no extraction."""
+    try:
+        with tarfile.open(path, mode="r|*") as tar:
+            for member in tar:
+                if member.isfile() and _is_image_name(member.name):
+                    data = tar.extractfile(member).read() if with_bytes else None
+                    yield Entry(parse_path(_relative(member.name)), (lambda d=data: d) if with_bytes else None)
+                tar.members = []  # streaming mode would otherwise keep every header
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise UserError(f"cannot read tar {path}: {e}") from e
+
+
+def _class_names(schema_metadata: dict | None) -> dict[str, list[str]]:
+    """ClassLabel names stored by `datasets` in the parquet schema (`huggingface` key)."""
+    if not schema_metadata or b"huggingface" not in schema_metadata:
+        return {}
+    features = json.loads(schema_metadata[b"huggingface"]).get("info", {}).get("features", {})
+    return {k: v["names"] for k, v in features.items() if isinstance(v, dict) and "names" in v}
+
+
+def iter_parquet(path: Path, with_bytes: bool = True) -> Iterator[Entry]:
+    """Hugging Face `huggan/wikiart`: image bytes plus artist, genre and style class ids (no title, no year)."""
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except Exception as e:  # pyarrow raises its own ArrowInvalid/OSError family
+        raise UserError(f"cannot read parquet {path}: {e}") from e
+    names = _class_names(file.schema_arrow.metadata)
+    wanted = ["artist", "genre", "style"] + (["image"] if with_bytes else [])
+    missing = set(wanted) - set(file.schema_arrow.names)
+    if missing:
+        raise UserError(f"{path} is not a huggan/wikiart parquet: no column {', '.join(sorted(missing))}")
+
+    def label(column: str, value) -> str | None:
+        text = names[column][value] if column in names and isinstance(value, int) else value
+        return None if text is None or str(text).lower() in UNKNOWN_LABELS else str(text)
+
+    row = 0
+    for batch in file.iter_batches(batch_size=256, columns=wanted):
+        for record in batch.to_pylist():
+            artist = label("artist", record["artist"]) or "unknown-artist"
+            style = label("style", record["style"]) or "Unknown"
+            genre = label("genre", record["genre"])
+            art = Artwork(path=f"{path.name}#{row}", style_folder=style, artist_slug=artist.lower().replace(" ", "-"),
+                          title="", year=None, genre=genre_display_name(genre) if genre else None)
+            image = record.get("image")
+            data = image["bytes"] if isinstance(image, dict) else image
+            yield Entry(art, (lambda d=data: d) if with_bytes else None)
+            row += 1
+
+
+def _parts(source: str | Path) -> list[Path]:
+    parts = [Path(p) for p in str(source).split(",") if p.strip()]
+    if not parts:
+        raise UserError("empty WikiArt source")
+    for path in parts:
+        if not path.exists():
+            raise UserError(f"WikiArt source not found: {path}")
+        if not (path.is_dir() or path.suffix in (".csv", ".parquet") or path.name.endswith(TAR_SUFFIXES)):
+            raise UserError(f"unsupported WikiArt source {path}: expected a folder, a .tar[.gz], "
+                            "a .parquet or an ArtGAN .csv list")
+    return parts
+
+
+def iter_entries(source: str | Path, with_bytes: bool = True) -> Iterator[Entry]:
+    """Every artwork of `source`; genre lists are joined by path to the other parts when there are any."""
+    parts = _parts(source)
+    genre_lists = [p for p in parts if _is_genre_list(p)]
+    others = [p for p in parts if p not in genre_lists]
+    if not others:  # genre lists alone are the collection
+        for path in genre_lists:
+            yield from iter_csv(path)
+        return
+    genres = {e.artwork.path: e.artwork.genre for path in genre_lists for e in iter_csv(path)}
+    for path in others:
+        if path.is_dir():
+            entries = iter_folder(path)
+        elif path.suffix == ".csv":
+            entries = iter_csv(path)
+        elif path.suffix == ".parquet":
+            entries = iter_parquet(path, with_bytes)
+        else:
+            entries = iter_tar(path, with_bytes)
+        for entry in entries:
+            genre = genres.get(entry.artwork.path)
+            yield replace(entry, artwork=replace(entry.artwork, genre=genre)) if genre else entry
+
+
+def iter_source(source: str | Path) -> Iterator[Artwork]:
+    """Artworks only, never reading pixels: what statistics need."""
+    for entry in iter_entries(source, with_bytes=False):
+        yield entry.artwork
