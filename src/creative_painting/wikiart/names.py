@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 # Lower-case name particles ("Vincent van Gogh", "Leonardo da Vinci"); the first word is always capitalised.
-PARTICLES = {"van", "de", "da", "von", "der", "den", "di", "du", "la", "le", "del", "della", "des", "y", "ten", "ter", "zu"}
+PARTICLES = {"van", "de", "da", "von", "der", "den", "di", "du", "la", "le", "del", "della", "des", "y", "ten", "ter", "zu", "do", "dos", "das"}
 STYLE_NAMES = {
     "Post_Impressionism": "Post-Impressionism",
     "Naive_Art_Primitivism": "Naive Art (Primitivism)",
@@ -41,7 +41,13 @@ def _uppercase_lead_bytes(text: str) -> str:
 def artist_display_name(slug: str) -> str:
     """`vincent-van-gogh` -> `Vincent van Gogh`, `pierre-auguste-renoir` -> `Pierre Auguste Renoir`."""
     words = [w for w in repair_mojibake(slug).split("-") if w]
-    return " ".join(w if i and w in PARTICLES else w[:1].upper() + w[1:] for i, w in enumerate(words))
+    return " ".join(w if i and w in PARTICLES else _capitalise(w) for i, w in enumerate(words))
+
+
+def _capitalise(word: str) -> str:
+    if word.startswith("mc") and len(word) > 3:  # "mccracken" -> "McCracken"
+        return "Mc" + word[2].upper() + word[3:]
+    return word[:1].upper() + word[1:]
 
 
 def style_display_name(folder: str) -> str:
@@ -87,7 +93,7 @@ def parse_path(path: str, genre: str | None = None) -> Artwork:
     if len(pure.parts) < 2 or "_" not in pure.stem:
         raise ValueError(f"not a WikiArt path (Style/artist_title.jpg): {path!r}")
     artist_slug, title_slug = repair_mojibake(pure.stem).split("_", 1)
-    title_slug = _SUFFIX.sub("", title_slug)
+    title_slug = _SUFFIX.sub("", _SUFFIX.sub("", title_slug))  # "-1905-2(1)": both marks
     year = None
     if (m := _YEAR.search(title_slug)) and YEAR_RANGE[0] <= int(m[1]) <= YEAR_RANGE[1]:
         year = int(m[1])

@@ -134,7 +134,7 @@ class LatentEncoder:
         from creative_painting.models import load_model
         from creative_painting.painting.device import resolve_device
 
-        self.device = resolve_device(device)
+        self.device, _ = resolve_device(device, "fp32")
         self.vae = load_model(model_spec).vae.to(self.device).eval()
         self.scaling_factor = float(self.vae.config.scaling_factor)
         self.batch_size = batch_size
