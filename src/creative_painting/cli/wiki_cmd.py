@@ -1,0 +1,29 @@
+"""`creative-painting wiki index SOURCE INDEX_DIR`: a BM25 index of Wikipedia for prompt extension."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("wiki", help="Wikipedia index for prompt extension")
+    wiki = parser.add_subparsers(dest="wiki_command", required=True, parser_class=type(parser))
+    index = wiki.add_parser("index", help="index a dump (.xml[.bz2]), wikiextractor .jsonl, or wikipedia .parquet")
+    index.add_argument("source", type=Path)
+    index.add_argument("index_dir", type=Path)
+    index.add_argument("--max-sentences", type=int, default=0, help="index only the first N sentences per article")
+    index.add_argument("--heap-mb", type=int, default=256, help="tantivy writer memory before it flushes a segment")
+    index.add_argument("--no-progress", action="store_true")
+    index.set_defaults(run=run_index)
+
+
+def run_index(args: argparse.Namespace) -> int:
+    from creative_painting.extension.corpus import iter_articles
+    from creative_painting.extension.index import build_index
+
+    articles = iter_articles(args.source)  # checks the source before the index folder is touched
+    state = build_index(articles, args.index_dir, source=str(args.source.resolve()), max_sentences=args.max_sentences,
+                        heap_bytes=args.heap_mb * 2**20, progress=not args.no_progress)
+    print(f"{state['articles']:,} articles, {state['sentences']:,} sentences indexed in {args.index_dir}")
+    return 0

@@ -1,0 +1,15 @@
+"""Prompt extension: Wikipedia BM25 retrieval, T5/DialoGPT/LM generation, TF-IDF + embedding + entity scoring."""
+
+from creative_painting._lazy import lazy_exports
+
+__all__, __getattr__ = lazy_exports(__name__, {
+    "builtin": ["builtin_index"],
+    "corpus": ["Article", "iter_articles"],
+    "entities": ["Entity", "EntityTagger"],
+    "embedding": ["load_embedder"],
+    "generators": ["Candidate", "resolve_generators"],
+    "index": ["WikiIndex", "build_index"],
+    "pipeline": ["ExtendSettings", "Extender"],
+    "scoring": ["Scored", "score_candidates"],
+    "tfidf": ["TfidfModel"],
+})

