@@ -10,7 +10,6 @@ import json
 import sys
 from pathlib import Path
 
-from creative_painting.cli.parser import OneLineParser
 from creative_painting.errors import UserError
 
 
@@ -62,6 +61,27 @@ def build_extender(args: argparse.Namespace, top: int):
     return Extender(index, tfidf, load_embedder(args.embedder), tagger, generators, settings)
 
 
+def extend_prompts(prompts: list[str], k: int, index: Path | None = None) -> list[str]:
+    """`paint --extend K`: each prompt becomes its top-K extensions (default extension settings)."""
+    if k < 1:
+        raise UserError(f"--extend must be at least 1, got {k}")
+    defaults = argparse.ArgumentParser()
+    add_extension_options(defaults)
+    args = defaults.parse_args([])
+    args.index = index
+    extender = build_extender(args, k)
+    extended = []
+    for prompt in prompts:
+        results = extender.extend(prompt)
+        if not results:
+            raise UserError(f"no extension found for {prompt!r}")
+        for r in results:
+            print(f"extend: {prompt!r} -> {r.candidate.text!r} ({r.candidate.kind}, score {r.score:.3f})",
+                  file=sys.stderr)
+        extended += [r.candidate.text for r in results]
+    return extended
+
+
 def run(args: argparse.Namespace) -> int:
     if args.prompt[0] == "fit-tfidf":
         return run_fit_tfidf(args.prompt[1:], args.out, args.column)
@@ -97,5 +117,3 @@ def run_fit_tfidf(files: list[str], out: Path | None, column: str) -> int:
     print(f"TF-IDF fitted on {len(texts):,} captions, {len(model.vectorizer.vocabulary_):,} terms -> {out}")
     return 0
 
-
-__all__ = ["OneLineParser", "add_extension_options", "build_extender", "register"]

@@ -10,7 +10,7 @@ from creative_painting.errors import UserError
 
 def register(sub: argparse._SubParsersAction) -> None:
     from creative_painting.models.configs import DEFAULT_MODEL
-    from creative_painting.painting.captions import DEFAULT_TEMPLATE
+    from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
     from creative_painting.sampling.presets import PRESETS
     from creative_painting.sampling.samplers import SAMPLERS
 
@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", help="e.g. Post-Impressionism")
     p.add_argument("--genre", help="e.g. landscape")
     p.add_argument("--year", help="e.g. 1889")
-    p.add_argument("--template", default=DEFAULT_TEMPLATE, help="caption template; [...] parts are optional")
+    p.add_argument("--template", help=f"caption template; [...] parts are optional (default {DEFAULT_TEMPLATE!r}, "
+                                      f"with --extend {EXTENDED_TEMPLATE!r})")
     p.add_argument("--negative", default="", help="negative prompt for classifier-free guidance")
     p.add_argument("--model", default=DEFAULT_MODEL, help="hub id, diffusers folder, or .ckpt/.safetensors")
     p.add_argument("--config", type=Path, help="diffusers folder whose configs describe a non-SD-v1 single file")
@@ -37,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
     p.add_argument("--dtype", default="auto", help="auto (fp16 on GPU, fp32 on CPU), fp32, fp16 or bf16")
     p.add_argument("--out", type=Path, default=Path("paintings"))
+    p.add_argument("--extend", type=int, metavar="K", help="paint the top-K prompt extensions of each prompt instead")
+    p.add_argument("--extend-index", type=Path, help="index for --extend (default: the built-in one)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=run)
 
@@ -44,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from creative_painting.models import load_model
     from creative_painting.painting import build_cells, resolve_device
+    from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
     from creative_painting.painting.session import paint_grid
     from creative_painting.sampling import get_preset
 
@@ -53,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
     ).validate()
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    cells = build_cells(args.prompts, args.artist, template=args.template,
+    prompts, template = args.prompts, args.template or DEFAULT_TEMPLATE
+    if args.extend is not None:
+        from creative_painting.cli.extend_cmd import extend_prompts
+
+        prompts = [p.rstrip(" .") for p in extend_prompts(prompts, args.extend, args.extend_index)]
+        template = args.template or EXTENDED_TEMPLATE
+    cells = build_cells(prompts, args.artist, template=template,
                         style=args.style, genre=args.genre, year=args.year)
     device, dtype = resolve_device(args.device, args.dtype)
 

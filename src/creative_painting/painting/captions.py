@@ -9,6 +9,8 @@ from creative_painting.errors import UserError
 from creative_painting.templates import render
 
 DEFAULT_TEMPLATE = "a painting of {prompt}[ by {artist}][, {style}][, {genre}][, {year}]"
+# Extensions are whole sentences ("Shenzhen grew ... after 1979"): "a painting of <sentence>" reads badly.
+EXTENDED_TEMPLATE = "{prompt}[, a painting by {artist}][, {style}][, {genre}][, {year}]"
 
 
 @dataclass(frozen=True)

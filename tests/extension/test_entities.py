@@ -1,0 +1,41 @@
+import pytest
+
+from creative_painting.extension.entities import EntityTagger, merge
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return EntityTagger()
+
+
+def _found(tagger, text):
+    return {(e.text, e.kind) for e in tagger.tag([text])[0]}
+
+
+def test_regexes_find_times_without_ner():
+    only_regex = EntityTagger(spacy_model=None, use_gazetteer=False)
+    found = _found(only_regex, "In the 1920s, on a winter morning of the 19th century, 12 May 1871 at dusk.")
+    assert {("the 1920s", "temporal"), ("winter", "temporal"), ("morning", "temporal"), ("dusk", "temporal"),
+            ("the 19th century", "temporal"), ("12 May 1871", "temporal")} <= found
+    assert _found(only_regex, "A bland sentence with 42 apples and no time.") == set()
+
+
+def test_gazetteer_finds_places_offline():
+    only_places = EntityTagger(spacy_model=None, use_regex=False)
+    found = _found(only_places, "Ferries cross from Hong Kong to Shenzhen and on to Brazil.")
+    assert found == {("Hong Kong", "spatial"), ("Shenzhen", "spatial"), ("Brazil", "spatial")}
+    assert _found(only_places, "Of course Over there we walked.") == set()  # no stop-word towns (Of, Over)
+
+
+def test_spacy_and_regex_merge_without_double_counting(tagger):
+    ents = tagger.tag(["Originally a collection of fishing villages, Shenzhen rapidly grew to be one of the "
+                       "largest cities in China after 1979."])[0]
+    assert [(e.text, e.kind) for e in ents] == [("Shenzhen", "spatial"), ("China", "spatial"), ("1979", "temporal")]
+
+
+def test_merge_keeps_the_longest_overlapping_span():
+    from creative_painting.extension.entities import Entity
+
+    spans = [Entity("1979", "temporal", "regex", 10, 14), Entity("after 1979", "temporal", "DATE", 4, 14),
+             Entity("China", "spatial", "GPE", 20, 25), Entity("china", "spatial", "gazetteer", 30, 35)]
+    assert [e.text for e in merge(spans)] == ["after 1979", "China"]

@@ -1,0 +1,136 @@
+import json
+
+import pytest
+
+from creative_painting.cli.main import main
+from creative_painting.extension import EntityTagger, Extender, ExtendSettings, TfidfModel, WikiIndex, load_embedder
+from creative_painting.extension.generators import (
+    DialogResponder,
+    T5Continuation,
+    resolve_generators,
+)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return load_embedder()
+
+
+def test_a_sentence_with_a_place_and_a_year_beats_a_bland_one(small_index, embedder):
+    index = WikiIndex(small_index)
+    extender = Extender(index, TfidfModel.load(index.tfidf_path), embedder, EntityTagger(),
+                        settings=ExtendSettings(top=20))
+    ranked = [s.candidate.text for s in extender.extend("urban growth of shenzhen")]
+    concrete = "Originally a collection of fishing villages, Shenzhen rapidly grew to be one of the largest cities in China after 1979."
+    bland = "It has a large economy that keeps growing quickly every year."
+    assert ranked.index(concrete) < ranked.index(bland)
+
+
+def test_scores_add_up_and_json_has_every_part(small_index, capsys):
+    args = ["extend", "urbanization of cities", "--index", str(small_index), "--json", "--t5", "none",
+            "--dialog", "none", "--l1", "0.7", "--l2", "0.3"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["prompt"] == "urbanization of cities" and (out["l1"], out["l2"]) == (0.7, 0.3)
+    assert len(out["candidates"]) >= 3
+    for c in out["candidates"]:
+        assert c["score"] == pytest.approx(c["tfidf"] + 0.7 * c["cosine"] + 0.3 * len(c["entities"]), abs=1e-6)
+        assert c["source"]["kind"] == "wikipedia" and c["source"]["title"]
+        assert all(e["kind"] in ("spatial", "temporal") for e in c["entities"])
+    assert [c["score"] for c in out["candidates"]] == sorted((c["score"] for c in out["candidates"]), reverse=True)
+
+
+def test_tiny_t5_and_dialogpt_generate_through_the_real_loaders(tiny_t5, tiny_gpt2):
+    t5 = T5Continuation(str(tiny_t5), num=3, max_new_tokens=8)
+    outputs = t5.generate("the city grew")
+    assert outputs and all(o.kind == "t5" and o.text.startswith("the city grew ") for o in outputs)
+    assert all("<extra_id" not in o.text and "<pad>" not in o.text for o in outputs)
+    assert [o.text for o in T5Continuation(str(tiny_t5), num=3, max_new_tokens=8).generate("the city grew")] == \
+        [o.text for o in outputs]  # seeded
+    replies = DialogResponder(str(tiny_gpt2), num=2, max_new_tokens=8).generate("how are you today")
+    assert all(r.kind == "dialogpt" and "<|endoftext|>" not in r.text for r in replies)
+
+
+def test_generated_candidates_are_scored_with_their_source(small_index, tiny_t5, tiny_gpt2, capsys):
+    args = ["extend", "the city grew", "--index", str(small_index), "--json", "--t5", str(tiny_t5),
+            "--dialog", str(tiny_gpt2), "--top", "100"]
+    assert main(args) == 0
+    kinds = {c["source"]["kind"] for c in json.loads(capsys.readouterr().out)["candidates"]}
+    assert {"wikipedia", "t5"} <= kinds
+
+
+def test_missing_models_are_skipped_with_a_note(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert resolve_generators(None, None, None) == []
+    assert "t5 generator skipped" in capsys.readouterr().err
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    gens = resolve_generators(str(broken), "none", None)
+    assert len(gens) == 1  # local, so tried; it fails when used and is skipped then
+
+
+def test_broken_local_generator_does_not_crash_extend(small_index, tmp_path, capsys):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    assert main(["extend", "shenzhen", "--index", str(small_index), "--t5", str(broken), "--dialog", "none"]) == 0
+    captured = capsys.readouterr()
+    assert "t5 generator skipped" in captured.err and "Shenzhen" in captured.out
+
+
+def test_fit_tfidf_from_laion_csv_and_wikiart_names(tmp_path, capsys):
+    (tmp_path / "laion.csv").write_text("URL,TEXT\nx,a photo of a harbour at night\ny,a painting of a harbour\n"
+                                        "z,a photo of a cat\n")
+    (tmp_path / "style_train.csv").write_text("Impressionism/claude-monet_harbour-at-night-1870.jpg,12\n")
+    out = tmp_path / "tfidf.json"
+    assert main(["extend", "fit-tfidf", str(tmp_path / "laion.csv"), str(tmp_path / "style_train.csv"),
+                 "--out", str(out)]) == 0
+    assert "4 captions" in capsys.readouterr().out
+    model = TfidfModel.load(out)
+    assert {"harbour", "monet", "photo"} <= set(model.vectorizer.vocabulary_)
+    sims = model.similarity("harbour at night", ["a harbour at night", "a cat"])
+    assert sims[0] > 0.5 and sims[1] == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["extend", "  "], "prompt must not be empty"),
+    (["extend", "x", "--index", "/nonexistent/index"], "index not found"),
+    (["extend", "x", "--tfidf", "/nonexistent.json", "--t5", "none", "--dialog", "none"], "TF-IDF model not found"),
+    (["extend", "fit-tfidf", "--out", "x.json"], "needs caption files"),
+    (["extend", "x", "--top", "0"], "--top"),
+])
+def test_user_errors_are_one_line(args, message, capsys, small_index):
+    if "--tfidf" in args:
+        args = [*args, "--index", str(small_index)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_acceptance_builtin_index_with_no_flags(monkeypatch, tmp_path, capsys):
+    """Fresh machine: the Vital Articles index is built into the cache on first use, then reused."""
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the paper's T5/DialoGPT are absent here: skipped with a note
+    assert main(["extend", "urbanization of china", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped" in captured.err
+    candidates = json.loads(captured.out)["candidates"]
+    assert len(candidates) >= 5
+    assert {"Urbanization", "China"} <= {c["source"]["title"] for c in candidates}
+    assert sum(bool(c["entities"]) for c in candidates) >= 3
+    assert (tmp_path / "wiki-vital-10k" / "progress.json").is_file()
+
+
+def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path, capsys):
+    out = tmp_path / "paint"
+    args = ["paint", "shenzhen", "--extend", "2", "--extend-index", str(small_index), "--artist", "Claude Monet",
+            "--model", str(tiny_dir / "tiny.safetensors"), "--steps", "2", "--width", "64", "--height", "64",
+            "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    manifest = json.loads((out / "paint.json").read_text())
+    captions = [c["caption"] for c in manifest["images"]]
+    assert captions[0] == "Shenzhen is a major city in Guangdong, China, a painting by Claude Monet"
+    assert len(captions) == 2 and "after 1979" in captions[1]
+    assert "extend: 'shenzhen' ->" in capsys.readouterr().err
+    assert main([*args[:2], "--extend", "0", *args[4:]]) == 2
