@@ -1,0 +1,114 @@
+"""Training configuration: a YAML or TOML file, overridden by `key=value` pairs on the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+import yaml
+
+from creative_painting.errors import UserError
+
+
+@dataclass
+class TrainConfig:
+    model: str  # hub id, diffusers folder or single file: the starting point
+    data: str  # `wikiart shard` output folder, or a WikiArt folder / parquet
+    output_dir: str
+    stage: int = 2  # 1: new text encoder, U-Net and VAE frozen; 2: text encoder + U-Net jointly
+    text_encoder_init: str = "scratch"  # stage 1 default as in the paper; "pretrained" keeps the model's
+    resolution: int = 512
+    batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    max_steps: int = 1000
+    learning_rate: float = 1e-5
+    text_encoder_learning_rate: float | None = None  # default: learning_rate
+    weight_decay: float = 1e-2
+    warmup_steps: int = 0
+    seed: int = 0
+    mixed_precision: str = "no"  # no, fp16, bf16
+    gradient_checkpointing: bool = False
+    use_8bit_adam: bool = False
+    ema_decay: float = 0.0  # 0: no EMA; e.g. 0.9999
+    snr_gamma: float = 0.0  # 0: plain MSE; 5.0: Min-SNR weighting
+    caption_dropout: float = 0.1
+    field_dropout: float = 0.0
+    caption_template: str | None = None  # default: the WikiArt museum-label template
+    balance: float = 0.0  # artist balancing power (0: as the data is)
+    lora_rank: int = 0  # > 0: LoRA on the U-Net attention instead of full fine-tuning (stage 2)
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    validate_every: int = 500
+    validation_artists: list[str] = field(default_factory=lambda: ["Vincent van Gogh", "Claude Monet"])
+    validation_prompts: list[str] = field(default_factory=lambda: ["a city at night"])
+    validation_steps: int = 25
+    log_every: int = 10
+    num_workers: int = 2
+    export: bool = True  # write model.safetensors and diffusers/ at the end
+
+    def validate(self) -> TrainConfig:
+        checks = [
+            (self.stage in (1, 2), f"stage must be 1 or 2, got {self.stage}"),
+            (self.text_encoder_init in ("scratch", "pretrained"), "text_encoder_init must be scratch or pretrained"),
+            (self.resolution >= 8 and self.resolution % 8 == 0, "resolution must be a positive multiple of 8"),
+            (self.batch_size >= 1 and self.gradient_accumulation_steps >= 1, "batch sizes must be at least 1"),
+            (self.max_steps >= 1, "max_steps must be at least 1"),
+            (self.learning_rate > 0, "learning_rate must be positive"),
+            (self.mixed_precision in ("no", "fp16", "bf16"), "mixed_precision must be no, fp16 or bf16"),
+            (0 <= self.caption_dropout < 1 and 0 <= self.field_dropout < 1, "dropouts must be in [0, 1)"),
+            (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
+            (self.lora_rank == 0 or self.stage == 2, "LoRA applies to the U-Net, so stage 2 only"),
+            (self.checkpoint_every >= 1 and self.validate_every >= 1, "checkpoint_every/validate_every must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UserError(f"config: {message}")
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)  # numbers, booleans, lists
+    except yaml.YAMLError:
+        return text
+
+
+def load_config(path: str | Path | None, overrides: list[str] = (), base: dict[str, Any] | None = None) -> TrainConfig:
+    """Read YAML/TOML, apply `key=value` overrides, check names and values; errors name the bad key."""
+    data: dict[str, Any] = dict(base or {})
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"config not found: {path}")
+        try:
+            text = path.read_text(encoding="utf-8")
+            loaded = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
+            raise UserError(f"cannot parse {path}: {str(e).splitlines()[0]}") from e
+        if not isinstance(loaded, dict):
+            raise UserError(f"{path} must hold a mapping of settings")
+        data.update(loaded)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"override {item!r} is not key=value")
+        data[key.strip().replace("-", "_")] = _parse_value(value)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = set(data) - known
+    if unknown:
+        raise UserError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+    missing = {f.name for f in dataclasses.fields(TrainConfig)
+               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING} - set(data)
+    if missing:
+        raise UserError(f"config needs: {', '.join(sorted(missing))}")
+    try:
+        return TrainConfig(**data).validate()
+    except TypeError as e:
+        raise UserError(f"config: {e}") from e

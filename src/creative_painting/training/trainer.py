@@ -1,0 +1,269 @@
+"""Two-stage retraining on accelerate (DDP, FSDP or DeepSpeed come from `accelerate config`).
+
+Stage 1 trains a text encoder from scratch (same tokenizer and architecture) against the frozen
+U-Net and VAE; stage 2 fine-tunes text encoder and U-Net jointly (or LoRA on the U-Net). The loss is
+the epsilon-prediction MSE of the paper's Eq. 15, with optional Min-SNR-gamma weighting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from creative_painting.errors import UserError
+from creative_painting.io import atomic_write_text
+from creative_painting.training.checkpoints import checkpoint_step, latest_checkpoint, save_checkpoint
+from creative_painting.training.config import TrainConfig
+from creative_painting.training.data import StepBatches, open_items
+
+log = logging.getLogger(__name__)
+
+
+def _fresh_text_encoder(text_encoder, seed: int):
+    """Same architecture, new random weights: the paper's stage 1 learns the text side from scratch."""
+    from transformers import CLIPTextModel
+
+    torch.manual_seed(seed)
+    return CLIPTextModel(text_encoder.config)
+
+
+def _optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
+    if cfg.use_8bit_adam:
+        try:
+            import bitsandbytes as bnb
+
+            return bnb.optim.AdamW8bit(groups, weight_decay=cfg.weight_decay)
+        except ImportError:
+            log.warning("bitsandbytes is not installed: using torch AdamW")
+    return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+
+
+def _add_lora(unet, rank: int, seed: int):
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    config = LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
+                        target_modules=["to_q", "to_k", "to_v", "to_out.0"])
+    return get_peft_model(unet, config)
+
+
+def _noise_generator(cfg: TrainConfig, micro_step: int, rank: int) -> torch.Generator:
+    return torch.Generator().manual_seed((cfg.seed * 1_000_003 + micro_step) * 64 + rank)
+
+
+def diffusion_loss(batch: dict[str, Any], *, unet, text_encoder, vae, tokenizer, noise_scheduler,
+                   scaling_factor: float, snr_gamma: float, generator: torch.Generator,
+                   device: torch.device) -> torch.Tensor:
+    """Eq. 15: || eps - eps_theta(z_t, t, tau(y)) ||^2 with z from the (frozen) VAE."""
+    x = batch["x"].to(device)
+    with torch.no_grad():
+        if batch["kind"] == "latent":  # stored mean and logvar of the VAE posterior
+            mean, logvar = x.chunk(2, dim=1)
+            eps = torch.randn(mean.shape, generator=generator).to(device)
+            latents = (mean + torch.exp(0.5 * logvar.clamp(-30, 20)) * eps) * scaling_factor
+        else:
+            posterior = vae.encode(x.to(vae.dtype)).latent_dist
+            eps = torch.randn(posterior.mean.shape, generator=generator).to(device, posterior.mean.dtype)
+            latents = (posterior.mean + posterior.std * eps).float() * scaling_factor
+    noise = torch.randn(latents.shape, generator=generator).to(device)
+    timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],),
+                              generator=generator).to(device)
+    noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+    ids = tokenizer(batch["captions"], padding="max_length", max_length=tokenizer.model_max_length,
+                    truncation=True, return_tensors="pt").input_ids.to(device)
+    hidden = text_encoder(ids)[0]
+    pred = unet(noisy, timesteps, hidden, return_dict=False)[0]
+    if noise_scheduler.config.prediction_type == "v_prediction":
+        target = noise_scheduler.get_velocity(latents, noise, timesteps)
+    else:
+        target = noise
+    per_sample = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+    if snr_gamma:
+        from diffusers.training_utils import compute_snr
+
+        snr = compute_snr(noise_scheduler, timesteps)
+        weights = torch.minimum(snr, torch.full_like(snr, snr_gamma)) / snr
+        if noise_scheduler.config.prediction_type == "v_prediction":
+            weights = weights * snr / (snr + 1)
+        per_sample = per_sample * weights
+    return per_sample.mean()
+
+
+def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict[str, Any]:
+    """Run (or continue) training; returns a summary with the losses and where the model went."""
+    from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
+    from diffusers import DDPMScheduler
+    from diffusers.optimization import get_scheduler
+
+    from creative_painting.models import load_model
+
+    out = Path(cfg.output_dir)
+    items, manifest = open_items(cfg.data)
+    if manifest.get("kind") == "pixels" and manifest.get("size") not in (None, cfg.resolution):
+        raise UserError(f"{cfg.data} holds {manifest['size']} px images but resolution is {cfg.resolution}")
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision,
+                              gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
+                              project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")))
+    model = load_model(cfg.model)
+    if cfg.stage == 1 and cfg.text_encoder_init == "scratch":
+        model.text_encoder = _fresh_text_encoder(model.text_encoder, cfg.seed)
+    vae, unet, text_encoder, tokenizer = model.vae, model.unet, model.text_encoder, model.tokenizer
+    vae.requires_grad_(False).eval()
+    unet.requires_grad_(cfg.stage == 2 and not cfg.lora_rank)
+    text_encoder.requires_grad_(True)
+    if cfg.lora_rank:
+        unet = _add_lora(unet, cfg.lora_rank, cfg.seed)
+    if cfg.gradient_checkpointing:
+        if cfg.stage == 2:
+            (unet.base_model.model if cfg.lora_rank else unet).enable_gradient_checkpointing()
+        text_encoder.gradient_checkpointing_enable()
+    trainable = [text_encoder] + ([unet] if cfg.stage == 2 else [])
+    groups = [{"params": [p for p in text_encoder.parameters() if p.requires_grad],
+               "lr": cfg.text_encoder_learning_rate or cfg.learning_rate}]
+    if cfg.stage == 2:
+        groups.append({"params": [p for p in unet.parameters() if p.requires_grad], "lr": cfg.learning_rate})
+    optimizer = _optimizer(cfg, groups)
+    lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=cfg.warmup_steps)
+    noise_scheduler = DDPMScheduler.from_config(model.scheduler_config)
+    ema = None
+    if cfg.ema_decay:
+        from diffusers.training_utils import EMAModel
+
+        ema = EMAModel([p for m in trainable for p in m.parameters() if p.requires_grad], decay=cfg.ema_decay)
+        accelerator.register_for_checkpointing(ema)
+
+    text_encoder, optimizer, lr_scheduler = accelerator.prepare(text_encoder, optimizer, lr_scheduler)
+    if cfg.stage == 2:
+        unet = accelerator.prepare(unet)
+    device = accelerator.device
+    unet.to(device)
+    vae.to(device)
+    if ema:
+        ema.to(device)
+
+    start_step = 0
+    checkpoint = latest_checkpoint(out) if resume else None
+    if checkpoint:
+        accelerator.load_state(str(checkpoint))
+        start_step = checkpoint_step(checkpoint)
+        accelerator.print(f"resumed from {checkpoint} (step {start_step})")
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.json", cfg.to_json())
+        accelerator.init_trackers("train", config={k: v for k, v in json.loads(cfg.to_json()).items()
+                                                   if isinstance(v, (int, float, str, bool))})
+
+    accum = cfg.gradient_accumulation_steps
+    batches = StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution,
+                          template=cfg.caption_template, caption_dropout=cfg.caption_dropout,
+                          field_dropout=cfg.field_dropout, balance=cfg.balance, rank=accelerator.process_index,
+                          world_size=accelerator.num_processes, length=cfg.max_steps * accum)
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(batches, range(start_step * accum, cfg.max_steps * accum)),
+                                         batch_size=None, num_workers=cfg.num_workers,
+                                         persistent_workers=False, prefetch_factor=2 if cfg.num_workers else None)
+    scaling = float(manifest.get("scaling_factor") or vae.config.scaling_factor)
+    step, losses, window, started = start_step, {}, [], time.perf_counter()
+    bar = tqdm(total=cfg.max_steps, initial=start_step, desc=f"stage {cfg.stage}", unit="step",
+               disable=not progress or not accelerator.is_local_main_process)
+    for batch in loader:
+        if batch["x"] is None:
+            continue  # every image of this micro-batch was broken
+        with accelerator.accumulate(*trainable):
+            loss = diffusion_loss(batch, unet=unet, text_encoder=text_encoder, vae=vae, tokenizer=tokenizer,
+                                  noise_scheduler=noise_scheduler, scaling_factor=scaling, snr_gamma=cfg.snr_gamma,
+                                  generator=_noise_generator(cfg, batch["step"], accelerator.process_index),
+                                  device=device)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+            optimizer.step()
+            lr_scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+        window.append(loss.detach().float().item())
+        if not accelerator.sync_gradients:
+            continue
+        step += 1
+        if ema:
+            ema.step([p for m in trainable for p in m.parameters() if p.requires_grad])
+        step_loss = sum(window) / len(window)
+        window = []
+        losses[step] = step_loss
+        bar.update(1)
+        bar.set_postfix(loss=f"{step_loss:.4f}")
+        if step % cfg.log_every == 0 or step == cfg.max_steps:
+            accelerator.log({"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0]}, step=step)
+        if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
+            save_checkpoint(accelerator, out, step, cfg.keep_checkpoints)
+        if step % cfg.validate_every == 0 or step == cfg.max_steps:
+            _validate(accelerator, cfg, model, unet, text_encoder, ema, out / "samples" / f"step-{step:06d}")
+    bar.close()
+    if not math.isfinite(sum(losses.values()) if losses else 0.0):
+        raise UserError("training diverged (loss is not finite); lower learning_rate or use bf16 instead of fp16")
+    summary = {"steps": step, "losses": losses, "seconds": time.perf_counter() - started}
+    if accelerator.is_main_process and cfg.export:
+        summary["exported"] = {k: str(v) for k, v in _export(accelerator, cfg, model, unet, text_encoder, ema, out).items()}
+    if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical
+        digest = _digest([accelerator.unwrap_model(m) for m in trainable])
+        atomic_write_text(out / "ranks" / f"{accelerator.process_index}.json", json.dumps({"digest": digest}))
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return summary
+
+
+def _digest(modules) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for module in modules:
+        for name, tensor in sorted(module.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _trained_model(accelerator, cfg: TrainConfig, model, unet, text_encoder, ema):
+    """A StableDiffusion bundle holding the trained (EMA, LoRA-merged) weights, on the CPU, in fp32."""
+    import copy
+
+    te = copy.deepcopy(accelerator.unwrap_model(text_encoder)).float().cpu()
+    un = copy.deepcopy(accelerator.unwrap_model(unet)).float().cpu()
+    if ema:
+        params = [p for m in ([te, un] if cfg.stage == 2 else [te]) for p in m.parameters() if p.requires_grad]
+        ema_copy = copy.deepcopy(ema)
+        ema_copy.to("cpu")
+        ema_copy.copy_to(params)
+    if cfg.lora_rank:
+        un = un.merge_and_unload()
+    from dataclasses import replace
+
+    return replace(model, unet=un, text_encoder=te, vae=copy.deepcopy(model.vae).float().cpu())
+
+
+def _validate(accelerator, cfg: TrainConfig, model, unet, text_encoder, ema, folder: Path) -> None:
+    """The fixed-seed grid (`folder/grid.png`) of validation artists x prompts: steps compare by eye."""
+    if not accelerator.is_main_process:
+        return
+    from creative_painting.painting.captions import build_cells
+    from creative_painting.painting.session import paint_grid
+    from creative_painting.sampling.presets import SamplingSettings
+
+    trained = _trained_model(accelerator, cfg, model, unet, text_encoder, ema).eval()
+    cells = build_cells(cfg.validation_prompts, cfg.validation_artists)
+    settings = SamplingSettings(sampler="ddim", steps=cfg.validation_steps, scale=5.0, eta=0.0,
+                                width=cfg.resolution, height=cfg.resolution).validate()
+    paint_grid(trained, cells, settings, folder, seed=cfg.seed, progress=False)
+
+
+def _export(accelerator, cfg: TrainConfig, model, unet, text_encoder, ema, out: Path) -> dict[str, Path]:
+    trained = _trained_model(accelerator, cfg, model, unet, text_encoder, ema)
+    return {"single_file": trained.save_single_file(out / "model.safetensors"),
+            "diffusers": trained.save_diffusers(out / "diffusers")}
