@@ -72,7 +72,10 @@ def open_items(data: str) -> tuple[list[Item], dict[str, Any]]:
     """Items of a shard folder (with its manifest) or of a WikiArt folder/parquet (pixels)."""
     path = Path(data)
     if (path / "shards.json").is_file():
-        return shard_items(path)
+        items, manifest = shard_items(path)
+        if not items:
+            raise UserError(f"{data} holds no samples (see the problems listed in its shards.json)")
+        return items, manifest
     if path.name.endswith((".tar", ".tar.gz", ".tgz")):
         raise UserError(f"{data}: a tar has no random access; run `creative-painting wikiart shard {data} OUT` first")
     from creative_painting.wikiart.sources import iter_entries

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,9 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     items, manifest = open_items(cfg.data)
     if manifest.get("kind") == "pixels" and manifest.get("size") not in (None, cfg.resolution):
         raise UserError(f"{cfg.data} holds {manifest['size']} px images but resolution is {cfg.resolution}")
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision,
+    # Launched by torchrun/accelerate on a machine without GPUs: accelerate needs cpu=True for gloo DDP.
+    multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=multi_cpu,
                               gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
                               project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")))
     model = load_model(cfg.model)

@@ -1,0 +1,108 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from creative_painting.cli.main import main
+from creative_painting.models import load_model
+from creative_painting.training.config import load_config
+from creative_painting.training.trainer import train
+
+
+def _state(module):
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def test_stage1_trains_only_the_text_encoder(make_config, tiny_dir):
+    cfg = load_config(make_config(stage=1, export=True, max_steps=3))
+    summary = train(cfg, progress=False)
+    base, trained = load_model(str(tiny_dir / "tiny.safetensors")), load_model(summary["exported"]["single_file"])
+    for name in ("unet", "vae"):
+        a, b = getattr(base, name).state_dict(), getattr(trained, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), f"{name} changed in stage 1"
+    a, b = base.text_encoder.state_dict(), trained.text_encoder.state_dict()
+    assert not torch.equal(a["embeddings.token_embedding.weight"], b["embeddings.token_embedding.weight"])
+
+
+def test_resume_continues_with_the_same_losses(make_config, tmp_path):
+    straight = train(load_config(make_config(max_steps=4, output_dir=str(tmp_path / "a"))), progress=False)
+    cfg = make_config(max_steps=2, output_dir=str(tmp_path / "b"))
+    first = train(load_config(cfg), progress=False)
+    resumed = train(load_config(cfg, ["max_steps=4"]), progress=False)
+    assert list(first["losses"]) == [1, 2] and list(resumed["losses"]) == [3, 4]
+    for step in (1, 2):
+        assert first["losses"][step] == pytest.approx(straight["losses"][step], abs=1e-6)
+    for step in (3, 4):
+        assert resumed["losses"][step] == pytest.approx(straight["losses"][step], abs=1e-5)
+
+
+def test_stage2_exports_models_that_paint_loads(make_config, tmp_path, capsys):
+    cfg = make_config(stage=2, export=True, ema_decay=0.9, snr_gamma=5.0, gradient_accumulation_steps=2,
+                      validate_every=4)
+    assert main(["train", str(cfg), "--no-progress", "max_steps=4"]) == 0
+    run = tmp_path / "run"
+    single, folder = load_model(str(run / "model.safetensors")), load_model(str(run / "diffusers"))
+    for a, b in zip(single.unet.state_dict().values(), folder.unet.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert (run / "samples" / "step-000004" / "grid.png").is_file()
+    assert any((run / "logs").rglob("events.out.tfevents*"))
+    out = tmp_path / "paint"
+    assert main(["paint", "a sun", "--artist", "Anna Orlova", "--model", str(run / "model.safetensors"), "--steps", "2",
+                 "--width", "32", "--height", "32", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "grid.png").is_file()
+
+
+def test_lora_changes_the_unet_only_through_merged_adapters(make_config, tiny_dir):
+    summary = train(load_config(make_config(stage=2, lora_rank=4, export=True, max_steps=2)), progress=False)
+    base = load_model(str(tiny_dir / "tiny.safetensors")).unet.state_dict()
+    merged = load_model(summary["exported"]["single_file"]).unet.state_dict()
+    assert base.keys() == merged.keys()  # no lora_A/lora_B left: merged into the base weights
+    changed = {k for k in base if not torch.equal(base[k], merged[k])}
+    assert changed and all(any(t in k for t in ("to_q", "to_k", "to_v", "to_out")) for k in changed)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("stage=3", "stage must be 1 or 2"), ("colour=red", "unknown config key"), ("resolution=30", "multiple of 8"),
+    ("lora_rank=4", "stage 2 only"),
+])
+def test_config_errors_are_one_line(make_config, override, message, capsys):
+    extra = ["stage=1"] if override == "lora_rank=4" else []
+    assert main(["train", str(make_config()), override, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_sigkill_mid_run_then_resume(make_config, tmp_path):
+    cfg = make_config(max_steps=40, checkpoint_every=1, keep_checkpoints=3)
+    cmd = [sys.executable, "-m", "creative_painting.cli.main", "train", str(cfg), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(checkpoints.glob("step-*"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = sorted(int(p.name.split("-")[1]) for p in checkpoints.glob("step-*"))
+    assert done and max(done) < 40
+    for path in checkpoints.glob("step-*"):  # every complete checkpoint loads
+        assert json.loads((path / "trainer.json").read_text())["step"] == int(path.name.split("-")[1])
+    summary = train(load_config(cfg, ["max_steps=" + str(max(done) + 2)]), progress=False)
+    assert list(summary["losses"]) == [max(done) + 1, max(done) + 2]
+    assert not list(checkpoints.glob(".tmp-*"))
+
+
+def test_two_cpu_processes_keep_identical_weights(make_config, tmp_path):
+    cfg = make_config(max_steps=2, stage=2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # torch's own launcher (what `accelerate launch --multi_gpu` runs); accelerate picks gloo on CPU
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "creative_painting.cli.main", "train", str(cfg), "--no-progress"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    digests = [json.loads((tmp_path / "run" / "ranks" / f"{r}.json").read_text())["digest"] for r in (0, 1)]
+    assert digests[0] == digests[1]
