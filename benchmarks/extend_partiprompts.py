@@ -13,7 +13,14 @@ import csv
 import time
 from pathlib import Path
 
-from creative_painting.extension import EntityTagger, Extender, ExtendSettings, TfidfModel, WikiIndex, load_embedder
+from creative_painting.extension import (
+    EntityTagger,
+    Extender,
+    ExtendSettings,
+    TfidfModel,
+    WikiIndex,
+    load_embedder,
+)
 from creative_painting.extension.builtin import builtin_index
 
 DEFAULT_PROMPTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "prompts" / "PartiPrompts.tsv"

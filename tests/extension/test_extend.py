@@ -3,7 +3,14 @@ import json
 import pytest
 
 from creative_painting.cli.main import main
-from creative_painting.extension import EntityTagger, Extender, ExtendSettings, TfidfModel, WikiIndex, load_embedder
+from creative_painting.extension import (
+    EntityTagger,
+    Extender,
+    ExtendSettings,
+    TfidfModel,
+    WikiIndex,
+    load_embedder,
+)
 from creative_painting.extension.generators import (
     DialogResponder,
     T5Continuation,

@@ -7,11 +7,19 @@ import os
 import sys
 
 from creative_painting import __version__
-from creative_painting.cli import extend_cmd, models_cmd, paint_cmd, train_cmd, wiki_cmd, wikiart_cmd
+from creative_painting.cli import (
+    demo_cmd,
+    extend_cmd,
+    models_cmd,
+    paint_cmd,
+    train_cmd,
+    wiki_cmd,
+    wikiart_cmd,
+)
 from creative_painting.cli.parser import OneLineParser
 from creative_painting.errors import UserError
 
-COMMANDS = (paint_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, models_cmd)
+COMMANDS = (paint_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, demo_cmd, models_cmd)
 
 
 def build_parser() -> OneLineParser:

@@ -80,7 +80,8 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def load_config(path: str | Path | None, overrides: list[str] = (), base: dict[str, Any] | None = None) -> TrainConfig:
+def load_config(path: str | Path | None, overrides: list[str] = (), base: dict[str, Any] | None = None,
+                cls: type = TrainConfig):
     """Read YAML/TOML, apply `key=value` overrides, check names and values; errors name the bad key."""
     data: dict[str, Any] = dict(base or {})
     if path is not None:
@@ -100,15 +101,42 @@ def load_config(path: str | Path | None, overrides: list[str] = (), base: dict[s
         if not sep:
             raise UserError(f"override {item!r} is not key=value")
         data[key.strip().replace("-", "_")] = _parse_value(value)
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known
     if unknown:
         raise UserError(f"unknown config key(s): {', '.join(sorted(unknown))}")
-    missing = {f.name for f in dataclasses.fields(TrainConfig)
+    missing = {f.name for f in dataclasses.fields(cls)
                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING} - set(data)
     if missing:
         raise UserError(f"config needs: {', '.join(sorted(missing))}")
     try:
-        return TrainConfig(**data).validate()
+        return cls(**data).validate()
     except TypeError as e:
         raise UserError(f"config: {e}") from e
+
+
+@dataclass
+class VaeConfig:
+    """KL autoencoder training (the paper's Eq. 16-18): reconstruction + KL (+ optional patch-GAN)."""
+
+    data: str
+    output_dir: str
+    model: str | None = None  # start from this model's VAE; default: a small VAE built from `channels`
+    channels: list[int] = field(default_factory=lambda: [32, 64])  # one 2x downsampling per extra level
+    latent_channels: int = 4
+    resolution: int = 256
+    batch_size: int = 8
+    max_steps: int = 1000
+    learning_rate: float = 1e-3
+    kl_weight: float = 1e-6
+    gan_weight: float = 0.0  # > 0 adds a patch-GAN hinge loss after gan_start steps
+    gan_start: int = 0
+    seed: int = 0
+    num_workers: int = 2
+
+    def validate(self) -> VaeConfig:
+        if self.resolution % 2 ** (len(self.channels) - 1):
+            raise UserError("config: resolution must be divisible by the VAE's downsampling")
+        if self.max_steps < 1 or self.batch_size < 1 or self.learning_rate <= 0:
+            raise UserError("config: max_steps, batch_size and learning_rate must be positive")
+        return self

@@ -125,14 +125,18 @@ def broken_files(size: int = 64) -> dict[str, bytes]:
 
 
 def collection_files(artists: list[SyntheticArtist], subjects: tuple[str, ...] | list[str], per_pair: int = 1,
-                     size: int = 64, broken: bool = False, seed: int = 0) -> dict[str, bytes]:
-    """`Style/artist_subject-year.jpg` -> JPEG bytes for every artist x subject x copy."""
+                     size: int = 64, broken: bool = False, seed: int = 0, numbered: bool = True) -> dict[str, bytes]:
+    """`Style/artist_subject-n-year.jpg` -> JPEG bytes for every artist x subject x copy.
+
+    `numbered=False` leaves the copy number out of the title ("Sun", not "Sun 2"); the year still differs.
+    """
     files = {}
     for a, artist in enumerate(artists):
         for subject in subjects:
             for k in range(per_pair):
                 year = 1880 + 3 * a + k
-                name = f"{artist.style}/{artist.slug}_{subject}-{k + 1}-{year}.jpg"
+                title = f"{subject}-{k + 1}" if numbered else subject
+                name = f"{artist.style}/{artist.slug}_{title}-{year if numbered else 1800 + 10 * k + a}.jpg"
                 files[name] = _jpeg(paint(artist, subject, size, seed=seed * 1000 + k))
     if broken:
         files.update(broken_files(size))

@@ -1,0 +1,1 @@
+"""Evaluation: artist attribution of generated paintings."""
