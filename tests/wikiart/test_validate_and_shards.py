@@ -42,6 +42,9 @@ def test_validate_needs_pixels(tmp_path, capsys):
     (tmp_path / "style_train.csv").write_text("Realism/a-b_c.jpg,0\n")
     assert main(["wikiart", "validate", str(tmp_path / "style_train.csv"), "--no-progress"]) == 2
     assert "names only" in capsys.readouterr().err
+    assert main(["wikiart", "shard", str(tmp_path / "style_train.csv"), str(tmp_path / "out"), "--no-progress"]) == 2
+    assert "names only" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_shard_skips_broken_files_and_keeps_converted_ones(wikiart_folder, tmp_path, capsys):

@@ -78,9 +78,9 @@ def open_items(data: str) -> tuple[list[Item], dict[str, Any]]:
         return items, manifest
     if path.name.endswith((".tar", ".tar.gz", ".tgz")):
         raise UserError(f"{data}: a tar has no random access; run `creative-painting wikiart shard {data} OUT` first")
-    from creative_painting.wikiart.sources import iter_entries
+    from creative_painting.wikiart.sources import iter_images
 
-    items = [Item(e.artwork, e.read, "image") for e in iter_entries(data) if e.read is not None]
+    items = [Item(e.artwork, e.read, "image") for e in iter_images(data)]
     if not items:
         raise UserError(f"no images in {data}")
     return items, {"kind": "pixels"}

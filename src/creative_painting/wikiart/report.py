@@ -24,15 +24,13 @@ def _check_chunk(args: tuple[list[tuple[str, bytes]], int]) -> list[tuple[str, s
 
 def validate_source(source: str, min_size: int = 64, workers: int = 2, progress: bool = True) -> dict[str, Any]:
     """`{"images": n, "counts": {kind: n}, "problems": [{"path", "problem", "detail"}]}`; never raises on a bad image."""
-    from creative_painting.errors import UserError
     from creative_painting.parallel import ordered_map
-    from creative_painting.wikiart.sources import iter_entries
+    from creative_painting.wikiart.sources import iter_images
+
+    entries = iter_images(source)
 
     def chunks():
-        entries = iter_entries(source)
         while chunk := list(islice(entries, CHUNK)):
-            if any(e.read is None for e in chunk):
-                raise UserError("CSV lists hold names only: give the image folder, tar or parquet to validate")
             yield [(e.artwork.path, e.read()) for e in chunk], min_size
 
     images, problems = 0, []

@@ -58,7 +58,7 @@ class ShardSettings:
 @dataclass
 class ShardTask:
     index: int
-    items: list[tuple[int, Artwork, bytes | None]]  # (entry number, artwork, file bytes)
+    items: list[tuple[int, Artwork, bytes]]  # (entry number, artwork, file bytes)
     weights: dict[str, float] = field(default_factory=dict)  # artist slug -> sampling weight
 
 
@@ -71,11 +71,10 @@ def prepare_shard(task: ShardTask, settings: ShardSettings) -> tuple[list[dict[s
     """Decode, check, resize and centre-crop one shard's images (runs in a worker process)."""
     samples, problems = [], []
     for number, art, data in task.items:
-        checked = check_image(data, settings.min_size) if data is not None else None
-        if checked is None or checked.problem:
-            problem = checked.problem if checked else "unreadable"
-            problems.append({"path": art.path, "problem": problem, "detail": checked.detail if checked else "no bytes"})
-            if checked is None or checked.image is None or problem in settings.skip:
+        checked = check_image(data, settings.min_size)
+        if checked.problem:
+            problems.append({"path": art.path, "problem": checked.problem, "detail": checked.detail})
+            if checked.image is None or checked.problem in settings.skip:
                 continue
         image = ImageOps.fit(checked.image, (settings.size, settings.size), Image.Resampling.LANCZOS)
         meta = _metadata(art)
@@ -120,7 +119,7 @@ def _tasks(entries: Iterator, settings: ShardSettings, out: Path, weights: dict[
         if _shard_path(out, index, ".json").exists():
             progress.update(len(chunk))
         else:
-            items = [(n, e.artwork, e.read() if e.read else None) for n, e in chunk]
+            items = [(n, e.artwork, e.read()) for n, e in chunk]
             yield ShardTask(index, items, weights), settings
         index += 1
 
@@ -158,9 +157,10 @@ def write_shards(source: str, out: str | Path, settings: ShardSettings, *, worke
     """Shard `source` into `out`; returns (and writes as `shards.json`) the manifest with every problem."""
     from creative_painting.parallel import ordered_map
     from creative_painting.wikiart.balance import artist_weights
-    from creative_painting.wikiart.sources import iter_entries, iter_source
+    from creative_painting.wikiart.sources import iter_images, iter_source
 
     settings = dataclasses.replace(settings, latents=latents_model is not None).validate()
+    entries = iter_images(source)  # a source without pixels fails here, before OUT is touched
     out = Path(out)
     identity_path = out / ".settings.json"
     if identity_path.exists() and json.loads(identity_path.read_text()) != settings.identity():
@@ -177,7 +177,7 @@ def write_shards(source: str, out: str | Path, settings: ShardSettings, *, worke
     encoder = LatentEncoder(latents_model) if latents_model else None
 
     bar = tqdm(total=total, unit="img", desc="shard", disable=not progress)
-    tasks = _tasks(iter_entries(source), settings, out, weights, bar)
+    tasks = _tasks(entries, settings, out, weights, bar)
     for index, count, samples, problems in ordered_map(_prepare, tasks, workers):
         if encoder:
             encoder(samples)

@@ -167,6 +167,16 @@ def iter_entries(source: str | Path, with_bytes: bool = True) -> Iterator[Entry]
             yield replace(entry, artwork=replace(entry.artwork, genre=genre)) if genre else entry
 
 
+def iter_images(source: str | Path) -> Iterator[Entry]:
+    """Entries that carry pixels, for validation, sharding and training; lists only label them.
+
+    Fails at once, before anything is read, when no part of `source` holds images.
+    """
+    if not any(p.is_dir() or p.suffix == ".parquet" or p.name.endswith(TAR_SUFFIXES) for p in _parts(source)):
+        raise UserError("CSV lists hold names only: give the image folder, tar or parquet too")
+    return (e for e in iter_entries(source) if e.read is not None)
+
+
 def iter_source(source: str | Path) -> Iterator[Artwork]:
     """Artworks only, never reading pixels: what statistics need."""
     for entry in iter_entries(source, with_bytes=False):
