@@ -129,11 +129,11 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         if cfg.stage == 2:
             (unet.base_model.model if cfg.lora_rank else unet).enable_gradient_checkpointing()
         text_encoder.gradient_checkpointing_enable()
-    trainable = [text_encoder] + ([unet] if cfg.stage == 2 else [])
     groups = [{"params": [p for p in text_encoder.parameters() if p.requires_grad],
                "lr": cfg.text_encoder_learning_rate or cfg.learning_rate}]
     if cfg.stage == 2:
         groups.append({"params": [p for p in unet.parameters() if p.requires_grad], "lr": cfg.learning_rate})
+    params = [p for g in groups for p in g["params"]]  # what is trained, in a fixed order (EMA, clipping)
     optimizer = _optimizer(cfg, groups)
     lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=cfg.warmup_steps)
     noise_scheduler = DDPMScheduler.from_config(model.scheduler_config)
@@ -141,12 +141,13 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     if cfg.ema_decay:
         from diffusers.training_utils import EMAModel
 
-        ema = EMAModel([p for m in trainable for p in m.parameters() if p.requires_grad], decay=cfg.ema_decay)
+        ema = EMAModel(params, decay=cfg.ema_decay)
         accelerator.register_for_checkpointing(ema)
 
     text_encoder, optimizer, lr_scheduler = accelerator.prepare(text_encoder, optimizer, lr_scheduler)
     if cfg.stage == 2:
         unet = accelerator.prepare(unet)
+    trainable = [text_encoder] + ([unet] if cfg.stage == 2 else [])  # prepared: accumulate() skips DDP syncs
     device = accelerator.device
     unet.to(device)
     vae.to(device)
@@ -187,7 +188,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
                                   device=device)
             accelerator.backward(loss)
             if accelerator.sync_gradients:
-                accelerator.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+                accelerator.clip_grad_norm_(params, 1.0)
             optimizer.step()
             lr_scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -196,7 +197,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
             continue
         step += 1
         if ema:
-            ema.step([p for m in trainable for p in m.parameters() if p.requires_grad])
+            ema.step(params)
         step_loss = sum(window) / len(window)
         window = []
         losses[step] = step_loss
