@@ -12,6 +12,7 @@ from creative_painting.extension import (
     load_embedder,
 )
 from creative_painting.extension.generators import (
+    CausalContinuation,
     DialogResponder,
     T5Continuation,
     resolve_generators,
@@ -56,6 +57,8 @@ def test_tiny_t5_and_dialogpt_generate_through_the_real_loaders(tiny_t5, tiny_gp
         [o.text for o in outputs]  # seeded
     replies = DialogResponder(str(tiny_gpt2), num=2, max_new_tokens=8).generate("how are you today")
     assert all(r.kind == "dialogpt" and "<|endoftext|>" not in r.text for r in replies)
+    continued = CausalContinuation(str(tiny_gpt2), num=2, max_new_tokens=8).generate("the city grew")
+    assert continued and all(c.kind == "causal" and c.text.startswith("the city grew: ") for c in continued)
 
 
 def test_generated_candidates_are_scored_with_their_source(small_index, tiny_t5, tiny_gpt2, capsys):

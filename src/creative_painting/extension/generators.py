@@ -40,6 +40,15 @@ class _Generator:
         self.spec, self.num, self.max_new_tokens, self.seed = spec, num, max_new_tokens, seed
         self._loaded = None
 
+    def _load(self):
+        """(tokenizer, model); called once, on first use."""
+        raise NotImplementedError
+
+    @property
+    def tokenizer(self):
+        self._loaded = self._loaded or self._load()
+        return self._loaded[0]
+
     def _sample(self, inputs, **kwargs):
         import torch
 
@@ -63,11 +72,13 @@ class T5Continuation(_Generator):
 
     kind = "t5"
 
-    def _generate(self, prompt: str) -> list[str]:
+    def _load(self):
         from creative_painting.extension.loading import load_seq2seq
 
-        self._loaded = self._loaded or load_seq2seq(self.spec)
-        tokenizer = self._loaded[0]
+        return load_seq2seq(self.spec)
+
+    def _generate(self, prompt: str) -> list[str]:
+        tokenizer = self.tokenizer
         outputs = self._sample(tokenizer(f"{prompt} <extra_id_0>", return_tensors="pt"))
         spans = []
         for ids in outputs:
@@ -79,23 +90,38 @@ class T5Continuation(_Generator):
         return spans
 
 
-class DialogResponder(_Generator):
+class _CausalReply(_Generator):
+    """A causal LM: the candidate is what it writes after the input this class builds from the prompt."""
+
+    def _load(self):
+        from creative_painting.extension.loading import load_causal
+
+        return load_causal(self.spec)
+
+    def _inputs(self, tokenizer, prompt: str):
+        raise NotImplementedError
+
+    def _candidate(self, prompt: str, reply: str) -> str:
+        return reply
+
+    def _generate(self, prompt: str) -> list[str]:
+        tokenizer = self.tokenizer
+        inputs = self._inputs(tokenizer, prompt)
+        start = inputs["input_ids"].shape[1]
+        return [self._candidate(prompt, tokenizer.decode(ids[start:], skip_special_tokens=True))
+                for ids in self._sample(inputs)]
+
+
+class DialogResponder(_CausalReply):
     """DialoGPT: the prompt is the user's turn, ended by EOS; the reply is the candidate."""
 
     kind = "dialogpt"
 
-    def _generate(self, prompt: str) -> list[str]:
-        from creative_painting.extension.loading import load_causal
-
-        self._loaded = self._loaded or load_causal(self.spec)
-        tokenizer = self._loaded[0]
-        inputs = tokenizer(prompt + tokenizer.eos_token, return_tensors="pt")
-        outputs = self._sample(inputs)
-        start = inputs.input_ids.shape[1]
-        return [tokenizer.decode(ids[start:], skip_special_tokens=True) for ids in outputs]
+    def _inputs(self, tokenizer, prompt: str):
+        return tokenizer(prompt + tokenizer.eos_token, return_tensors="pt")
 
 
-class CausalContinuation(_Generator):
+class CausalContinuation(_CausalReply):
     """A base language model continues the prompt (Gemma-270M offline, or any causal LM)."""
 
     kind = "causal"
@@ -104,35 +130,28 @@ class CausalContinuation(_Generator):
         super().__init__(spec, **kwargs)
         self.gguf_file = gguf_file
 
-    def _generate(self, prompt: str) -> list[str]:
+    def _load(self):
         from creative_painting.extension.loading import load_causal
 
-        self._loaded = self._loaded or load_causal(self.spec, self.gguf_file)
-        tokenizer = self._loaded[0]
-        lead = f"{prompt[:1].upper()}{prompt[1:]}:"
-        inputs = tokenizer(lead, return_tensors="pt")
-        outputs = self._sample(inputs)
-        start = inputs.input_ids.shape[1]
-        return [f"{prompt}: " + tokenizer.decode(ids[start:], skip_special_tokens=True) for ids in outputs]
+        return load_causal(self.spec, self.gguf_file)
+
+    def _inputs(self, tokenizer, prompt: str):
+        return tokenizer(f"{prompt[:1].upper()}{prompt[1:]}:", return_tensors="pt")
+
+    def _candidate(self, prompt: str, reply: str) -> str:
+        return f"{prompt}: {reply}"
 
 
-class ChatGenerator(_Generator):
+class ChatGenerator(_CausalReply):
     """An instruction model asked, through its chat template, for one concrete scene."""
 
     kind = "chat"
     INSTRUCTION = "Describe in one sentence a concrete scene, with a place and a time, that shows: {prompt}"
 
-    def _generate(self, prompt: str) -> list[str]:
-        from creative_painting.extension.loading import load_causal
-
-        self._loaded = self._loaded or load_causal(self.spec)
-        tokenizer = self._loaded[0]
+    def _inputs(self, tokenizer, prompt: str):
         messages = [{"role": "user", "content": self.INSTRUCTION.format(prompt=prompt)}]
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                            return_dict=True)
-        outputs = self._sample(ids)
-        start = ids["input_ids"].shape[1]
-        return [tokenizer.decode(o[start:], skip_special_tokens=True) for o in outputs]
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                             return_dict=True)
 
 
 def bundled_gemma() -> tuple[str, str]:
