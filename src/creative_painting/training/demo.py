@@ -10,6 +10,7 @@ collection, says whose palette each painting has. Chance is 1 / artists.
 from __future__ import annotations
 
 import dataclasses
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,6 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     write_shards(str(out / "data" / "wikiart"), out / "data" / "shards", ShardSettings(size=s.size, min_size=16),
                  workers=0, progress=False)
     shards = str(out / "data" / "shards")
-    import io
-
     classifier = AttributionClassifier([Image.open(io.BytesIO(b)) for b in files.values()],
                                        [name.split("/")[1].split("_")[0] for name in files])
 

@@ -128,8 +128,6 @@ class LatentEncoder:
     """Encodes uint8 crops with a model's VAE into the latent distribution's parameters (mean, logvar)."""
 
     def __init__(self, model_spec: str, device: str = "auto", batch_size: int = 8):
-        import torch
-
         from creative_painting.models import load_model
         from creative_painting.painting.device import resolve_device
 
@@ -137,10 +135,10 @@ class LatentEncoder:
         self.vae = load_model(model_spec).vae.to(self.device).eval()
         self.scaling_factor = float(self.vae.config.scaling_factor)
         self.batch_size = batch_size
-        self.torch = torch
 
     def __call__(self, samples: list[dict[str, Any]]) -> None:
-        torch = self.torch
+        import torch  # only latent sharding needs it; pixel workers stay torch-free
+
         for start in range(0, len(samples), self.batch_size):
             batch = samples[start : start + self.batch_size]
             pixels = torch.from_numpy(np.stack([s.pop("pixels") for s in batch]))
