@@ -13,6 +13,8 @@ import csv
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from creative_painting.extension import (
     EntityTagger,
     Extender,
@@ -49,7 +51,7 @@ def main() -> None:
 
     start = time.perf_counter()
     with_any = with_entity = with_both = 0
-    for p in prompts:
+    for p in tqdm(prompts, desc="extend", unit="prompt"):
         results = extender.extend(p)
         with_any += bool(results)
         kinds = [{e.kind for e in r.entities} for r in results]

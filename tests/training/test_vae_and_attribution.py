@@ -1,5 +1,6 @@
 import io
 
+import torch
 from PIL import Image
 
 from creative_painting.cli.main import main
@@ -30,8 +31,12 @@ def test_train_vae_reduces_reconstruction_loss(shards, tmp_path):
     result = train_vae(cfg, progress=False)
     losses = list(result["losses"].values())
     assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
-    assert (tmp_path / "vae.safetensors").is_file() and (tmp_path / "config.json").is_file()
     assert 0.1 < result["scaling_factor"] < 100
+    from diffusers import AutoencoderKL
+
+    saved = AutoencoderKL.from_pretrained(tmp_path)  # the output folder is a diffusers VAE
+    assert saved.config.scaling_factor == result["scaling_factor"]
+    assert all(torch.equal(v, result["vae"].state_dict()[k]) for k, v in saved.state_dict().items())
 
 
 def test_demo_and_train_vae_bad_input(tmp_path, capsys):

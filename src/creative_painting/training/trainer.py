@@ -167,6 +167,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
                                                    if isinstance(v, (int, float, str, bool))})
 
     accum = cfg.gradient_accumulation_steps
+    samples_per_step = cfg.batch_size * accum * accelerator.num_processes
     batches = StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution,
                           template=cfg.caption_template, caption_dropout=cfg.caption_dropout,
                           field_dropout=cfg.field_dropout, balance=cfg.balance, rank=accelerator.process_index,
@@ -176,6 +177,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
                                          persistent_workers=False, prefetch_factor=2 if cfg.num_workers else None)
     scaling = float(manifest.get("scaling_factor") or vae.config.scaling_factor)
     step, losses, window, started = start_step, {}, [], time.perf_counter()
+    busy, timed, tick = 0.0, 0, time.perf_counter()  # step time without checkpoints and grids; 2 warm-up steps
     bar = tqdm(total=cfg.max_steps, initial=start_step, desc=f"stage {cfg.stage}", unit="step",
                disable=not progress or not accelerator.is_local_main_process)
     for batch in loader:
@@ -201,18 +203,23 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         step_loss = sum(window) / len(window)
         window = []
         losses[step] = step_loss
+        if step - start_step > 2:
+            busy, timed = busy + time.perf_counter() - tick, timed + 1
         bar.update(1)
         bar.set_postfix(loss=f"{step_loss:.4f}")
         if step % cfg.log_every == 0 or step == cfg.max_steps:
-            accelerator.log({"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0]}, step=step)
+            speed = {"samples_per_second": samples_per_step * timed / busy} if timed else {}
+            accelerator.log({"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0], **speed}, step=step)
         if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
             save_checkpoint(accelerator, out, step, cfg.keep_checkpoints)
         if step % cfg.validate_every == 0 or step == cfg.max_steps:
             _validate(accelerator, cfg, model, unet, text_encoder, ema, out / "samples" / f"step-{step:06d}")
+        tick = time.perf_counter()
     bar.close()
     if not math.isfinite(sum(losses.values()) if losses else 0.0):
         raise UserError("training diverged (loss is not finite); lower learning_rate or use bf16 instead of fp16")
-    summary = {"steps": step, "losses": losses, "seconds": time.perf_counter() - started}
+    summary = {"steps": step, "losses": losses, "seconds": time.perf_counter() - started,
+               "samples_per_second": samples_per_step * timed / busy if timed else None}
     if accelerator.is_main_process and cfg.export:
         summary["exported"] = {k: str(v) for k, v in _export(accelerator, cfg, model, unet, text_encoder, ema, out).items()}
     if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical

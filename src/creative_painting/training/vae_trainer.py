@@ -83,7 +83,7 @@ def train_vae(cfg: VaeConfig, progress: bool = True) -> dict[str, Any]:
     vae = accelerator.unwrap_model(vae)
     _set_scaling_factor(vae, items, cfg, accelerator.device)
     out = Path(cfg.output_dir)
-    with atomic_path(out / "vae.safetensors") as tmp:
+    with atomic_path(out / "diffusion_pytorch_model.safetensors") as tmp:  # a folder AutoencoderKL loads
         from safetensors.torch import save_file
 
         save_file({k: v.contiguous() for k, v in vae.state_dict().items()}, str(tmp))

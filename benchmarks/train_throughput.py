@@ -1,0 +1,149 @@
+"""Our stage-2 training loop against a plain diffusers-style loop: same tiny model, data, batch, precision.
+
+The baseline is the loop of diffusers' `train_text_to_image.py` written out in plain PyTorch, with
+the collection decoded into memory beforehand (so it pays nothing for data). Ours is `train()`
+(accelerate, step-addressed batches read from the shards, checkpoint and grid at the end, which
+its samples/s leaves out, as it leaves out 2 warm-up steps). Each run is its own process, so peak
+memory (RSS on the CPU, allocated memory on a GPU) is per loop. Prints samples/s, peak memory and
+the ratio ours / baseline (goal: >= 1.0).
+
+    .venv/bin/python benchmarks/train_throughput.py [--steps 40] [--batch 8] [--size 64] [--width 32] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def _peak_mib(device) -> float:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ours(args, model: str, shards: str, out: str) -> tuple[float, float]:
+    from accelerate import PartialState
+
+    from creative_painting.training.config import TrainConfig
+    from creative_painting.training.trainer import train
+
+    cfg = TrainConfig(model=model, data=shards, output_dir=out, stage=2, text_encoder_init="pretrained",
+                      resolution=args.size, batch_size=args.batch, max_steps=args.steps, learning_rate=1e-4,
+                      mixed_precision=args.precision, caption_dropout=0.1, checkpoint_every=10**9,
+                      validate_every=10**9, validation_artists=["x"], validation_prompts=["y"], validation_steps=2,
+                      num_workers=args.workers, export=False)
+    result = train(cfg.validate(), resume=False, progress=False)
+    return result["samples_per_second"], _peak_mib(PartialState().device)
+
+
+def baseline(args, model: str, shards: str, out: str) -> tuple[float, float]:
+    """diffusers' train_text_to_image.py loop, without accelerate: encode, noise, predict, MSE, step."""
+    import torch
+    import torch.nn.functional as F
+    from diffusers import DDPMScheduler
+
+    from creative_painting.models import load_model
+    from creative_painting.training.data import open_items, to_pixels
+    from creative_painting.wikiart.captions import make_caption
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = {"no": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.precision]
+    sd = load_model(model)
+    unet, vae, text_encoder, tokenizer = sd.unet.to(device), sd.vae.to(device), sd.text_encoder.to(device), sd.tokenizer
+    vae.requires_grad_(False)
+    unet.train(), text_encoder.train()
+    noise_scheduler = DDPMScheduler.from_config(sd.scheduler_config)
+    items, _ = open_items(shards)
+    pixels = torch.stack([to_pixels(i.read(), args.size) for i in items])  # decoded up front: data costs nothing
+    captions = [make_caption(i.artwork) for i in items]
+    optimizer = torch.optim.AdamW(list(unet.parameters()) + list(text_encoder.parameters()), lr=1e-4)
+    generator = torch.Generator().manual_seed(0)
+    busy = 0.0
+    for step in range(args.steps):
+        start = time.perf_counter()
+        index = torch.randint(0, len(items), (args.batch,), generator=generator)
+        x = pixels[index].to(device)
+        text = [captions[i] if torch.rand(1, generator=generator) > 0.1 else "" for i in index.tolist()]
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            with torch.no_grad():
+                latents = vae.encode(x).latent_dist.sample() * vae.config.scaling_factor
+            noise = torch.randn_like(latents)
+            t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (args.batch,), device=device)
+            noisy = noise_scheduler.add_noise(latents, noise, t)
+            ids = tokenizer(text, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                            return_tensors="pt").input_ids.to(device)
+            pred = unet(noisy, t, text_encoder(ids)[0], return_dict=False)[0]
+            loss = F.mse_loss(pred.float(), noise.float())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(unet.parameters()) + list(text_encoder.parameters()), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss.item()  # as the logging in the diffusers script: waits for the step to finish
+        if step >= 2:  # the same 2 warm-up steps as ours
+            busy += time.perf_counter() - start
+    return args.batch * (args.steps - 2) / busy, _peak_mib(device)
+
+
+def _child(fn_name: str, args, model: str, shards: str, out: str, queue) -> None:
+    queue.put(globals()[fn_name](args, model, shards, out))
+
+
+def _run(fn_name: str, args, model: str, shards: str, out: str) -> tuple[float, float]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_child, args=(fn_name, args, model, shards, out, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--width", type=int, default=32, help="U-Net width of the tiny model")
+    parser.add_argument("--precision", default="no", choices=("no", "fp16", "bf16"))
+    parser.add_argument("--workers", type=int, default=0, help="data loader workers of our loop")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    from creative_painting.models import build_model, tiny_configs
+    from creative_painting.wikiart.shards import ShardSettings, write_shards
+    from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists, write_collection
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = collection_files(make_artists(6), SUBJECTS[:5], per_pair=4, size=args.size, numbered=False)
+        write_collection(files, root / "wikiart")
+        write_shards(str(root / "wikiart"), root / "shards", ShardSettings(size=args.size, min_size=16), workers=0,
+                     progress=False)
+        configs = tiny_configs(args.width)
+        configs.unet["sample_size"] = args.size // 8
+        model = str(build_model(configs).save_single_file(root / "tiny.safetensors"))
+        runs: dict[str, list[tuple[float, float]]] = {"baseline": [], "ours": []}
+        for r in range(args.rounds):  # interleaved, so machine noise hits both alike
+            for name in runs:
+                runs[name].append(_run(name, args, model, str(root / "shards"), str(root / f"{name}-{r}")))
+
+    speed = {name: statistics.median(s for s, _ in results) for name, results in runs.items()}
+    memory = {name: max(m for _, m in results) for name, results in runs.items()}
+    print(f"stage-2 step, tiny U-Net width {args.width}, {args.size} px, batch {args.batch}, precision {args.precision}, "
+          f"{args.steps} steps x {args.rounds} rounds (median)")
+    for name in runs:
+        print(f"  {name:8s}: {speed[name]:8.1f} samples/s   peak memory {memory[name]:8.1f} MiB")
+    print(f"  ratio ours / baseline: {speed['ours'] / speed['baseline']:.3f} (speed), "
+          f"{memory['ours'] / memory['baseline']:.3f} (memory)")
+
+
+if __name__ == "__main__":
+    main()
