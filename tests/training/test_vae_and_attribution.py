@@ -1,7 +1,7 @@
 import io
 
 import torch
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from creative_painting.cli.main import main
 from creative_painting.evaluation.attribution import AttributionClassifier
@@ -21,6 +21,11 @@ def test_attribution_classifier_tells_synthetic_artists_apart():
     classifier = AttributionClassifier(*split(train))
     images, labels = split(held_out)  # unseen subjects: the palette, not the shape, must decide
     assert classifier.accuracy(images, labels) >= 0.9
+    smooth = [i.convert("RGB").filter(ImageFilter.GaussianBlur(1.2)) for i in images]  # as a small model paints
+    assert classifier.accuracy(smooth, labels) >= 0.9
+    slugs = [a.slug for a in artists]
+    wrong = [slugs[(slugs.index(label) + 1) % len(slugs)] for label in labels]
+    assert classifier.accuracy(images, wrong) <= 1 / 6  # another artist's name is not accepted
     noise = [Image.effect_noise((32, 32), 60).convert("RGB") for _ in range(6)]
     assert classifier.accuracy(noise, [a.slug for a in artists]) <= 2 / 6  # gray noise has no palette
 
