@@ -1,6 +1,7 @@
 """The CPU demo: a quick pass through every phase, and (slow) the goal itself."""
 
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -34,3 +35,24 @@ def test_demo_meets_the_goal(capsys):
     assert result["accuracy"]["stage2"] >= 0.9
     assert result["accuracy"]["base"] <= 0.4  # the base model never saw artist names
     assert result["seconds"] <= 15 * 60
+
+
+def test_demo_cli_reports_accuracy_phases_and_where_the_grid_is(monkeypatch, tmp_path, capsys):
+    from creative_painting.training import demo
+
+    seen = {}
+
+    def fake_run(out, settings, progress):
+        seen.update(out=out, settings=settings)
+        return {"accuracy": {"base": 0.1, "stage1": 0.2, "stage2": 0.95}, "artists": settings.artists, "subjects": 5,
+                "seconds": 12.0, "phases": {"data": 1.0, "stage2": 11.0}, "grid": str(Path(out) / "grid.png")}
+
+    monkeypatch.setattr(demo, "run_demo", fake_run)
+    assert main(["demo", "--artists", "4", "--steps", "7", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "stage 2 0.95" in text and "chance 0.25" in text and "stage2 11" in text and str(tmp_path) in text
+    assert (seen["settings"].base_steps, seen["settings"].stage1_steps, seen["settings"].stage2_steps) == (7, 7, 7)
+    assert main(["demo", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["accuracy"]["stage2"] == 0.95 and set(printed) == {"accuracy", "artists", "seconds", "phases"}
+    assert main(["demo", "--steps", "0"]) == 2

@@ -49,8 +49,7 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
         print(f"artist attribution accuracy (chance {1 / result['artists']:.2f}): base {a['base']:.2f}, "
               f"stage 1 {a['stage1']:.2f}, stage 2 {a['stage2']:.2f} in {result['seconds']:.0f} s")
         print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in result["phases"].items()))
-        if result["grid"]:
-            print(f"grid: {result['grid']}")
+        print(f"grid: {result['grid']}" if result["grid"] else "(pass --out DIR to keep the grid, data and models)")
     return 0
 
 
