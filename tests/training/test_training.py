@@ -106,3 +106,23 @@ def test_two_cpu_processes_keep_identical_weights(make_config, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     digests = [json.loads((tmp_path / "run" / "ranks" / f"{r}.json").read_text())["digest"] for r in (0, 1)]
     assert digests[0] == digests[1]
+
+
+def test_training_reads_an_uncompressed_wikiart_tar_and_refuses_a_compressed_one(tmp_path, capsys):
+    from creative_painting.training.data import StepBatches, open_items
+    from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists, write_collection
+
+    files = collection_files(make_artists(2), SUBJECTS[:2], per_pair=2, size=32, broken=True)
+    tar = write_collection(files, tmp_path / "wikiart.tar", as_tar=True)
+    items, manifest = open_items(str(tar))
+    assert manifest == {"kind": "pixels"} and {i.artwork.path for i in items} <= set(files)
+    batch = StepBatches(items, batch_size=4, seed=0, resolution=32, template=None, caption_dropout=0.0,
+                        field_dropout=0.0)[0]
+    assert batch["x"] is not None and batch["x"].shape[1:] == (3, 32, 32)
+    packed = write_collection(files, tmp_path / "wikiart.tar.gz", as_tar=True)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"model: x\ndata: {packed}\noutput_dir: {tmp_path / 'run'}\n")
+    assert main(["train", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "compressed" in err and "wikiart shard" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

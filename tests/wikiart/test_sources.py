@@ -14,6 +14,17 @@ def test_folder_and_tar_give_the_same_artworks_and_bytes(wikiart_folder, wikiart
     assert _artist_counts(wikiart_folder) == _artist_counts(wikiart_tar)
 
 
+def test_uncompressed_tar_entries_read_their_member_by_offset(tmp_path, synthetic_files):
+    from creative_painting.wikiart.sources import compressed_tars
+    from creative_painting.wikiart.synthetic import write_collection
+
+    plain = write_collection(synthetic_files, tmp_path / "wikiart.tar", as_tar=True)
+    packed = write_collection(synthetic_files, tmp_path / "wikiart.tar.gz", as_tar=True)
+    entries = list(iter_entries(plain))  # a header scan: no member is read yet
+    assert {e.artwork.path: e.read() for e in reversed(entries)} == synthetic_files  # any order: random access
+    assert compressed_tars(f"{plain},{packed}") == [packed]
+
+
 def test_parquet_class_ids_become_names_and_unknowns_disappear(tmp_path, synthetic_files):
     path = write_parquet(synthetic_files, tmp_path / "train-00000.parquet")
     entries = list(iter_entries(path))

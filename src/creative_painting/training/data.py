@@ -1,8 +1,9 @@
 """Training data with random access, so that the batch of step k is a pure function of (seed, k).
 
 That is what makes `--resume` exact: no sampler state to save, every process and every restart
-computes the same batches. Sources: `wikiart shard` folders (pixels or latent shards; uncompressed
-tars are read by member offset) and WikiArt folders or parquet files. Broken images are skipped.
+computes the same batches. Sources: `wikiart shard` folders (pixels or latent shards), WikiArt
+folders, uncompressed WikiArt tars and parquet files; tars are read by member offset. A compressed
+tar has no random access, so it is sharded once first. Broken images are skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PIL import Image, ImageOps
 from creative_painting.errors import UserError
 from creative_painting.wikiart.captions import DEFAULT_CAPTION, make_caption
 from creative_painting.wikiart.names import Artwork
+from creative_painting.wikiart.sources import compressed_tars, iter_images, offset_reader
 from creative_painting.wikiart.validate import check_image
 
 
@@ -40,15 +42,6 @@ def _artwork(meta: dict[str, Any]) -> Artwork:
                    genre=meta.get("genre"))
 
 
-def _tar_reader(path: Path, offset: int, size: int) -> Callable[[], bytes]:
-    def read() -> bytes:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read(size)
-
-    return read
-
-
 def shard_items(folder: Path) -> tuple[list[Item], dict[str, Any]]:
     manifest = json.loads((folder / "shards.json").read_text())
     items = []
@@ -63,7 +56,7 @@ def shard_items(folder: Path) -> tuple[list[Item], dict[str, Any]]:
                 parts = members[key]
                 meta = json.loads(tar.extractfile(parts["json"]).read())
                 payload = parts.get("latent.npy") or parts.get("jpg")
-                items.append(Item(_artwork(meta), _tar_reader(path, payload.offset_data, payload.size),
+                items.append(Item(_artwork(meta), offset_reader(path, payload.offset_data, payload.size),
                                   "latent" if "latent.npy" in parts else "image", float(meta.get("weight", 1.0))))
     return items, manifest
 
@@ -76,9 +69,9 @@ def open_items(data: str) -> tuple[list[Item], dict[str, Any]]:
         if not items:
             raise UserError(f"{data} holds no samples (see the problems listed in its shards.json)")
         return items, manifest
-    if path.name.endswith((".tar", ".tar.gz", ".tgz")):
-        raise UserError(f"{data}: a tar has no random access; run `creative-painting wikiart shard {data} OUT` first")
-    from creative_painting.wikiart.sources import iter_images
+    if packed := compressed_tars(data):
+        raise UserError(f"{packed[0]} is compressed, so it has no random access: run "
+                        f"`creative-painting wikiart shard {data} OUT` once and train on OUT (or use an uncompressed tar)")
 
     items = [Item(e.artwork, e.read, "image") for e in iter_images(data)]
     if not items:

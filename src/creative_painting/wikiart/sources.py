@@ -77,17 +77,48 @@ def iter_folder(root: Path) -> Iterator[Entry]:
             yield Entry(parse_path(_relative(path.relative_to(root).as_posix())), path.read_bytes)
 
 
+def offset_reader(path: Path, offset: int, size: int) -> Callable[[], bytes]:
+    """Bytes of one member of an uncompressed tar, read when needed: random access without holding them."""
+    def read() -> bytes:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(size)
+
+    return read
+
+
+def is_compressed_tar(path: Path) -> bool:
+    """By content, not name: gzip, bzip2 or xz magic bytes (an uncompressed tar can be read by offset)."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    return head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+
+
 def iter_tar(path: Path, with_bytes: bool = True) -> Iterator[Entry]:
-    """The archive.org `wikiart.tar.gz`, streamed in one pass: constant memory, no extraction."""
+    """The archive.org `wikiart.tar.gz`, streamed in one pass: constant memory, no extraction.
+
+    An uncompressed tar is not read here at all: each entry reads its member by offset when asked.
+    """
     try:
+        by_offset = with_bytes and not is_compressed_tar(path)
         with tarfile.open(path, mode="r|*") as tar:
             for member in tar:
                 if member.isfile() and _is_image_name(member.name):
-                    data = tar.extractfile(member).read() if with_bytes else None
-                    yield Entry(parse_path(_relative(member.name)), (lambda d=data: d) if with_bytes else None)
+                    read = None
+                    if by_offset:  # in an uncompressed stream, offsets are file offsets
+                        read = offset_reader(path, member.offset_data, member.size)
+                    elif with_bytes:
+                        data = tar.extractfile(member).read()
+                        read = lambda d=data: d  # noqa: E731
+                    yield Entry(parse_path(_relative(member.name)), read)
                 tar.members = []  # streaming mode would otherwise keep every header
     except (tarfile.TarError, EOFError, OSError) as e:
         raise UserError(f"cannot read tar {path}: {e}") from e
+
+
+def compressed_tars(source: str | Path) -> list[Path]:
+    """The parts of `source` that are compressed tars: no random access, so training needs shards."""
+    return [p for p in _parts(source) if p.name.endswith(TAR_SUFFIXES) and is_compressed_tar(p)]
 
 
 def _class_names(schema_metadata: dict | None) -> dict[str, list[str]]:

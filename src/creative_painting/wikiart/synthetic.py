@@ -144,11 +144,11 @@ def collection_files(artists: list[SyntheticArtist], subjects: tuple[str, ...] |
 
 
 def write_collection(files: dict[str, bytes], out: str | Path, as_tar: bool = False) -> Path:
-    """Write as an extracted `wikiart/` folder, or as `wikiart.tar.gz` with the same member names."""
+    """Write as an extracted `wikiart/` folder, or as a tar with the same member names (gzip for .gz/.tgz)."""
     out = Path(out)
     if as_tar:
         out.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(out, "w:gz") as tar:
+        with tarfile.open(out, "w:gz" if out.name.endswith((".gz", ".tgz")) else "w") as tar:
             for name, data in sorted(files.items()):
                 info = tarfile.TarInfo(f"wikiart/{name}")
                 info.size = len(data)
