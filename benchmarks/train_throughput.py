@@ -64,7 +64,8 @@ def baseline(args, model: str, shards: str, out: str) -> tuple[float, float]:
     items, _ = open_items(shards)
     pixels = torch.stack([to_pixels(i.read(), args.size) for i in items])  # decoded up front: data costs nothing
     captions = [make_caption(i.artwork) for i in items]
-    optimizer = torch.optim.AdamW(list(unet.parameters()) + list(text_encoder.parameters()), lr=1e-4)
+    params = list(unet.parameters()) + list(text_encoder.parameters())
+    optimizer = torch.optim.AdamW(params, lr=1e-4)
     generator = torch.Generator().manual_seed(0)
     busy = 0.0
     for step in range(args.steps):
@@ -83,7 +84,7 @@ def baseline(args, model: str, shards: str, out: str) -> tuple[float, float]:
             pred = unet(noisy, t, text_encoder(ids)[0], return_dict=False)[0]
             loss = F.mse_loss(pred.float(), noise.float())
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(unet.parameters()) + list(text_encoder.parameters()), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         loss.item()  # as the logging in the diffusers script: waits for the step to finish

@@ -133,6 +133,17 @@ def test_acceptance_builtin_index_with_no_flags(monkeypatch, tmp_path, capsys):
     assert (tmp_path / "wiki-vital-10k" / "progress.json").is_file()
 
 
+def test_builtin_index_replaces_a_stale_leftover_folder(monkeypatch, tmp_path):
+    from creative_painting.extension.builtin import builtin_index
+
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
+    (tmp_path / "wiki-vital-10k").mkdir()
+    (tmp_path / "wiki-vital-10k" / "junk").write_text("not an index")
+    index = builtin_index()
+    assert (index / "progress.json").is_file() and not (index / "junk").exists()
+    assert WikiIndex(index).search("urbanization", 5)
+
+
 def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path, capsys):
     out = tmp_path / "paint"
     args = ["paint", "shenzhen", "--extend", "2", "--extend-index", str(small_index), "--artist", "Claude Monet",

@@ -38,6 +38,8 @@ def builtin_index(progress: bool = False) -> Path:
     if (target / PROGRESS).is_file():
         return target
     source = bundled_summaries()
-    with atomic_dir(target, replace=False) as tmp:  # concurrent first uses: the first to finish wins
+    # Concurrent first uses: the first to finish wins. A folder already here without PROGRESS cannot be
+    # one of ours (they appear whole), so it is a stale leftover and is replaced.
+    with atomic_dir(target, replace=target.exists()) as tmp:
         build_index(iter_summaries(source), tmp, source=str(source), progress=progress)
     return target
