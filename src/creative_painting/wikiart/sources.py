@@ -77,14 +77,32 @@ def iter_folder(root: Path) -> Iterator[Entry]:
             yield Entry(parse_path(_relative(path.relative_to(root).as_posix())), path.read_bytes)
 
 
-def offset_reader(path: Path, offset: int, size: int) -> Callable[[], bytes]:
-    """Bytes of one member of an uncompressed tar, read when needed: random access without holding them."""
-    def read() -> bytes:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read(size)
+@dataclass(frozen=True)
+class OffsetReader:
+    """Bytes of one member of an uncompressed tar, read when needed: random access without holding them.
 
-    return read
+    Readers are plain picklable objects, not closures, so data loader workers can be spawned
+    (macOS and Windows always spawn; so does Linux from Python 3.14 on).
+    """
+
+    path: Path
+    offset: int
+    size: int
+
+    def __call__(self) -> bytes:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            return f.read(self.size)
+
+
+@dataclass(frozen=True)
+class HeldBytes:
+    """Bytes already in memory (a parquet cell, a streamed tar member), behind the same reader call."""
+
+    data: bytes
+
+    def __call__(self) -> bytes:
+        return self.data
 
 
 def is_compressed_tar(path: Path) -> bool:
@@ -106,10 +124,9 @@ def iter_tar(path: Path, with_bytes: bool = True) -> Iterator[Entry]:
                 if member.isfile() and _is_image_name(member.name):
                     read = None
                     if by_offset:  # in an uncompressed stream, offsets are file offsets
-                        read = offset_reader(path, member.offset_data, member.size)
+                        read = OffsetReader(path, member.offset_data, member.size)
                     elif with_bytes:
-                        data = tar.extractfile(member).read()
-                        read = lambda d=data: d  # noqa: E731
+                        read = HeldBytes(tar.extractfile(member).read())
                     yield Entry(parse_path(_relative(member.name)), read)
                 tar.members = []  # streaming mode would otherwise keep every header
     except (tarfile.TarError, EOFError, OSError) as e:
@@ -157,7 +174,7 @@ def iter_parquet(path: Path, with_bytes: bool = True) -> Iterator[Entry]:
                           title="", year=None, genre=genre_display_name(genre) if genre else None)
             image = record.get("image")
             data = image["bytes"] if isinstance(image, dict) else image
-            yield Entry(art, (lambda d=data: d) if with_bytes else None)
+            yield Entry(art, HeldBytes(data) if with_bytes else None)
             row += 1
 
 

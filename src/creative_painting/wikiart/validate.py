@@ -32,8 +32,11 @@ def _looks_gray(image: Image.Image) -> bool:
     return int((thumb.max(axis=2) - thumb.min(axis=2)).max()) <= GRAY_TOLERANCE
 
 
-def check_image(data: bytes, min_size: int = 64) -> Checked:
-    """Decode fully (a truncated JPEG only fails on load) and classify."""
+def check_image(data: bytes, min_size: int = 64, classify: bool = True) -> Checked:
+    """Decode fully (a truncated JPEG only fails on load) and classify.
+
+    `classify=False` only tells broken from usable (what training needs, on every step).
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -49,7 +52,9 @@ def check_image(data: bytes, min_size: int = 64) -> Checked:
         return Checked(None, kind, str(e))
     if min(size) < min_size:
         return Checked(None, "tiny", f"{size[0]}x{size[1]} < {min_size}")
-    rgb = image.convert("RGB")
+    rgb = image if mode == "RGB" else image.convert("RGB")
+    if not classify:
+        return Checked(rgb)
     if mode == "CMYK":
         return Checked(rgb, "cmyk", "CMYK converted to RGB")
     if mode in ("1", "L", "LA", "I", "I;16", "F") or _looks_gray(rgb):
