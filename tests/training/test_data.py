@@ -7,7 +7,13 @@ import torch
 from PIL import Image
 
 from creative_painting.training.data import StepBatches, open_items, to_pixels
-from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists, write_collection, write_parquet
+from creative_painting.wikiart.synthetic import (
+    SUBJECTS,
+    collection_files,
+    make_artists,
+    write_collection,
+    write_parquet,
+)
 
 
 def _batches(data: str) -> StepBatches:
