@@ -6,10 +6,9 @@ AdamW, as there. A second baseline uses the fused AdamW that ours uses, so the r
 the cost of the rest of ours. Ours is `train()` with its defaults (accelerate, fused AdamW,
 step-addressed batches read from the shards by 2 loader workers, checkpoint and grid at the end,
 which its samples/s leaves out, as it leaves out 2 warm-up steps). Each run is its own process, so
-peak memory (RSS of the loop's process and its largest loader worker on the CPU, allocated memory
-on a GPU) is per loop. Prints samples/s, peak memory and the ratios (goal: ours / baseline >= 1.0).
+peak memory (RSS on the CPU, allocated memory on a GPU; loader workers apart) is per loop. Prints samples/s, peak memory and the ratios (goal: ours / baseline >= 1.0).
 
-    .venv/bin/python benchmarks/train_throughput.py [--steps 40] [--batch 8] [--size 64] [--width 32] [--rounds 3]
+    .venv/bin/python benchmarks/train_throughput.py [--steps 40] [--batch 8] [--size 64] [--width 32] [--rounds 6]
 """
 
 from __future__ import annotations
@@ -30,11 +29,18 @@ def _peak_mib(device) -> float:
 
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated() / 2**20
-    # The training process plus its largest (finished) data loader worker: what the loop holds.
-    return sum(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ours(args, model: str, shards: str, out: str) -> tuple[float, float]:
+def _worker_peak_mib() -> float:
+    """Peak RSS of the largest finished loader worker. Forked, so most of it is pages shared with the loop."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+Result = tuple[float, float, float]  # samples/s, peak memory of the loop, of its largest loader worker (MiB)
+
+
+def ours(args, model: str, shards: str, out: str) -> Result:
     from accelerate import PartialState
 
     from creative_painting.training.config import TrainConfig
@@ -46,10 +52,10 @@ def ours(args, model: str, shards: str, out: str) -> tuple[float, float]:
                       validate_every=10**9, validation_artists=["x"], validation_prompts=["y"], validation_steps=2,
                       num_workers=args.workers, export=False)
     result = train(cfg.validate(), resume=False, progress=False)
-    return result["samples_per_second"], _peak_mib(PartialState().device)
+    return result["samples_per_second"], _peak_mib(PartialState().device), _worker_peak_mib()
 
 
-def baseline(args, model: str, shards: str, out: str, fused: bool = False) -> tuple[float, float]:
+def baseline(args, model: str, shards: str, out: str, fused: bool = False) -> Result:
     """diffusers' train_text_to_image.py loop, without accelerate: encode, noise, predict, MSE, step.
 
     As there, torch's default AdamW; `fused=True` gives it the fused AdamW that ours uses, which
@@ -99,13 +105,13 @@ def baseline(args, model: str, shards: str, out: str, fused: bool = False) -> tu
         loss.item()  # as the logging in the diffusers script: waits for the step to finish
         if step >= 2:  # the same 2 warm-up steps as ours
             busy += time.perf_counter() - start
-    return args.batch * (args.steps - 2) / busy, _peak_mib(device)
+    return args.batch * (args.steps - 2) / busy, _peak_mib(device), 0.0
 
 
 LOOPS = {"baseline": baseline, "baseline, fused AdamW": partial(baseline, fused=True), "ours": ours}
 
 
-def _run(name: str, args, model: str, shards: str, out: str) -> tuple[float, float]:
+def _run(name: str, args, model: str, shards: str, out: str) -> Result:
     """One loop in a fresh process (its own peak memory); a crash there is raised here, not waited on."""
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
         return pool.submit(LOOPS[name], args, model, shards, out).result()
@@ -122,7 +128,7 @@ def main() -> None:
     parser.add_argument("--precision", default="no", choices=("no", "fp16", "bf16"))
     parser.add_argument("--workers", type=int, default=TrainConfig.num_workers,
                         help="data loader workers of our loop (default: the trainer's)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
 
     from creative_painting.models import build_model, tiny_configs
@@ -138,17 +144,21 @@ def main() -> None:
         configs = tiny_configs(args.width)
         configs.unet["sample_size"] = args.size // 8
         model = str(build_model(configs).save_single_file(root / "tiny.safetensors"))
-        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in LOOPS}
-        for r in range(args.rounds):  # interleaved, so machine noise hits all alike
-            for i, name in enumerate(runs):
-                runs[name].append(_run(name, args, model, str(root / "shards"), str(root / f"{i}-{r}")))
+        runs: dict[str, list[Result]] = {name: [] for name in LOOPS}
+        names = list(LOOPS)
+        for r in range(args.rounds):  # interleaved, each loop first in turn: machine noise hits all alike
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                runs[name].append(_run(name, args, model, str(root / "shards"), str(root / f"{name}-{r}")))
 
-    speed = {name: statistics.median(s for s, _ in results) for name, results in runs.items()}
-    memory = {name: max(m for _, m in results) for name, results in runs.items()}
+    speed = {name: statistics.median(r[0] for r in results) for name, results in runs.items()}
+    memory = {name: max(r[1] for r in results) for name, results in runs.items()}
     print(f"stage-2 step, tiny U-Net width {args.width}, {args.size} px, batch {args.batch}, precision {args.precision}, "
-          f"{args.steps} steps x {args.rounds} rounds (median)")
-    for name in runs:
-        print(f"  {name:22s}: {speed[name]:8.1f} samples/s   peak memory {memory[name]:8.1f} MiB")
+          f"{args.steps} steps x {args.rounds} rounds (median, min-max), our loop with {args.workers} loader workers")
+    for name, results in runs.items():
+        low, high = min(r[0] for r in results), max(r[0] for r in results)
+        workers = max(r[2] for r in results)
+        print(f"  {name:22s}: {speed[name]:6.1f} ({low:.1f}-{high:.1f}) samples/s   peak memory {memory[name]:6.1f} MiB"
+              + (f" (+ {workers:.0f} MiB per loader worker, forked: mostly shared)" if workers else ""))
     for name in ("baseline", "baseline, fused AdamW"):
         print(f"  ratio ours / {name}: {speed['ours'] / speed[name]:.3f} (speed), "
               f"{memory['ours'] / memory[name]:.3f} (memory)")

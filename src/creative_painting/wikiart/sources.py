@@ -11,7 +11,7 @@ import csv
 import json
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from creative_painting.errors import UserError
@@ -99,7 +99,7 @@ class OffsetReader:
 class HeldBytes:
     """Bytes already in memory (a parquet cell, a streamed tar member), behind the same reader call."""
 
-    data: bytes
+    data: bytes = field(repr=False)
 
     def __call__(self) -> bytes:
         return self.data
