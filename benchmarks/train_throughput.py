@@ -6,7 +6,8 @@ AdamW, as there. A second baseline uses the fused AdamW that ours uses, so the r
 the cost of the rest of ours. Ours is `train()` with its defaults (accelerate, fused AdamW,
 step-addressed batches read from the shards by 2 loader workers, checkpoint and grid at the end,
 which its samples/s leaves out, as it leaves out 2 warm-up steps). Each run is its own process, so
-peak memory (RSS on the CPU, allocated memory on a GPU; loader workers apart) is per loop. Prints samples/s, peak memory and the ratios (goal: ours / baseline >= 1.0).
+peak memory (RSS on the CPU, allocated memory on a GPU; loader workers apart) is per loop. Prints
+samples/s, peak memory and the ratios (goal: ours / baseline >= 1.0).
 
     .venv/bin/python benchmarks/train_throughput.py [--steps 40] [--batch 8] [--size 64] [--width 32] [--rounds 6]
 """
