@@ -115,20 +115,20 @@ def is_compressed_tar(path: Path) -> bool:
 def iter_tar(path: Path, with_bytes: bool = True) -> Iterator[Entry]:
     """The archive.org `wikiart.tar.gz`, streamed in one pass: constant memory, no extraction.
 
-    An uncompressed tar is not read here at all: each entry reads its member by offset when asked.
+    An uncompressed tar is not streamed: listing seeks from header to header, and each entry reads
+    its member by offset when asked.
     """
     try:
-        by_offset = with_bytes and not is_compressed_tar(path)
-        with tarfile.open(path, mode="r|*") as tar:
-            for member in tar:
+        seekable = not is_compressed_tar(path)
+        with tarfile.open(path, mode="r:" if seekable else "r|*") as tar:
+            while (member := tar.next()) is not None:
                 if member.isfile() and _is_image_name(member.name):
                     read = None
-                    if by_offset:  # in an uncompressed stream, offsets are file offsets
-                        read = OffsetReader(path, member.offset_data, member.size)
-                    elif with_bytes:
-                        read = HeldBytes(tar.extractfile(member).read())
+                    if with_bytes:
+                        read = (OffsetReader(path, member.offset_data, member.size) if seekable
+                                else HeldBytes(tar.extractfile(member).read()))
                     yield Entry(parse_path(_relative(member.name)), read)
-                tar.members = []  # streaming mode would otherwise keep every header
+                tar.members = []  # tarfile would otherwise keep every header
     except (tarfile.TarError, EOFError, OSError) as e:
         raise UserError(f"cannot read tar {path}: {e}") from e
 
