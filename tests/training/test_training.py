@@ -68,7 +68,7 @@ def test_lora_changes_the_unet_only_through_merged_adapters(make_config, tiny_di
 
 @pytest.mark.parametrize(("override", "message"), [
     ("stage=3", "stage must be 1 or 2"), ("colour=red", "unknown config key"), ("resolution=30", "multiple of 8"),
-    ("lora_rank=4", "stage 2 only"),
+    ("lora_rank=4", "stage 2 only"), ("num_workers=-1", "num_workers must be 0"),
 ])
 def test_config_errors_are_one_line(make_config, override, message, capsys):
     extra = ["stage=1"] if override == "lora_rank=4" else []

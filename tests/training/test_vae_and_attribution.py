@@ -50,3 +50,8 @@ def test_demo_and_train_vae_bad_input(tmp_path, capsys):
     (tmp_path / "vae.yaml").write_text("data: x\noutput_dir: y\nresolution: 33\nchannels: [8, 16]\n")
     assert main(["train-vae", str(tmp_path / "vae.yaml")]) == 2
     assert "divisible" in capsys.readouterr().err
+    (tmp_path / "vae.yaml").write_text(f"data: x\noutput_dir: {tmp_path / 'y'}\nresolution: 32\nchannels: [8, 16]\n"
+                                       "num_workers: -1\n")
+    assert main(["train-vae", str(tmp_path / "vae.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "num_workers must be 0" in err and err.count("\n") == 1 and not (tmp_path / "y").exists()

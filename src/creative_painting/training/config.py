@@ -63,6 +63,7 @@ class TrainConfig:
             (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
             (self.lora_rank == 0 or self.stage == 2, "LoRA applies to the U-Net, so stage 2 only"),
             (self.checkpoint_every >= 1 and self.validate_every >= 1, "checkpoint_every/validate_every must be >= 1"),
+            (self.num_workers >= 0, "num_workers must be 0 (load in the training process) or more"),
         ]
         for ok, message in checks:
             if not ok:
@@ -139,4 +140,6 @@ class VaeConfig:
             raise UserError("config: resolution must be divisible by the VAE's downsampling")
         if self.max_steps < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise UserError("config: max_steps, batch_size and learning_rate must be positive")
+        if self.num_workers < 0:
+            raise UserError("config: num_workers must be 0 (load in the training process) or more")
         return self
