@@ -88,3 +88,26 @@ def test_paint_grid_writes_images_grid_and_manifest(tiny_model, tmp_path):
     assert grid.width > 2 * 64 and grid.height > 2 * 64
     # Same seed in every cell: the two artists of a row start from the same noise.
     assert torch.equal(torch.tensor(pixels(Image.open(result.images[0])).shape), torch.tensor([64, 64, 3]))
+
+
+def test_grid_cells_share_their_initial_noise_and_differ_only_by_caption(tiny_model, tmp_path, monkeypatch):
+    import creative_painting.painting.painter as painter
+
+    seen = []
+
+    def spy(model, jobs, settings):
+        noise, generators = original(model, jobs, settings)
+        seen.extend(zip([job.caption for job in jobs], noise.clone(), strict=True))
+        return noise, generators
+
+    original = painter.initial_noise
+    monkeypatch.setattr(painter, "initial_noise", spy)
+    cells = build_cells(["a harbour", "a city"], ["Claude Monet", "Vincent van Gogh", "Claude Monet"])
+    result = paint_grid(tiny_model, cells, FAST, tmp_path, seed=11, batch_size=4, progress=False)
+    assert [caption for caption, _ in seen] == [cell.caption for cell in cells]
+    assert all(torch.equal(noise, seen[0][1]) for _, noise in seen), "every cell starts from the seed's noise"
+    assert not torch.equal(seen[0][1], painter.initial_noise(tiny_model, [PaintJob("x", 12)], FAST)[0][0])
+    # Same caption and seed (columns 0 and 2 of a row): identical pixels, also across batches.
+    for row in (0, 1):
+        a, b = (pixels(Image.open(result.images[row * 3 + col])) for col in (0, 2))
+        assert np.array_equal(a, b)
