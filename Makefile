@@ -32,10 +32,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 
 demo: $(STAMP)
-	$(BIN)/creative-painting models make-tiny out/tiny
+	$(BIN)/creative-painting models make-tiny out/tiny --overwrite
 	$(BIN)/creative-painting paint "a painting of urbanization of china" \
 		--artist "Vincent van Gogh" --artist "Claude Monet" \
-		--model out/tiny/tiny.safetensors --steps 4 --width 64 --height 64 --out out/paint
+		--model out/tiny/tiny.safetensors --steps 4 --width 64 --height 64 --out out/paint --overwrite
 
 clean:
 	rm -rf $(VENV) out

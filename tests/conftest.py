@@ -24,3 +24,9 @@ def tiny_model():
     from creative_painting.models import make_tiny_model
 
     return make_tiny_model(seed=0)
+
+
+@pytest.fixture(autouse=True)
+def _work_in_a_fresh_folder(tmp_path, monkeypatch):
+    """Default outputs (`paint --out paintings`) land in the test's own folder, never in the checkout."""
+    monkeypatch.chdir(tmp_path)

@@ -77,7 +77,7 @@ def test_empty_prompt_in_a_real_process(tiny_dir):
 
 def test_make_tiny_writes_every_format(tmp_path, capsys):
     assert main(["models", "make-tiny", str(tmp_path / "T")]) == 0
-    assert {p.name for p in (tmp_path / "T").iterdir()} == {"diffusers", "tiny.safetensors", "tiny.ckpt"}
+    assert {p.name for p in (tmp_path / "T").iterdir()} == {"diffusers", "tiny.safetensors", "tiny.ckpt", ".creative-painting.json"}
     assert (tmp_path / "T" / "diffusers" / "model_index.json").is_file()
 
 

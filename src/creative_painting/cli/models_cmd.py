@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     tiny = models.add_parser("make-tiny", help="write a tiny random SD-architecture model (for tests, not quality)")
     tiny.add_argument("dir", type=Path)
     tiny.add_argument("--seed", type=int, default=0)
+    tiny.add_argument("--overwrite", action="store_true", help="replace a tiny model written there before")
     tiny.set_defaults(run=make_tiny)
 
     inspect = models.add_parser("inspect", help="load a model and report its components and unused keys")
@@ -24,14 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     convert = models.add_parser("convert", help="convert between a diffusers folder and a single file")
     convert.add_argument("model")
-    convert.add_argument("output", type=Path, help="a .safetensors/.ckpt file or a folder for diffusers")
+    convert.add_argument("output", type=Path, help="a .safetensors/.ckpt file or a new folder for diffusers")
+    convert.add_argument("--overwrite", action="store_true",
+                         help="replace an existing output file, or a diffusers folder written by us")
     convert.set_defaults(run=convert_model)
 
 
 def make_tiny(args: argparse.Namespace) -> int:
     from creative_painting.models import write_tiny
+    from creative_painting.seeds import check_seed
 
-    for kind, path in write_tiny(args.dir, seed=args.seed).items():
+    for kind, path in write_tiny(args.dir, seed=check_seed(args.seed, "--seed"), overwrite=args.overwrite).items():
         print(f"{kind:12s} {path}")
     return 0
 
@@ -48,14 +52,20 @@ def inspect_model(args: argparse.Namespace) -> int:
 
 
 def convert_model(args: argparse.Namespace) -> int:
+    from creative_painting.io import claim_output_dir, claim_output_file
     from creative_painting.models import load_model
 
-    model = load_model(args.model)
-    if args.output.suffix in (".safetensors", ".ckpt"):
-        model.save_single_file(args.output)
-    elif args.output.suffix:
+    single = args.output.suffix in (".safetensors", ".ckpt")
+    if args.output.suffix and not single:
         raise UserError(f"output must be a .safetensors/.ckpt file or a folder, got {args.output}")
+    if single:  # checked before the (slow) load, so a refusal costs nothing
+        claim_output_file(args.output, overwrite=args.overwrite)
     else:
-        model.save_diffusers(args.output)
+        claim_output_dir(args.output, "diffusers", overwrite=args.overwrite)
+    model = load_model(args.model)
+    if single:
+        model.save_single_file(args.output)
+    else:
+        model.save_diffusers(args.output, overwrite=args.overwrite)
     print(args.output)
     return 0

@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
     p.add_argument("--dtype", default="auto", help="auto (fp16 on GPU, fp32 on CPU), fp32, fp16 or bf16")
-    p.add_argument("--out", type=Path, default=Path("paintings"))
+    p.add_argument("--out", type=Path, default=Path("paintings"),
+                   help="a new or empty folder (the whole output appears at once when painting ends)")
+    p.add_argument("--overwrite", action="store_true", help="replace a previous paint output in --out")
     p.add_argument("--extend", type=int, metavar="K", help="paint the top-K prompt extensions of each prompt instead")
     p.add_argument("--extend-index", type=Path, help="index for --extend (default: the built-in one)")
     p.add_argument("--no-progress", action="store_true")
@@ -45,11 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from creative_painting.io import claim_output_dir
     from creative_painting.models import load_model
     from creative_painting.painting import build_cells, resolve_device
     from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
     from creative_painting.painting.session import paint_grid
     from creative_painting.sampling import get_preset
+    from creative_painting.seeds import check_seed
 
     # Everything the user typed is checked before the (slow) model load.
     settings = get_preset(args.preset).with_overrides(
@@ -57,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     ).validate()
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    check_seed(args.seed, "--seed")
+    claim_output_dir(args.out, "paint", overwrite=args.overwrite)
     prompts, template = args.prompts, args.template or DEFAULT_TEMPLATE
     if args.extend is not None:
         from creative_painting.cli.extend_cmd import extend_prompts
@@ -69,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, config_dir=args.config).to(device, dtype)
     result = paint_grid(model, cells, settings, args.out, seed=args.seed, negative=args.negative,
-                        batch_size=args.batch_size, progress=not args.no_progress)
+                        batch_size=args.batch_size, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:
         print(path)
     print(result.grid)

@@ -13,7 +13,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 from safetensors.torch import save_file
 from transformers import CLIPTextModel, CLIPTokenizer
 
-from creative_painting.io import atomic_dir, atomic_path
+from creative_painting.io import atomic_path, output_dir
 from creative_painting.models.compvis_layout import CONFIG_METADATA_KEY, merge_to_compvis
 from creative_painting.models.configs import ModelConfigs
 
@@ -94,9 +94,11 @@ class StableDiffusion:
                 raise ValueError(f"single-file checkpoints end in .safetensors or .ckpt, got {path.name}")
         return path
 
-    def save_diffusers(self, folder: str | Path) -> Path:
-        """Write a diffusers folder that both our loader and `StableDiffusionPipeline.from_pretrained` read."""
-        with atomic_dir(folder) as staging:
+    def save_diffusers(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write a diffusers folder that both our loader and `StableDiffusionPipeline.from_pretrained` read.
+
+        An existing folder is replaced only if it is a diffusers output of ours and `overwrite` is set."""
+        with output_dir(folder, "diffusers", overwrite=overwrite) as staging:
             self.unet.save_pretrained(staging / "unet")
             self.vae.save_pretrained(staging / "vae")
             self.text_encoder.save_pretrained(staging / "text_encoder")
@@ -105,7 +107,7 @@ class StableDiffusion:
             scheduler = {"_class_name": "PNDMScheduler", **self.scheduler_config}
             (staging / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
             (staging / "model_index.json").write_text(json.dumps(_model_index(), indent=2))
-        return folder
+        return Path(folder)
 
 
 def _model_index() -> dict[str, Any]:

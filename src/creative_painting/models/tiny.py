@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel
 
 from creative_painting.models.bundle import StableDiffusion
 from creative_painting.models.configs import ModelConfigs, bundled_configs
 from creative_painting.models.tokenizer import load_clip_tokenizer
+from creative_painting.seeds import seeded_init
 
 
 def tiny_configs(width: int = 32) -> ModelConfigs:
@@ -63,10 +63,10 @@ def tiny_configs(width: int = 32) -> ModelConfigs:
 
 def build_model(configs: ModelConfigs, seed: int = 0) -> StableDiffusion:
     """Random-weight model of any architecture given by `configs` (tiny here, full size in tests)."""
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel.from_config(configs.unet)
-    vae = AutoencoderKL.from_config(configs.vae)
-    text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))
+    with seeded_init(seed):
+        unet = UNet2DConditionModel.from_config(configs.unet)
+        vae = AutoencoderKL.from_config(configs.vae)
+        text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))
     scheduler = {k: v for k, v in configs.scheduler.items() if not k.startswith("_")}
     return StableDiffusion(unet, vae, text_encoder, load_clip_tokenizer(), scheduler, source="tiny").eval()
 
@@ -75,12 +75,17 @@ def make_tiny_model(seed: int = 0) -> StableDiffusion:
     return build_model(tiny_configs(), seed)
 
 
-def write_tiny(folder: str | Path, seed: int = 0) -> dict[str, Path]:
-    """Write the tiny model as `diffusers/`, `tiny.safetensors` and `tiny.ckpt` (CompVis layout) under `folder`."""
+def write_tiny(folder: str | Path, seed: int = 0, *, overwrite: bool = False) -> dict[str, Path]:
+    """Write the tiny model as `diffusers/`, `tiny.safetensors` and `tiny.ckpt` (CompVis layout) under `folder`.
+
+    The folder appears whole; a previous tiny model there is replaced only with `overwrite`."""
+    from creative_painting.io import output_dir
+
     folder = Path(folder)
-    model = make_tiny_model(seed)
-    return {
-        "diffusers": model.save_diffusers(folder / "diffusers"),
-        "safetensors": model.save_single_file(folder / "tiny.safetensors"),
-        "ckpt": model.save_single_file(folder / "tiny.ckpt"),
-    }
+    names = {"diffusers": "diffusers", "safetensors": "tiny.safetensors", "ckpt": "tiny.ckpt"}
+    with output_dir(folder, "tiny-model", overwrite=overwrite) as staging:
+        model = make_tiny_model(seed)
+        model.save_diffusers(staging / names["diffusers"])
+        model.save_single_file(staging / names["safetensors"])
+        model.save_single_file(staging / names["ckpt"])
+    return {kind: folder / name for kind, name in names.items()}

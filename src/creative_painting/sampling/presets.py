@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from creative_painting.errors import UserError
 from creative_painting.sampling.samplers import get_sampler
 
 MAX_STEPS = 999
+# SD v1 paints 512 px; 2048 x 2048 (64x the latent cells) already needs ~10 GB for the VAE decode.
+MAX_SIDE = 4096
+MAX_PIXELS = 2048 * 2048
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,15 @@ class SamplingSettings:
             value = getattr(self, side)
             if value < 8 or value % 8:
                 raise UserError(f"{side} must be a positive multiple of 8, got {value}")
+            if value > MAX_SIDE:
+                raise UserError(f"{side} must be at most {MAX_SIDE}, got {value}")
+        if self.width * self.height > MAX_PIXELS:
+            raise UserError(f"{self.width}x{self.height} is more than {MAX_PIXELS:,} pixels (2048x2048), "
+                            "which the VAE decode cannot hold; paint smaller and upscale")
+        for name in ("scale", "eta"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise UserError(f"{name} must be a finite number, got {value}")
         if self.scale < 0:
             raise UserError(f"guidance scale must be >= 0, got {self.scale}")
         if self.eta is not None and not spec.takes_eta:

@@ -1,5 +1,9 @@
 """Atomic training checkpoints: accelerate writes into a temporary folder that is renamed when complete,
-so a SIGKILL at any moment leaves only whole checkpoints behind."""
+so a SIGKILL at any moment leaves only whole checkpoints behind.
+
+The EMA weights go beside accelerate's files as safetensors: accelerate's own custom-state files are
+pickles, which we never load.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,12 @@ import re
 import shutil
 from pathlib import Path
 
+from creative_painting.errors import UserError
+
 _NAME = re.compile(r"^step-(\d+)$")
+EMA_FILE = "ema.safetensors"
+# Settings that change what a checkpoint holds: resuming under other values would load the wrong tensors.
+IDENTITY = ("stage", "lora_rank", "text_encoder_init", "model")
 
 
 def checkpoint_dirs(output_dir: Path) -> list[Path]:
@@ -23,7 +32,30 @@ def latest_checkpoint(output_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> Path:
+def check_output_dir(out: Path, cfg, resume: bool) -> None:
+    """Before anything is written: `out` is new, empty, or a run of the same kind (stage, LoRA, model)."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"output_dir {out} is a file; choose a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        previous = json.loads((out / "config.json").read_text(encoding="utf-8"))
+        if not isinstance(previous, dict):
+            raise ValueError
+    except FileNotFoundError:
+        raise UserError(f"output_dir {out} is not empty and holds no training run (no config.json); "
+                        "choose a new or empty folder") from None
+    except (OSError, ValueError):
+        raise UserError(f"output_dir {out}: config.json is not a training config; choose another folder") from None
+    if resume and latest_checkpoint(out):
+        mismatched = [f"{key} {previous.get(key)!r} there, {getattr(cfg, key)!r} now"
+                      for key in IDENTITY if previous.get(key) != getattr(cfg, key)]
+        if mismatched:
+            raise UserError(f"output_dir {out} holds another run ({'; '.join(mismatched)}); "
+                            "choose another folder or pass --no-resume")
+
+
+def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int, ema=None) -> Path:
     """All processes call this (accelerate's collective save); the main one renames and prunes."""
     root = output_dir / "checkpoints"
     tmp = root / f".tmp-step-{step}"
@@ -34,6 +66,11 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> Path
     accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        if ema is not None:
+            from safetensors.torch import save_file
+
+            shadow = {f"{i}": p.detach().contiguous().cpu() for i, p in enumerate(ema.shadow_params)}
+            save_file(shadow, str(tmp / EMA_FILE), metadata={"optimization_step": str(ema.optimization_step)})
         (tmp / "trainer.json").write_text(json.dumps({"step": step}))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -45,5 +82,24 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> Path
     return final
 
 
-def checkpoint_step(path: Path) -> int:
-    return int(json.loads((path / "trainer.json").read_text())["step"])
+def load_checkpoint(accelerator, path: Path, ema=None) -> int:
+    """Restore a checkpoint; returns its step. A damaged one is a one-line error naming it."""
+    try:
+        step = int(json.loads((path / "trainer.json").read_text(encoding="utf-8"))["step"])
+        # accelerate loads weights with safetensors and the optimizer with torch.load(weights_only=True)
+        accelerator.load_state(str(path))
+        if ema is not None:
+            from safetensors.torch import safe_open
+
+            with safe_open(str(path / EMA_FILE), framework="pt") as f:
+                shadow = [f.get_tensor(str(i)) for i in range(len(ema.shadow_params))]
+                ema.optimization_step = int(f.metadata()["optimization_step"])
+            for target, value in zip(ema.shadow_params, shadow, strict=True):
+                if target.shape != value.shape:
+                    raise ValueError("EMA shapes differ from the model's")
+                target.data.copy_(value)
+    except Exception as e:  # truncated files, pickles we refuse to run, garbage JSON, missing files
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise UserError(f"cannot resume from {path}: {first}; delete that checkpoint folder "
+                        "to resume from an earlier one, or pass --no-resume") from None
+    return step

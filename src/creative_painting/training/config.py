@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ import tomllib
 import yaml
 
 from creative_painting.errors import UserError
+from creative_painting.seeds import check_seed
 
 
 @dataclass
@@ -64,10 +68,20 @@ class TrainConfig:
             (self.lora_rank == 0 or self.stage == 2, "LoRA applies to the U-Net, so stage 2 only"),
             (self.checkpoint_every >= 1 and self.validate_every >= 1, "checkpoint_every/validate_every must be >= 1"),
             (self.num_workers >= 0, "num_workers must be 0 (load in the training process) or more"),
+            (self.log_every >= 1 and self.validation_steps >= 1, "log_every and validation_steps must be >= 1"),
+            (self.keep_checkpoints >= 0 and self.warmup_steps >= 0, "keep_checkpoints and warmup_steps must be >= 0"),
+            (self.weight_decay >= 0 and self.snr_gamma >= 0 and self.balance >= 0, "weight_decay, snr_gamma and "
+             "balance must be >= 0"),
+            (self.lora_rank >= 0, "lora_rank must be >= 0"),
+            (self.text_encoder_learning_rate is None or self.text_encoder_learning_rate > 0,
+             "text_encoder_learning_rate must be positive"),
+            (bool(self.validation_prompts) and all(p.strip() for p in self.validation_prompts),
+             "validation_prompts must hold at least one non-empty prompt"),
         ]
         for ok, message in checks:
             if not ok:
                 raise UserError(f"config: {message}")
+        check_seed(self.seed, "config: seed")
         return self
 
     def to_json(self) -> str:
@@ -79,6 +93,46 @@ def _parse_value(text: str) -> Any:
         return yaml.safe_load(text)  # numbers, booleans, lists
     except yaml.YAMLError:
         return text
+
+
+def _coerce(key: str, kind: Any, value: Any) -> Any:
+    """`value` as the field's type: `learning_rate=1e-5` is a float, `validation_prompts=abc` one prompt."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or value == "null":
+            return None
+        return _coerce(key, next(a for a in args if a is not type(None)), value)
+    if origin is list:
+        items = value if isinstance(value, list) else [value]
+        return [_coerce(key, args[0], item) for item in items]
+    wrong = UserError(f"config: {key} must be {getattr(kind, '__name__', kind)}, got {value!r}")
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
+            return value.lower() in ("true", "yes")
+        raise wrong
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            return int(value)
+        raise wrong
+    if kind is float:
+        try:
+            number = float(value) if not isinstance(value, bool) and isinstance(value, (int, float, str)) else None
+        except ValueError:
+            number = None
+        if number is None:
+            raise wrong
+        if not math.isfinite(number):
+            raise UserError(f"config: {key} must be a finite number, got {value!r}")
+        return number
+    if kind is str:
+        if isinstance(value, (list, dict)) or value is None:
+            raise wrong
+        return str(value)
+    return value
 
 
 def load_config(path: str | Path | None, overrides: list[str] = (), base: dict[str, Any] | None = None,
@@ -110,10 +164,8 @@ def load_config(path: str | Path | None, overrides: list[str] = (), base: dict[s
                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING} - set(data)
     if missing:
         raise UserError(f"config needs: {', '.join(sorted(missing))}")
-    try:
-        return cls(**data).validate()
-    except TypeError as e:
-        raise UserError(f"config: {e}") from e
+    hints = typing.get_type_hints(cls)
+    return cls(**{key: _coerce(key, hints[key], value) for key, value in data.items()}).validate()
 
 
 @dataclass
@@ -134,12 +186,20 @@ class VaeConfig:
     gan_start: int = 0
     seed: int = 0
     num_workers: int = 2
+    checkpoint_every: int = 500
 
     def validate(self) -> VaeConfig:
-        if self.resolution % 2 ** (len(self.channels) - 1):
+        if not 1 <= len(self.channels) <= 6 or any(not 8 <= c <= 1024 or c % 8 for c in self.channels):
+            raise UserError("config: channels must list 1 to 6 widths, each a multiple of 8 in 8..1024")
+        if not 1 <= self.latent_channels <= 64:
+            raise UserError("config: latent_channels must be in 1..64")
+        if self.kl_weight < 0 or self.gan_weight < 0 or self.gan_start < 0:
+            raise UserError("config: kl_weight, gan_weight and gan_start must be >= 0")
+        if self.resolution < 8 or self.resolution % 2 ** (len(self.channels) - 1):
             raise UserError("config: resolution must be divisible by the VAE's downsampling")
-        if self.max_steps < 1 or self.batch_size < 1 or self.learning_rate <= 0:
-            raise UserError("config: max_steps, batch_size and learning_rate must be positive")
+        if self.max_steps < 1 or self.batch_size < 1 or self.learning_rate <= 0 or self.checkpoint_every < 1:
+            raise UserError("config: max_steps, batch_size, learning_rate and checkpoint_every must be positive")
         if self.num_workers < 0:
             raise UserError("config: num_workers must be 0 (load in the training process) or more")
+        check_seed(self.seed, "config: seed")
         return self

@@ -7,11 +7,13 @@ the epsilon-prediction MSE of the paper's Eq. 15, with optional Min-SNR-gamma we
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,14 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_write_text
-from creative_painting.training.checkpoints import checkpoint_step, latest_checkpoint, save_checkpoint
+from creative_painting.io import atomic_write_text, run_lock
+from creative_painting.seeds import derive_seed, seeded_init
+from creative_painting.training.checkpoints import (
+    check_output_dir,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from creative_painting.training.config import TrainConfig
 from creative_painting.training.data import StepBatches, open_items
 
@@ -32,8 +40,8 @@ def _fresh_text_encoder(text_encoder, seed: int):
     """Same architecture, new random weights: the paper's stage 1 learns the text side from scratch."""
     from transformers import CLIPTextModel
 
-    torch.manual_seed(seed)
-    return CLIPTextModel(text_encoder.config)
+    with seeded_init(derive_seed(seed, "text_encoder")):
+        return CLIPTextModel(text_encoder.config)
 
 
 def _optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
@@ -52,14 +60,41 @@ def _optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> torch.optim.Op
 def _add_lora(unet, rank: int, seed: int):
     from peft import LoraConfig, get_peft_model
 
-    torch.manual_seed(seed)
     config = LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
                         target_modules=["to_q", "to_k", "to_v", "to_out.0"])
-    return get_peft_model(unet, config)
+    with seeded_init(derive_seed(seed, "lora")):
+        return get_peft_model(unet, config)
+
+
+def trainable_modules(cfg: TrainConfig, model) -> tuple[torch.nn.Module, torch.nn.Module, list[dict[str, Any]]]:
+    """Decide the stage once: (text encoder, U-Net, optimizer groups), with `requires_grad` set.
+
+    Stage 1: a text encoder from scratch (or the model's, with `text_encoder_init: pretrained`) trains
+    against the frozen U-Net. Stage 2: text encoder and U-Net train jointly, or LoRA adapters on the
+    U-Net's attention. The VAE is always frozen.
+    """
+    text_encoder, unet = model.text_encoder, model.unet
+    if cfg.stage == 1 and cfg.text_encoder_init == "scratch":
+        text_encoder = _fresh_text_encoder(text_encoder, cfg.seed)
+    model.vae.requires_grad_(False).eval()
+    text_encoder.requires_grad_(True)
+    unet.requires_grad_(cfg.stage == 2 and not cfg.lora_rank)
+    if cfg.lora_rank:
+        unet = _add_lora(unet, cfg.lora_rank, cfg.seed)
+    if cfg.gradient_checkpointing:
+        if cfg.stage == 2:
+            (unet.base_model.model if cfg.lora_rank else unet).enable_gradient_checkpointing()
+        text_encoder.gradient_checkpointing_enable()
+    groups = [{"params": [p for p in text_encoder.parameters() if p.requires_grad],
+               "lr": cfg.text_encoder_learning_rate or cfg.learning_rate}]
+    if cfg.stage == 2:
+        groups.append({"params": [p for p in unet.parameters() if p.requires_grad], "lr": cfg.learning_rate})
+    return text_encoder, unet, groups
 
 
 def _noise_generator(cfg: TrainConfig, micro_step: int, rank: int) -> torch.Generator:
-    return torch.Generator().manual_seed((cfg.seed * 1_000_003 + micro_step) * 64 + rank)
+    """The latent sample, noise and timesteps of one micro-step on one rank: a pure function of the seed."""
+    return torch.Generator().manual_seed(derive_seed(cfg.seed, "noise", micro_step, rank))
 
 
 def diffusion_loss(batch: dict[str, Any], *, unet, text_encoder, vae, tokenizer, noise_scheduler,
@@ -100,6 +135,38 @@ def diffusion_loss(batch: dict[str, Any], *, unet, text_encoder, vae, tokenizer,
     return per_sample.mean()
 
 
+@dataclass
+class Run:
+    """One training run: its settings, the accelerator and the networks every helper needs."""
+
+    cfg: TrainConfig
+    accelerator: Any
+    model: Any  # the loaded StableDiffusion bundle: VAE, tokenizer, noise schedule
+    text_encoder: torch.nn.Module  # prepared by accelerate (maybe DDP-wrapped)
+    unet: torch.nn.Module  # prepared in stage 2, maybe LoRA-wrapped
+    params: list[torch.nn.Parameter]  # what trains, in a fixed order (clipping, EMA)
+    ema: Any | None
+    out: Path
+
+    def networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The unwrapped text encoder and U-Net (LoRA layers still injected into the U-Net)."""
+        text_encoder = self.accelerator.unwrap_model(self.text_encoder)
+        unet = self.accelerator.unwrap_model(self.unet)
+        return text_encoder, unet.base_model.model if self.cfg.lora_rank else unet
+
+    @contextlib.contextmanager
+    def averaged(self):
+        """The networks with their EMA weights swapped in, on the training device; put back afterwards."""
+        if self.ema:
+            self.ema.store(self.params)
+            self.ema.copy_to(self.params)
+        try:
+            yield self.networks()
+        finally:
+            if self.ema:
+                self.ema.restore(self.params)
+
+
 def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict[str, Any]:
     """Run (or continue) training; returns a summary with the losses and where the model went."""
     from accelerate import Accelerator
@@ -109,7 +176,9 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
 
     from creative_painting.models import load_model
 
+    # 1. Data: opened (and its problems reported) before anything is written.
     out = Path(cfg.output_dir)
+    check_output_dir(out, cfg, resume)
     items, manifest = open_items(cfg.data)
     if manifest.get("kind") == "pixels" and manifest.get("size") not in (None, cfg.resolution):
         raise UserError(f"{cfg.data} holds {manifest['size']} px images but resolution is {cfg.resolution}")
@@ -118,24 +187,13 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=multi_cpu,
                               gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
                               project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")))
+
+    # 2. What trains: decided once, by the stage.
     model = load_model(cfg.model)
-    if cfg.stage == 1 and cfg.text_encoder_init == "scratch":
-        model.text_encoder = _fresh_text_encoder(model.text_encoder, cfg.seed)
-    vae, unet, text_encoder, tokenizer = model.vae, model.unet, model.text_encoder, model.tokenizer
-    vae.requires_grad_(False).eval()
-    unet.requires_grad_(cfg.stage == 2 and not cfg.lora_rank)
-    text_encoder.requires_grad_(True)
-    if cfg.lora_rank:
-        unet = _add_lora(unet, cfg.lora_rank, cfg.seed)
-    if cfg.gradient_checkpointing:
-        if cfg.stage == 2:
-            (unet.base_model.model if cfg.lora_rank else unet).enable_gradient_checkpointing()
-        text_encoder.gradient_checkpointing_enable()
-    groups = [{"params": [p for p in text_encoder.parameters() if p.requires_grad],
-               "lr": cfg.text_encoder_learning_rate or cfg.learning_rate}]
-    if cfg.stage == 2:
-        groups.append({"params": [p for p in unet.parameters() if p.requires_grad], "lr": cfg.learning_rate})
-    params = [p for g in groups for p in g["params"]]  # what is trained, in a fixed order (EMA, clipping)
+    text_encoder, unet, groups = trainable_modules(cfg, model)
+    params = [p for g in groups for p in g["params"]]
+
+    # 3. Optimizer, EMA, prepare.
     optimizer = _optimizer(cfg, groups)
     lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=cfg.warmup_steps)
     noise_scheduler = DDPMScheduler.from_config(model.scheduler_config)
@@ -143,92 +201,97 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     if cfg.ema_decay:
         from diffusers.training_utils import EMAModel
 
-        ema = EMAModel(params, decay=cfg.ema_decay)
-        accelerator.register_for_checkpointing(ema)
-
+        ema = EMAModel(params, decay=cfg.ema_decay)  # saved as safetensors by save_checkpoint, never pickled
     text_encoder, optimizer, lr_scheduler = accelerator.prepare(text_encoder, optimizer, lr_scheduler)
     if cfg.stage == 2:
         unet = accelerator.prepare(unet)
     trainable = [text_encoder] + ([unet] if cfg.stage == 2 else [])  # prepared: accumulate() skips DDP syncs
     device = accelerator.device
     unet.to(device)
-    vae.to(device)
+    model.vae.to(device)
     if ema:
         ema.to(device)
+    run = Run(cfg, accelerator, model, text_encoder, unet, params, ema, out)
 
-    start_step = 0
-    checkpoint = latest_checkpoint(out) if resume else None
-    if checkpoint:
-        accelerator.load_state(str(checkpoint))
-        start_step = checkpoint_step(checkpoint)
-        accelerator.print(f"resumed from {checkpoint} (step {start_step})")
-    if accelerator.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.json", cfg.to_json())
-        accelerator.init_trackers("train", config={k: v for k, v in json.loads(cfg.to_json()).items()
-                                                   if isinstance(v, (int, float, str, bool))})
+    with run_lock(out, enabled=accelerator.is_local_main_process):
+        # 4. Resume from the newest whole checkpoint.
+        start_step = 0
+        checkpoint = latest_checkpoint(out) if resume else None
+        if checkpoint:
+            start_step = load_checkpoint(accelerator, checkpoint, ema)
+            log.warning("resumed from %s (step %d)", checkpoint, start_step)  # stderr: stdout may hold --json
+        if accelerator.is_main_process:
+            atomic_write_text(out / "config.json", cfg.to_json())
+            accelerator.init_trackers("train", config={k: v for k, v in json.loads(cfg.to_json()).items()
+                                                       if isinstance(v, (int, float, str, bool))})
 
-    accum = cfg.gradient_accumulation_steps
-    samples_per_step = cfg.batch_size * accum * accelerator.num_processes
-    batches = StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution,
-                          template=cfg.caption_template, caption_dropout=cfg.caption_dropout,
-                          field_dropout=cfg.field_dropout, balance=cfg.balance, rank=accelerator.process_index,
-                          world_size=accelerator.num_processes, length=cfg.max_steps * accum)
-    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(batches, range(start_step * accum, cfg.max_steps * accum)),
-                                         batch_size=None, num_workers=cfg.num_workers,
-                                         persistent_workers=False, prefetch_factor=2 if cfg.num_workers else None)
-    scaling = float(manifest.get("scaling_factor") or vae.config.scaling_factor)
-    step, losses, window, started = start_step, {}, [], time.perf_counter()
-    busy, timed, tick = 0.0, 0, time.perf_counter()  # step time without checkpoints and grids; 2 warm-up steps
-    bar = tqdm(total=cfg.max_steps, initial=start_step, desc=f"stage {cfg.stage}", unit="step",
-               disable=not progress or not accelerator.is_local_main_process)
-    for batch in loader:
-        if batch["x"] is None:
-            continue  # every image of this micro-batch was broken
-        with accelerator.accumulate(*trainable):
-            loss = diffusion_loss(batch, unet=unet, text_encoder=text_encoder, vae=vae, tokenizer=tokenizer,
-                                  noise_scheduler=noise_scheduler, scaling_factor=scaling, snr_gamma=cfg.snr_gamma,
-                                  generator=_noise_generator(cfg, batch["step"], accelerator.process_index),
-                                  device=device)
-            accelerator.backward(loss)
-            if accelerator.sync_gradients:
-                accelerator.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            lr_scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-        window.append(loss.detach().float().item())
-        if not accelerator.sync_gradients:
-            continue
-        step += 1
-        if ema:
-            ema.step(params)
-        step_loss = sum(window) / len(window)
-        window = []
-        losses[step] = step_loss
-        if step - start_step > 2:
-            busy, timed = busy + time.perf_counter() - tick, timed + 1
-        bar.update(1)
-        bar.set_postfix(loss=f"{step_loss:.4f}")
-        if step % cfg.log_every == 0 or step == cfg.max_steps:
-            speed = {"samples_per_second": samples_per_step * timed / busy} if timed else {}
-            accelerator.log({"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0], **speed}, step=step)
-        if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
-            save_checkpoint(accelerator, out, step, cfg.keep_checkpoints)
-        if step % cfg.validate_every == 0 or step == cfg.max_steps:
-            _validate(accelerator, cfg, model, unet, text_encoder, ema, out / "samples" / f"step-{step:06d}")
-        tick = time.perf_counter()
-    bar.close()
-    if not math.isfinite(sum(losses.values()) if losses else 0.0):
-        raise UserError("training diverged (loss is not finite); lower learning_rate or use bf16 instead of fp16")
-    summary = {"steps": step, "losses": losses, "seconds": time.perf_counter() - started,
-               "samples_per_second": samples_per_step * timed / busy if timed else None}
-    if accelerator.is_main_process and cfg.export:
-        summary["exported"] = {k: str(v) for k, v in _export(accelerator, cfg, model, unet, text_encoder, ema, out).items()}
-    if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical
-        digest = _digest([accelerator.unwrap_model(m) for m in trainable])
-        atomic_write_text(out / "ranks" / f"{accelerator.process_index}.json", json.dumps({"digest": digest}))
-    accelerator.wait_for_everyone()
-    accelerator.end_training()
+        # 5. Loop: the batch and the noise of every step are pure functions of (seed, step).
+        accum = cfg.gradient_accumulation_steps
+        samples_per_step = cfg.batch_size * accum * accelerator.num_processes
+        batches = StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution,
+                              template=cfg.caption_template, caption_dropout=cfg.caption_dropout,
+                              field_dropout=cfg.field_dropout, balance=cfg.balance, rank=accelerator.process_index,
+                              world_size=accelerator.num_processes, length=cfg.max_steps * accum)
+        remaining = torch.utils.data.Subset(batches, range(start_step * accum, cfg.max_steps * accum))
+        loader = torch.utils.data.DataLoader(remaining, batch_size=None, num_workers=cfg.num_workers,
+                                             persistent_workers=False, prefetch_factor=2 if cfg.num_workers else None)
+        scaling = float(manifest.get("scaling_factor") or model.vae.config.scaling_factor)
+        step, losses, window, started = start_step, {}, [], time.perf_counter()
+        busy, timed, tick = 0.0, 0, time.perf_counter()  # step time without checkpoints and grids; 2 warm-up steps
+        bar = tqdm(total=cfg.max_steps, initial=start_step, desc=f"stage {cfg.stage}", unit="step",
+                   disable=not progress or not accelerator.is_local_main_process)
+        for batch in loader:
+            if batch["x"] is None:
+                continue  # every image of this micro-batch was broken
+            with accelerator.accumulate(*trainable):
+                loss = diffusion_loss(batch, unet=unet, text_encoder=text_encoder, vae=model.vae,
+                                      tokenizer=model.tokenizer, noise_scheduler=noise_scheduler,
+                                      scaling_factor=scaling, snr_gamma=cfg.snr_gamma,
+                                      generator=_noise_generator(cfg, batch["step"], accelerator.process_index),
+                                      device=device)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                lr_scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            window.append(loss.detach().float().item())
+            if not accelerator.sync_gradients:
+                continue
+            step += 1
+            if ema:
+                ema.step(params)
+            step_loss = sum(window) / len(window)
+            window = []
+            losses[step] = step_loss
+            if step - start_step > 2:
+                busy, timed = busy + time.perf_counter() - tick, timed + 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{step_loss:.4f}")
+            if step % cfg.log_every == 0 or step == cfg.max_steps:
+                speed = {"samples_per_second": samples_per_step * timed / busy} if timed else {}
+                accelerator.log({"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0], **speed}, step=step)
+            if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
+                save_checkpoint(accelerator, out, step, cfg.keep_checkpoints, ema)
+            if step % cfg.validate_every == 0 or step == cfg.max_steps:
+                _validate(run, out / "samples" / f"step-{step:06d}")
+            tick = time.perf_counter()
+        bar.close()
+        if not math.isfinite(sum(losses.values()) if losses else 0.0):
+            raise UserError("training diverged (loss is not finite); lower learning_rate or use bf16 instead of fp16")
+
+        # 6. Export: the EMA weights, LoRA merged, as a single file and a diffusers folder.
+        summary = {"steps": step, "losses": losses, "seconds": time.perf_counter() - started,
+                   "samples_per_second": samples_per_step * timed / busy if timed else None}
+        if accelerator.is_main_process and cfg.export:
+            trained = _trained_model(run)
+            summary["exported"] = {"single_file": str(trained.save_single_file(out / "model.safetensors")),
+                                   "diffusers": str(trained.save_diffusers(out / "diffusers", overwrite=True))}
+        if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical
+            digest = _digest([accelerator.unwrap_model(m) for m in trainable])
+            atomic_write_text(out / "ranks" / f"{accelerator.process_index}.json", json.dumps({"digest": digest}))
+        accelerator.wait_for_everyone()
+        accelerator.end_training()
     return summary
 
 
@@ -243,40 +306,38 @@ def _digest(modules) -> str:
     return h.hexdigest()
 
 
-def _trained_model(accelerator, cfg: TrainConfig, model, unet, text_encoder, ema):
+def _trained_model(run: Run):
     """A StableDiffusion bundle holding the trained (EMA, LoRA-merged) weights, on the CPU, in fp32."""
     import copy
 
-    te = copy.deepcopy(accelerator.unwrap_model(text_encoder)).float().cpu()
-    un = copy.deepcopy(accelerator.unwrap_model(unet)).float().cpu()
-    if ema:
-        params = [p for m in ([te, un] if cfg.stage == 2 else [te]) for p in m.parameters() if p.requires_grad]
-        ema_copy = copy.deepcopy(ema)
-        ema_copy.to("cpu")
-        ema_copy.copy_to(params)
-    if cfg.lora_rank:
+    with run.averaged() as (text_encoder, unet):
+        te = copy.deepcopy(text_encoder).float().cpu()
+        un = copy.deepcopy(run.accelerator.unwrap_model(run.unet)).float().cpu()
+    if run.cfg.lora_rank:
         un = un.merge_and_unload()
-    from dataclasses import replace
-
-    return replace(model, unet=un, text_encoder=te, vae=copy.deepcopy(model.vae).float().cpu())
+    return replace(run.model, unet=un, text_encoder=te, vae=copy.deepcopy(run.model.vae).float().cpu())
 
 
-def _validate(accelerator, cfg: TrainConfig, model, unet, text_encoder, ema, folder: Path) -> None:
-    """The fixed-seed grid (`folder/grid.png`) of validation artists x prompts: steps compare by eye."""
-    if not accelerator.is_main_process:
+def _validate(run: Run, folder: Path) -> None:
+    """The fixed-seed grid (`folder/grid.png`) of validation artists x prompts, painted on the training device
+    with the EMA weights: steps compare by eye."""
+    if not run.accelerator.is_main_process:
         return
     from creative_painting.painting.captions import build_cells
     from creative_painting.painting.session import paint_grid
     from creative_painting.sampling.presets import SamplingSettings
 
-    trained = _trained_model(accelerator, cfg, model, unet, text_encoder, ema).eval()
+    cfg = run.cfg
     cells = build_cells(cfg.validation_prompts, cfg.validation_artists)
     settings = SamplingSettings(sampler="ddim", steps=cfg.validation_steps, scale=5.0, eta=0.0,
                                 width=cfg.resolution, height=cfg.resolution).validate()
-    paint_grid(trained, cells, settings, folder, seed=cfg.seed, progress=False)
-
-
-def _export(accelerator, cfg: TrainConfig, model, unet, text_encoder, ema, out: Path) -> dict[str, Path]:
-    trained = _trained_model(accelerator, cfg, model, unet, text_encoder, ema)
-    return {"single_file": trained.save_single_file(out / "model.safetensors"),
-            "diffusers": trained.save_diffusers(out / "diffusers")}
+    with run.averaged() as (text_encoder, unet):
+        modes = [(m, m.training) for m in (text_encoder, unet)]
+        for m, _ in modes:
+            m.eval()
+        try:
+            live = replace(run.model, unet=unet, text_encoder=text_encoder)
+            paint_grid(live, cells, settings, folder, seed=cfg.seed, progress=False, overwrite=True)
+        finally:
+            for m, training in modes:
+                m.train(training)

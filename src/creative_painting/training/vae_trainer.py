@@ -5,6 +5,8 @@ Small demos have no pretrained VAE here; this trains one on the collection itsel
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from creative_painting.errors import UserError
+from creative_painting.seeds import derive_seed, seeded_init
 from creative_painting.training.config import VaeConfig
 from creative_painting.training.data import StepBatches, open_items
 
@@ -31,64 +35,104 @@ def _discriminator(channels: int = 64) -> torch.nn.Module:
                          nn.Conv2d(2 * channels, 1, 3, 1, 1))
 
 
-def train_vae(cfg: VaeConfig, progress: bool = True) -> dict[str, Any]:
+class _Autoencoding(torch.nn.Module):
+    """The VAE's encode-sample-decode as one forward, so DDP (accelerate) sees and syncs the whole pass."""
+
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        posterior = self.vae.encode(x).latent_dist
+        noise = torch.randn(posterior.mean.shape, generator=generator).to(x.device, posterior.mean.dtype)
+        recon = self.vae.decode(posterior.mean + posterior.std * noise).sample
+        return recon, posterior.kl().mean()
+
+
+def train_vae(cfg: VaeConfig, progress: bool = True, resume: bool = True) -> dict[str, Any]:
+    """Train (or continue training) the autoencoder; resumes from the newest checkpoint in `output_dir`."""
     from accelerate import Accelerator
     from diffusers import AutoencoderKL
 
-    from creative_painting.io import atomic_path
+    from creative_painting.io import atomic_path, run_lock
+    from creative_painting.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 
-    accelerator = Accelerator()
-    torch.manual_seed(cfg.seed)
+    # 1. Data and the starting VAE, before anything is written.
+    out = Path(cfg.output_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"output_dir {out} is a file; choose a folder")
+    items, _ = open_items(cfg.data)
     if cfg.model:
         from creative_painting.models import load_model
 
         vae = load_model(cfg.model).vae
     else:
-        vae = AutoencoderKL(**small_vae_config(cfg.channels, cfg.latent_channels))
-    items, _ = open_items(cfg.data)
-    batches = StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution, template=None,
-                          caption_dropout=0.0, field_dropout=0.0, length=cfg.max_steps)
-    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=cfg.num_workers)
+        with seeded_init(derive_seed(cfg.seed, "vae")):
+            vae = AutoencoderKL(**small_vae_config(cfg.channels, cfg.latent_channels))
+    accelerator = Accelerator(cpu=not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1)
+
+    # 2. Optimizers, prepared by accelerate (DDP wraps the whole autoencoding pass).
+    autoencoding = _Autoencoding(vae)
     optimizer = torch.optim.Adam(vae.parameters(), lr=cfg.learning_rate)
     disc = d_opt = None
     if cfg.gan_weight:
-        disc = _discriminator()
+        with seeded_init(derive_seed(cfg.seed, "discriminator")):
+            disc = _discriminator()
         d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.learning_rate)
         disc, d_opt = accelerator.prepare(disc, d_opt)
-    vae, optimizer = accelerator.prepare(vae, optimizer)
-    losses = {}
-    bar = tqdm(total=cfg.max_steps, desc="vae", unit="step", disable=not progress)
-    for batch in loader:
-        if batch["x"] is None:
-            continue
-        x = batch["x"].to(accelerator.device)
-        posterior = accelerator.unwrap_model(vae).encode(x).latent_dist
-        recon = accelerator.unwrap_model(vae).decode(posterior.sample()).sample
-        loss = F.mse_loss(recon, x) + cfg.kl_weight * posterior.kl().mean() / x[0].numel()
-        step = batch["step"] + 1
-        if disc is not None and step > cfg.gan_start:
-            loss = loss - cfg.gan_weight * disc(recon).mean()
-        optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
-        optimizer.step()
-        if disc is not None and step > cfg.gan_start:  # hinge loss for the discriminator
-            d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(recon.detach())).mean()
-            d_opt.zero_grad(set_to_none=True)
-            accelerator.backward(d_loss)
-            d_opt.step()
-        losses[step] = loss.item()
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.4f}")
-    bar.close()
-    vae = accelerator.unwrap_model(vae)
-    _set_scaling_factor(vae, items, cfg, accelerator.device)
-    out = Path(cfg.output_dir)
-    with atomic_path(out / "diffusion_pytorch_model.safetensors") as tmp:  # a folder AutoencoderKL loads
-        from safetensors.torch import save_file
+    autoencoding, optimizer = accelerator.prepare(autoencoding, optimizer)
+    rank = accelerator.process_index
 
-        save_file({k: v.contiguous() for k, v in vae.state_dict().items()}, str(tmp))
-    vae.save_config(out)
-    return {"steps": len(losses), "losses": losses, "vae": vae, "scaling_factor": vae.config.scaling_factor}
+    with run_lock(out, enabled=accelerator.is_local_main_process):
+        # 3. Resume.
+        checkpoint = latest_checkpoint(out) if resume else None
+        start = load_checkpoint(accelerator, checkpoint) if checkpoint else 0
+        batches = StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution,
+                              template=None, caption_dropout=0.0, field_dropout=0.0, rank=rank,
+                              world_size=accelerator.num_processes, length=cfg.max_steps)
+        loader = torch.utils.data.DataLoader(torch.utils.data.Subset(batches, range(start, cfg.max_steps)),
+                                             batch_size=None, num_workers=cfg.num_workers)
+        # 4. Loop: reconstruction + KL (+ hinge GAN after gan_start).
+        losses = {}
+        bar = tqdm(total=cfg.max_steps, initial=start, desc="vae", unit="step",
+                   disable=not progress or not accelerator.is_local_main_process)
+        for batch in loader:
+            step = batch["step"] + 1
+            if batch["x"] is not None:
+                x = batch["x"].to(accelerator.device)
+                noise = torch.Generator().manual_seed(derive_seed(cfg.seed, "vae-noise", step, rank))
+                recon, kl = autoencoding(x, noise)
+                loss = F.mse_loss(recon, x) + cfg.kl_weight * kl / x[0].numel()
+                if disc is not None and step > cfg.gan_start:
+                    loss = loss - cfg.gan_weight * disc(recon).mean()
+                optimizer.zero_grad(set_to_none=True)
+                accelerator.backward(loss)
+                optimizer.step()
+                if disc is not None and step > cfg.gan_start:  # hinge loss for the discriminator
+                    d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(recon.detach())).mean()
+                    d_opt.zero_grad(set_to_none=True)
+                    accelerator.backward(d_loss)
+                    d_opt.step()
+                losses[step] = loss.item()
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+            bar.update(1)
+            if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
+                save_checkpoint(accelerator, out, step, keep=2)
+        bar.close()
+        if not all(math.isfinite(v) for v in losses.values()):
+            raise UserError("VAE training diverged (loss is not finite); lower learning_rate or kl_weight")
+
+        # 5. Export: a folder AutoencoderKL.from_pretrained loads, with a scaling factor measured on the data.
+        vae = accelerator.unwrap_model(autoencoding).vae
+        if accelerator.is_main_process:
+            _set_scaling_factor(vae, items, cfg, accelerator.device)
+            with atomic_path(out / "diffusion_pytorch_model.safetensors") as tmp:
+                from safetensors.torch import save_file
+
+                save_file({k: v.contiguous() for k, v in vae.state_dict().items()}, str(tmp))
+            vae.save_config(out)
+        accelerator.wait_for_everyone()
+    return {"steps": cfg.max_steps, "losses": losses, "vae": vae, "scaling_factor": vae.config.scaling_factor}
 
 
 def _set_scaling_factor(vae, items, cfg: VaeConfig, device) -> None:
