@@ -194,3 +194,44 @@ def test_bundled_gemma_is_converted_once_and_continues_prompts(monkeypatch, tmp_
     assert bundled_gemma() == folder and time.perf_counter() - start < 1  # cached
     outputs = CausalContinuation(str(folder), num=2, max_new_tokens=20).generate("a lighthouse in a storm")
     assert outputs and all(o.text.startswith("a lighthouse in a storm: ") and "<" not in o.text for o in outputs)
+
+
+def test_every_part_of_the_score_recomputed_from_its_own_source(small_index, embedder, capsys):
+    """TF-IDF by hand from the stored vocabulary and idf (sklearn's analyzer only tokenises), the cosine
+    through the embedder one text at a time, the entities through the tagger: each matches the JSON."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    prompt = "urbanization of cities in china"
+    args = ["extend", prompt, "--index", str(small_index), "--json", "--t5", "none", "--dialog", "none",
+            "--l1", "0.7", "--l2", "0.3", "--top", "50"]
+    assert main(args) == 0
+    candidates = json.loads(capsys.readouterr().out)["candidates"]
+    assert len(candidates) >= 5
+
+    stored = json.loads(WikiIndex(small_index).tfidf_path.read_text())
+    analyzer = TfidfVectorizer(**stored["params"]).build_analyzer()
+    vocabulary, idf = stored["vocabulary"], np.asarray(stored["idf"])
+
+    def tfidf_vector(text):
+        v = np.zeros(len(idf))
+        for term in analyzer(text):
+            if term in vocabulary:
+                v[vocabulary[term]] += 1
+        v[v > 0] = 1 + np.log(v[v > 0])  # sublinear tf
+        v *= idf
+        norm = np.linalg.norm(v)
+        return v / norm if norm else v
+
+    tagger = EntityTagger()
+    u = embedder.encode([prompt])[0]
+    assert any(c["tfidf"] > 0.05 for c in candidates) and any(c["entities"] for c in candidates)
+    for c in candidates:
+        tfidf = float(tfidf_vector(prompt) @ tfidf_vector(c["text"]))
+        v = embedder.encode([c["text"]])[0]
+        cosine = float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
+        entities = [e.text for e in tagger.tag([c["text"]])[0]]
+        assert c["tfidf"] == pytest.approx(tfidf, abs=1e-5), c["text"]
+        assert c["cosine"] == pytest.approx(cosine, abs=1e-4), c["text"]
+        assert [e["text"] for e in c["entities"]] == entities
+        assert c["score"] == pytest.approx(tfidf + 0.7 * cosine + 0.3 * len(entities), abs=2e-4)

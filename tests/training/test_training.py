@@ -29,6 +29,45 @@ def test_stage1_trains_only_the_text_encoder(make_config, tiny_dir):
     assert not torch.equal(a["embeddings.token_embedding.weight"], b["embeddings.token_embedding.weight"])
 
 
+def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    return torch.corrcoef(torch.stack([a.flatten().double(), b.flatten().double()]))[0, 1].item()
+
+
+def test_stage1_text_encoder_starts_from_scratch_and_stage2_from_the_model(make_config, tiny_dir):
+    """At step 0, a from-scratch encoder is uncorrelated with the base model's; stage 2 starts from it."""
+    from creative_painting.training.trainer import trainable_modules
+
+    base = load_model(str(tiny_dir / "tiny.safetensors"))
+    reference = _state(base.text_encoder)
+    matrices = [k for k, v in reference.items() if v.ndim == 2]  # LayerNorms start at 1 in any init
+    assert len(matrices) >= 10
+    te, unet, groups = trainable_modules(load_config(make_config(stage=1)), load_model(str(tiny_dir / "tiny.safetensors")))
+    fresh = te.state_dict()
+    assert max(abs(_correlation(fresh[k], reference[k])) for k in matrices) < 0.1
+    assert all(p.requires_grad for p in te.parameters()) and not any(p.requires_grad for p in unet.parameters())
+    assert [len(g["params"]) for g in groups] == [len(list(te.parameters()))]
+    te2, unet2, groups2 = trainable_modules(load_config(make_config(stage=2)), load_model(str(tiny_dir / "tiny.safetensors")))
+    assert all(torch.equal(te2.state_dict()[k], reference[k]) for k in reference)
+    assert len(groups2) == 2 and all(p.requires_grad for p in unet2.parameters())
+    # A different seed gives a different fresh encoder; the same seed the same one.
+    again, _, _ = trainable_modules(load_config(make_config(stage=1)), load_model(str(tiny_dir / "tiny.safetensors")))
+    other, _, _ = trainable_modules(load_config(make_config(stage=1, seed=1)), load_model(str(tiny_dir / "tiny.safetensors")))
+    key = "embeddings.token_embedding.weight"
+    assert torch.equal(again.state_dict()[key], fresh[key]) and not torch.equal(other.state_dict()[key], fresh[key])
+
+
+@pytest.mark.parametrize("lora_rank", [0, 4])
+def test_stage2_trains_text_encoder_and_unet_jointly(make_config, tiny_dir, lora_rank):
+    summary = train(load_config(make_config(stage=2, lora_rank=lora_rank, export=True, max_steps=2)), progress=False)
+    base, trained = load_model(str(tiny_dir / "tiny.safetensors")), load_model(summary["exported"]["single_file"])
+    for name in ("unet", "text_encoder"):
+        a, b = getattr(base, name).state_dict(), getattr(trained, name).state_dict()
+        changed = [k for k in a if not torch.equal(a[k], b[k])]
+        assert len(changed) >= (4 if name == "unet" else len(a) // 2), f"{name}: {len(changed)} tensors changed"
+    a, b = base.vae.state_dict(), trained.vae.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a), "the VAE is frozen in every stage"
+
+
 def test_resume_continues_with_the_same_losses(make_config, tmp_path):
     straight = train(load_config(make_config(max_steps=4, output_dir=str(tmp_path / "a"))), progress=False)
     cfg = make_config(max_steps=2, output_dir=str(tmp_path / "b"))
@@ -69,12 +108,24 @@ def test_lora_changes_the_unet_only_through_merged_adapters(make_config, tiny_di
 @pytest.mark.parametrize(("override", "message"), [
     ("stage=3", "stage must be 1 or 2"), ("colour=red", "unknown config key"), ("resolution=30", "multiple of 8"),
     ("lora_rank=4", "stage 2 only"), ("num_workers=-1", "num_workers must be 0"),
+    ("max_steps=2.5", "max_steps must be int, got 2.5"), ("log_every=0", "log_every"),
+    ("seed=1180591620717411303424", "seed must be an integer in 0..2**64-1"), ("seed=-1", "seed must be"),
+    ("learning_rate=nan", "learning_rate must be a finite number"), ("weight_decay=abc", "weight_decay must be float"),
+    ("ema_decay=.inf", "finite"), ("validation_prompts=[]", "validation_prompts"),
 ])
 def test_config_errors_are_one_line(make_config, override, message, capsys):
     extra = ["stage=1"] if override == "lora_rank=4" else []
     assert main(["train", str(make_config()), override, *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_overrides_are_coerced_to_their_fields_types(make_config):
+    cfg = load_config(make_config(), ["learning_rate=1e-5", "weight_decay=1e-2", "validation_prompts=abc",
+                                      "max_steps=12", "gradient_checkpointing=true", "text_encoder_learning_rate=null"])
+    assert cfg.learning_rate == 1e-5 and isinstance(cfg.weight_decay, float) and cfg.weight_decay == 0.01
+    assert cfg.validation_prompts == ["abc"] and cfg.max_steps == 12 and cfg.gradient_checkpointing is True
+    assert cfg.text_encoder_learning_rate is None
 
 
 def test_sigkill_mid_run_then_resume(make_config, tmp_path):
@@ -91,9 +142,15 @@ def test_sigkill_mid_run_then_resume(make_config, tmp_path):
     assert done and max(done) < 40
     for path in checkpoints.glob("step-*"):  # every complete checkpoint loads
         assert json.loads((path / "trainer.json").read_text())["step"] == int(path.name.split("-")[1])
-    summary = train(load_config(cfg, ["max_steps=" + str(max(done) + 2)]), progress=False)
-    assert list(summary["losses"]) == [max(done) + 1, max(done) + 2]
+    last = max(done)
+    summary = train(load_config(cfg, [f"max_steps={last + 2}"]), progress=False)
+    assert list(summary["losses"]) == [last + 1, last + 2]
     assert not list(checkpoints.glob(".tmp-*"))
+    # The same losses as a run never interrupted: resuming restores weights, optimizer and data order.
+    straight = train(load_config(cfg, [f"max_steps={last + 2}", f"output_dir={tmp_path / 'straight'}"]),
+                     progress=False)
+    for step in (last + 1, last + 2):
+        assert summary["losses"][step] == pytest.approx(straight["losses"][step], rel=1e-5, abs=1e-6)
 
 
 def test_two_cpu_processes_keep_identical_weights(make_config, tmp_path):

@@ -1,14 +1,11 @@
 import random
 import re
-from pathlib import Path
 
 import pytest
 
 from creative_painting.errors import UserError
 from creative_painting.wikiart import iter_source, make_caption, parse_path
 from creative_painting.wikiart.captions import check_template
-
-REAL_LISTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "wikiart-metadata"
 
 # Twenty real ArtGAN paths (genre from genre_*.csv where listed) and the captions they must read as.
 REAL_CAPTIONS = [
@@ -55,9 +52,8 @@ def test_real_names_read_naturally(path, genre, caption):
     assert make_caption(parse_path(path, genre)) == caption
 
 
-@pytest.mark.skipif(not REAL_LISTS.is_dir(), reason="needs ../shared/data/wikiart-metadata")
-def test_no_real_caption_has_none_or_dangling_commas():
-    lists = ",".join(str(REAL_LISTS / n) for n in ("style_train.csv", "style_val.csv", "genre_train.csv"))
+def test_no_real_caption_has_none_or_dangling_commas(real_lists):
+    lists = ",".join(str(real_lists / n) for n in ("style_train.csv", "style_val.csv", "genre_train.csv"))
     captions = [make_caption(a) for a in iter_source(lists)]
     assert len(captions) > 81_000
     assert not [c for c in captions if re.search(r"None|,\s*,|,$|^[, ]|\s\s", c)]

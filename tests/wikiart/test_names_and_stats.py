@@ -12,8 +12,6 @@ from creative_painting.wikiart import (
     repair_mojibake,
 )
 
-REAL_LISTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "wikiart-metadata"
-
 
 @pytest.mark.parametrize(("slug", "name"), [
     ("vincent-van-gogh", "Vincent van Gogh"), ("pierre-auguste-renoir", "Pierre Auguste Renoir"),
@@ -82,9 +80,8 @@ def test_stats_cli_missing_source(capsys):
     assert "not found" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not REAL_LISTS.is_dir(), reason="real ArtGAN lists live in ../shared beside the checkout")
-def test_real_artgan_lists_reproduce_the_paper():
-    source = f"{REAL_LISTS / 'style_train.csv'},{REAL_LISTS / 'style_val.csv'}"
+def test_real_artgan_lists_reproduce_the_paper(real_lists):
+    source = f"{real_lists / 'style_train.csv'},{real_lists / 'style_val.csv'}"
     stats = collection_stats(iter_source(source))
     assert (stats["images"], stats["artists"], stats["styles"]) == (81_446, 1_119, 27)
     assert stats["top_share"] == {"10": 14.18, "20": 21.80, "30": 27.62}

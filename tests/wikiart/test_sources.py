@@ -54,3 +54,34 @@ def test_bad_sources_are_one_line_errors(tmp_path, capsys):
         assert main(["wikiart", "stats", str(source)]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def _bytes_read() -> int:
+    """Bytes this process has read through read() calls so far (Linux `rchar`)."""
+    with open("/proc/self/io") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("rchar:"))
+
+
+def test_listing_an_uncompressed_tar_reads_only_its_headers(tmp_path):
+    import io
+    import os
+    import tarfile
+
+    from creative_painting.wikiart.sources import iter_tar
+
+    payloads = {f"Impressionism/claude-monet_harbour-{i}-1870.jpg": os.urandom(200_000) for i in range(40)}
+    path = tmp_path / "wikiart.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in payloads.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    size = path.stat().st_size
+    before = _bytes_read()
+    entries = list(iter_tar(path))
+    listed = _bytes_read() - before
+    assert len(entries) == 40
+    assert listed < 0.05 * size, f"listing read {listed:,} of {size:,} bytes"
+    # Each entry reads exactly its own member, by offset.
+    by_path = {e.artwork.path: e for e in entries}
+    assert all(by_path[name].read() == data for name, data in payloads.items())

@@ -12,7 +12,6 @@ from creative_painting.wikiart import iter_source
 from creative_painting.wikiart.balance import artist_weights, top_share
 from creative_painting.wikiart.shards import ShardSettings, write_shards
 
-REAL_LISTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "wikiart-metadata"
 BROKEN = {"Baroque/rembrandt_woman-standing-with-raised-hands.jpg": "truncated",
           "Realism/ivan-broken_not-an-image-1901.jpg": "unreadable",
           "Realism/ivan-broken_tiny-sketch-1902.jpg": "tiny",
@@ -110,9 +109,8 @@ def test_balance_weights_even_out_artists(wikiart_folder, tmp_path):
     assert weights["ivan-broken"] == pytest.approx(2.5 * weights["clara-berg"])  # 4 paintings versus 10
 
 
-@pytest.mark.skipif(not REAL_LISTS.is_dir(), reason="needs ../shared/data/wikiart-metadata")
-def test_balance_on_real_wikiart():
-    artists = [a.artist_slug for a in iter_source(f"{REAL_LISTS / 'style_train.csv'},{REAL_LISTS / 'style_val.csv'}")]
+def test_balance_on_real_wikiart(real_lists):
+    artists = [a.artist_slug for a in iter_source(f"{real_lists / 'style_train.csv'},{real_lists / 'style_val.csv'}")]
     assert top_share(artists) == pytest.approx(27.62, abs=0.05)  # val repeats a few train paths
     assert top_share(artists, artist_weights(artists, 1.0)) == pytest.approx(100 * 30 / 1119, abs=0.01)
     assert 5 < top_share(artists, artist_weights(artists, 0.5)) < 15
