@@ -101,6 +101,11 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def is_empty(folder: Path) -> bool:
+    """No folder, or nothing in it but a lock file left by a run that stopped early."""
+    return not folder.is_dir() or all(p.name == LOCK for p in folder.iterdir())
+
+
 def _listing(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
 
@@ -120,8 +125,8 @@ def claim_output_dir(path: str | os.PathLike, kind: str, *, overwrite: bool = Fa
     file in it) is replaced only with `overwrite`. Anything else is refused: we never delete what we
     did not write.
     """
-    path = _check_location(path)
-    if not path.exists() or not any(path.iterdir()):
+    path = check_location(path)
+    if is_empty(path):
         return path
     marker = read_marker(path)
     if marker is None:
@@ -129,13 +134,25 @@ def claim_output_dir(path: str | os.PathLike, kind: str, *, overwrite: bool = Fa
                         "choose a new or empty folder (nothing was changed)")
     if marker.get("kind") != kind:
         raise UserError(f"{path} holds a {marker.get('kind')} output, not {kind}; choose another folder")
-    extra = _listing(path) - set(marker["files"]) - {MARKER}
+    extra = _listing(path) - set(marker["files"]) - {MARKER, LOCK}
     if extra:
         raise UserError(f"{path} holds files creative-painting did not write ({sorted(extra)[0]}, ...); "
                         "choose a new or empty folder (nothing was changed)")
     if not overwrite:
         raise UserError(f"{path} holds a previous {kind} output; pass --overwrite to replace it, "
                         "or choose another folder")
+    return path
+
+
+def claim_resumable_dir(path: str | os.PathLike, kind: str) -> Path:
+    """A folder a run fills over time and resumes in: new, empty, or marked as a `kind` folder of ours."""
+    path = check_location(path)
+    if is_empty(path):
+        atomic_write_text(path / MARKER, json.dumps({"kind": kind, "files": []}))
+        return path
+    marker = read_marker(path)
+    if marker is None or marker.get("kind") != kind:
+        raise UserError(f"{path} is not empty and is not a {kind} folder of ours; choose a new or empty folder")
     return path
 
 
@@ -146,11 +163,11 @@ def claim_output_file(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
         raise UserError(f"output {path} is a folder; give a file name")
     if path.exists() and not overwrite:
         raise UserError(f"{path} exists; pass --overwrite to replace it, or choose another name")
-    _check_location(path.parent)
+    check_location(path.parent)
     return path
 
 
-def _check_location(path: str | os.PathLike) -> Path:
+def check_location(path: str | os.PathLike) -> Path:
     """`path` is, or can become, a folder we can write in: no file on its way, a writable ancestor."""
     path = Path(path)
     for parent in [path, *path.parents]:

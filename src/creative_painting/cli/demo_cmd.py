@@ -37,6 +37,9 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
             raise UserError("--steps must be at least 1")
         settings.base_steps = settings.stage1_steps = settings.stage2_steps = args.steps
     if args.out:
+        from creative_painting.io import claim_resumable_dir
+
+        claim_resumable_dir(args.out, "demo")
         result = run_demo(args.out, settings, progress=not args.no_progress)
     else:
         with tempfile.TemporaryDirectory() as tmp:

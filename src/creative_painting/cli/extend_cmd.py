@@ -48,7 +48,10 @@ def build_extender(args: argparse.Namespace, top: int):
     from creative_painting.extension.embedding import load_embedder
     from creative_painting.extension.generators import resolve_generators
 
+    from creative_painting.seeds import check_seed
+
     settings = ExtendSettings(top=top, l1=args.l1, l2=args.l2, retrieve=args.retrieve).validate()
+    check_seed(args.seed, "--seed")
     if args.index is not None and not args.index.is_dir():
         raise UserError(f"index not found: {args.index} (build one with `creative-painting wiki index SOURCE DIR`)")
     index = WikiIndex(args.index or builtin_index())

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     check_seed(args.seed, "--seed")
+    if args.extend is not None and not 1 <= args.extend <= 100:
+        raise UserError(f"--extend must be in 1..100 extensions per prompt, got {args.extend}")
     claim_output_dir(args.out, "paint", overwrite=args.overwrite)
     prompts, template = args.prompts, args.template or DEFAULT_TEMPLATE
     if args.extend is not None:

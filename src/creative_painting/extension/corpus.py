@@ -19,6 +19,7 @@ from creative_painting.extension.markup import wikitext_to_text
 class Article:
     title: str
     text: str  # plain text, paragraphs separated by newlines
+    position: int | None = None  # byte offset just after it in an uncompressed JSONL file: where to resume
 
 
 def _open(path: Path):
@@ -63,17 +64,30 @@ def iter_xml_dump(path: Path) -> Iterator[Article]:
         raise UserError(f"cannot read Wikipedia dump {path}: {e}") from e
 
 
-def iter_jsonl(path: Path) -> Iterator[Article]:
-    """wikiextractor `--json` output: one `{"title", "text"}` object per line (plain text already)."""
+def iter_jsonl(path: Path, start: int = 0) -> Iterator[Article]:
+    """wikiextractor `--json` output: one `{"title", "text"}` object per line (plain text already).
+
+    An uncompressed file can start at byte `start` (a saved `Article.position`); errors name the line
+    (counted from `start`)."""
+    plain = path.suffix not in (".bz2", ".gz")
     with _open(path) as f:
+        if start:
+            f.seek(start)
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-                yield Article(str(row["title"]), str(row["text"]))
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise UserError(f"{path}:{number}: not a {{title, text}} JSON line ({e})") from e
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}:{number}: not UTF-8 text (byte {e.start} of the line)") from None
+            try:
+                row = json.loads(text)
+                title, body = row["title"], row["text"]
+                if not isinstance(title, str) or not isinstance(body, str):
+                    raise TypeError("title and text must be strings")
+            except (ValueError, KeyError, TypeError) as e:
+                raise UserError(f"{path}:{number}: not a {{title, text}} JSON line ({e})") from None
+            yield Article(title, body, f.tell() if plain else None)
 
 
 def iter_parquet(path: Path) -> Iterator[Article]:
@@ -84,7 +98,11 @@ def iter_parquet(path: Path) -> Iterator[Article]:
         file = pq.ParquetFile(path)
         for batch in file.iter_batches(batch_size=512, columns=["title", "text"]):
             for row in batch.to_pylist():
-                yield Article(row["title"] or "", row["text"] or "")
+                title, text = row["title"] or "", row["text"] or ""
+                if not isinstance(title, str) or not isinstance(text, str):
+                    raise UserError(f"Wikipedia parquet {path}: title and text must be strings, got "
+                                    f"{type(title).__name__} and {type(text).__name__}")
+                yield Article(title, text)
     except (KeyError, ValueError, OSError) as e:  # pyarrow's ArrowInvalid is a ValueError
         raise UserError(f"cannot read Wikipedia parquet {path} (needs title and text columns): {e}") from e
 
@@ -95,6 +113,14 @@ def iter_summaries(path: Path) -> Iterator[Article]:
     for key, entry in data.items():
         if entry.get("extract"):
             yield Article(entry.get("title") or key, entry["extract"])
+
+
+def resumable_at(source: str | Path):
+    """`reopen(position)` for sources that can restart at a byte position (uncompressed JSONL), else None."""
+    path = Path(source)
+    if path.name.endswith(".jsonl"):
+        return lambda position: iter_jsonl(path, start=position)
+    return None
 
 
 def iter_articles(source: str | Path) -> Iterator[Article]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterable
+import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from tqdm import tqdm
 from creative_painting.errors import UserError
 from creative_painting.extension.corpus import Article
 from creative_painting.extension.markup import split_sentences
-from creative_painting.io import atomic_write_text
+from creative_painting.io import atomic_write_text, is_empty, run_lock
 
 PROGRESS = "progress.json"
+RESERVOIR = "reservoir.json"  # the TF-IDF sentence sample of an unfinished build
 TFIDF_FILE = "tfidf.json"
 TFIDF_SAMPLE = 200_000  # sentences kept (reservoir) to fit the index's own TF-IDF
 _WORD = re.compile(r"\w+")
@@ -43,25 +45,102 @@ def _schema():
     return builder.build()
 
 
+class _Reservoir:
+    """Algorithm R over every indexed sentence, saved with each commit so a resumed build fits the same TF-IDF."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rng, self.sample, self.seen = random.Random(0), [], 0
+        if path.is_file():
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                self.sample, self.seen = list(saved["sample"]), int(saved["seen"])
+                version, internal, gauss = saved["rng"]
+                self.rng.setstate((version, tuple(internal), gauss))
+            except (ValueError, KeyError, TypeError) as e:
+                raise UserError(f"corrupt {path} in a resumable index: {e}; delete the index folder to rebuild") from None
+
+    def add(self, sentence: str) -> None:
+        self.seen += 1
+        if len(self.sample) < TFIDF_SAMPLE:
+            self.sample.append(sentence)
+        elif (j := self.rng.randrange(self.seen)) < TFIDF_SAMPLE:
+            self.sample[j] = sentence
+
+    def save(self) -> None:
+        atomic_write_text(self.path, json.dumps({"seen": self.seen, "sample": self.sample, "rng": self.rng.getstate()}))
+
+
+def read_progress(index_dir: Path) -> dict | None:
+    """The build state of an index folder (None if it has none); a damaged one is a one-line error."""
+    path = index_dir / PROGRESS
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or not isinstance(state.get("articles"), int):
+            raise ValueError("not a progress record")
+    except (OSError, ValueError) as e:
+        raise UserError(f"corrupt {path}: {e}; delete {index_dir} to rebuild the index") from None
+    return state
+
+
 def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_every: int = 5000,
                 heap_bytes: int = 256 * 2**20, source: str = "", max_sentences: int = 0,
-                progress: bool = True) -> dict:
-    """Index `articles`; a re-run on the same source skips the articles already committed."""
+                progress: bool = True, reopen: Callable[[int], Iterable[Article]] | None = None) -> dict:
+    """Index `articles`; a re-run on the same source resumes after the articles already committed.
+
+    `reopen(position)` restarts the source at a saved byte position (JSONL), so a resumed run does not
+    parse what it skips. A finished index is left as it is. A run that fails before its first commit
+    leaves no folder behind; a later failure leaves a folder the next run resumes.
+    """
+    index_dir = Path(index_dir)
+    if max_sentences < 0:
+        raise UserError(f"--max-sentences must be 0 (every sentence) or more, got {max_sentences}")
+    if heap_bytes < 16 * 2**20:
+        raise UserError("--heap-mb must be at least 16 (tantivy's smallest writer heap)")
+    state = read_progress(index_dir) if index_dir.is_dir() else None
+    if state is None and not is_empty(index_dir):
+        raise UserError(f"{index_dir} is not empty and holds no index; choose a new or empty folder")
+    if state is not None and state.get("source") != source:
+        raise UserError(f"{index_dir} holds an index of {state.get('source')!r}; use a new folder for {source!r}")
+    if state is not None and state.get("done"):
+        return {**state, "complete": True}
+    created = not index_dir.exists()
+    with run_lock(index_dir):
+        try:
+            state = _index(articles, index_dir, state or {"source": source, "articles": 0, "sentences": 0,
+                                                          "done": False},
+                           commit_every=commit_every, heap_bytes=heap_bytes, max_sentences=max_sentences,
+                           progress=progress, reopen=reopen)
+        except BaseException:
+            if not (index_dir / PROGRESS).exists():  # nothing committed: leave the folder as it was (new or empty)
+                for child in index_dir.iterdir() if not created else []:
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+                if created:
+                    shutil.rmtree(index_dir, ignore_errors=True)
+            raise
+    return state
+
+
+def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_bytes: int, max_sentences: int,
+           progress: bool, reopen) -> dict:
     import tantivy
 
-    index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
     state_path = index_dir / PROGRESS
-    state = json.loads(state_path.read_text()) if state_path.exists() else {"source": source, "articles": 0,
-                                                                              "sentences": 0, "done": False}
-    if state["source"] != source:
-        raise UserError(f"{index_dir} holds an index of {state['source']!r}; use a new folder for {source!r}")
-    index = tantivy.Index(_schema(), path=str(index_dir))
-    writer = index.writer(heap_size=heap_bytes, num_threads=1)
-    rng, sample, seen = random.Random(0), [], 0
+    try:
+        index = tantivy.Index(_schema(), path=str(index_dir))
+        writer = index.writer(heap_size=heap_bytes, num_threads=1)
+    except ValueError as e:
+        raise UserError(f"cannot open the index in {index_dir}: {e}; delete it to rebuild") from None
+    reservoir = _Reservoir(index_dir / RESERVOIR)
     skip = state["articles"]
+    if skip and reopen is not None and state.get("position") is not None:
+        numbered = enumerate(reopen(state["position"]), start=skip)  # no need to parse what is skipped
+    else:
+        numbered = enumerate(articles)
     bar = tqdm(unit="article", desc="index", disable=not progress, initial=skip)
-    for number, article in enumerate(articles):
+    for number, article in numbered:
         if number < skip:
             continue
         sentences = split_sentences(article.text)
@@ -69,27 +148,25 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
             sentences = sentences[:max_sentences]
         for sentence in sentences:
             writer.add_document(tantivy.Document(title=article.title, text=sentence))
-            seen += 1  # reservoir sample for the TF-IDF fit
-            if len(sample) < TFIDF_SAMPLE:
-                sample.append(sentence)
-            elif (j := rng.randrange(seen)) < TFIDF_SAMPLE:
-                sample[j] = sentence
-        state["articles"], state["sentences"] = number + 1, state["sentences"] + len(sentences)
+            reservoir.add(sentence)
+        state.update(articles=number + 1, sentences=state["sentences"] + len(sentences), position=article.position)
         bar.update(1)
         if state["articles"] % commit_every == 0:
             writer.commit()
+            reservoir.save()
             atomic_write_text(state_path, json.dumps(state))
     writer.commit()
     writer.wait_merging_threads()
     bar.close()
     if state["sentences"] == 0:
         raise UserError("the source holds no article text to index")
-    if sample:
+    if reservoir.sample:
         from creative_painting.extension.tfidf import TfidfModel
 
-        TfidfModel.fit(sample).save(index_dir / TFIDF_FILE)
+        TfidfModel.fit(reservoir.sample).save(index_dir / TFIDF_FILE)
     state["done"] = True
     atomic_write_text(state_path, json.dumps(state))
+    (index_dir / RESERVOIR).unlink(missing_ok=True)
     return state
 
 
@@ -100,13 +177,18 @@ class WikiIndex:
         import tantivy
 
         self.dir = Path(index_dir)
-        state = self.dir / PROGRESS
-        if not state.is_file() or not json.loads(state.read_text()).get("done"):
+        state = read_progress(self.dir)
+        if not state or not state.get("done"):
             raise UserError(f"no finished index at {self.dir}: build one with `creative-painting wiki index SOURCE "
                             f"{self.dir}`")
-        self.index = tantivy.Index.open(str(self.dir))
-        self.index.reload()
-        self.searcher = self.index.searcher()
+        try:
+            self.index = tantivy.Index.open(str(self.dir))
+            self.index.reload()
+            self.searcher = self.index.searcher()
+            self.searcher.search(self.index.parse_query("probe", ["title", "text"]), 1)
+        except ValueError as e:  # tantivy reports damaged meta.json / segment files as ValueError
+            raise UserError(f"damaged index at {self.dir}: {str(e).splitlines()[0][:160]}; rebuild it "
+                            "with `creative-painting wiki index`") from None
         self.title_boost = title_boost
 
     @property
@@ -119,9 +201,9 @@ class WikiIndex:
         if not words:
             return []
         query = self.index.parse_query(" ".join(words), ["title", "text"], field_boosts={"title": self.title_boost})
-        hits = self.searcher.search(query, k).hits
-        passages = []
-        for score, address in hits:
-            doc = self.searcher.doc(address)
-            passages.append(Passage(doc["title"][0], doc["text"][0], float(score)))
-        return passages
+        try:
+            hits = self.searcher.search(query, k).hits
+            docs = [(score, self.searcher.doc(address)) for score, address in hits]
+        except ValueError as e:
+            raise UserError(f"damaged index at {self.dir}: {str(e).splitlines()[0][:160]}; rebuild it") from None
+        return [Passage(doc["title"][0], doc["text"][0], float(score)) for score, doc in docs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -13,6 +14,9 @@ from creative_painting.extension.scoring import Scored, score_candidates
 from creative_painting.extension.tfidf import TfidfModel
 
 
+MAX_CANDIDATES = 1000  # each is embedded and tagged: 1000 take about a minute on 2 cores
+
+
 @dataclass
 class ExtendSettings:
     top: int = 10
@@ -22,8 +26,13 @@ class ExtendSettings:
     per_output: int = 3  # BM25 passages for each generated text (the paper matches generators' outputs too)
 
     def validate(self) -> ExtendSettings:
-        if self.top < 1 or self.retrieve < 1 or self.per_output < 0:
-            raise UserError("--top and --retrieve must be at least 1")
+        if not (1 <= self.top <= MAX_CANDIDATES and 1 <= self.retrieve <= MAX_CANDIDATES):
+            raise UserError(f"--top and --retrieve must be in 1..{MAX_CANDIDATES}, got {self.top} and {self.retrieve}")
+        if not 0 <= self.per_output <= MAX_CANDIDATES:
+            raise UserError(f"passages per generated text must be in 0..{MAX_CANDIDATES}")
+        for name in ("l1", "l2"):
+            if not math.isfinite(getattr(self, name)):
+                raise UserError(f"--{name} must be a finite number, got {getattr(self, name)}")
         return self
 
 

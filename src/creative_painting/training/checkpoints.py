@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from creative_painting.errors import UserError
+from creative_painting.io import is_empty
 
 _NAME = re.compile(r"^step-(\d+)$")
 EMA_FILE = "ema.safetensors"
@@ -36,7 +37,7 @@ def check_output_dir(out: Path, cfg, resume: bool) -> None:
     """Before anything is written: `out` is new, empty, or a run of the same kind (stage, LoRA, model)."""
     if out.exists() and not out.is_dir():
         raise UserError(f"output_dir {out} is a file; choose a folder")
-    if not out.is_dir() or not any(out.iterdir()):
+    if is_empty(out):
         return
     try:
         previous = json.loads((out / "config.json").read_text(encoding="utf-8"))

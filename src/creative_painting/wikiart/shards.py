@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -21,12 +22,13 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_path, atomic_write_text
+from creative_painting.io import atomic_path, atomic_write_text, check_location, is_empty, run_lock
 from creative_painting.wikiart.captions import DEFAULT_CAPTION, check_template, make_caption
 from creative_painting.wikiart.names import Artwork
 from creative_painting.wikiart.validate import BROKEN, PROBLEMS, check_image
 
 MANIFEST = "shards.json"
+SETTINGS = ".settings.json"  # what a re-run must match to keep finished shards
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,8 @@ class ShardSettings:
     latents: bool = False  # workers return pixels; the parent encodes them with the VAE
 
     def validate(self) -> ShardSettings:
-        if self.size < 8 or self.size % 8:
-            raise UserError(f"--size must be a positive multiple of 8, got {self.size}")
+        if self.size < 8 or self.size % 8 or self.size > 4096:
+            raise UserError(f"--size must be a multiple of 8 in 8..4096, got {self.size}")
         if self.shard_size < 1:
             raise UserError("--shard-size must be at least 1")
         unknown = set(self.skip) - set(PROBLEMS)
@@ -158,15 +160,14 @@ def write_shards(source: str, out: str | Path, settings: ShardSettings, *, worke
     from creative_painting.wikiart.sources import iter_images, iter_source
 
     settings = dataclasses.replace(settings, latents=latents_model is not None).validate()
-    entries = iter_images(source)  # a source without pixels fails here, before OUT is touched
-    out = Path(out)
-    identity_path = out / ".settings.json"
-    if identity_path.exists() and json.loads(identity_path.read_text()) != settings.identity():
-        raise UserError(f"{out} holds shards made with other settings ({identity_path.read_text().strip()}); "
-                        "use a new folder or the same --size/--shard-size/--latents")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(identity_path, json.dumps(settings.identity()))
-
+    if balance is not None and not (math.isfinite(balance) and balance >= 0):
+        raise UserError(f"--balance must be a finite number >= 0, got {balance}")
+    if workers < 0:
+        raise UserError(f"--workers must be 0 (in this process) or more, got {workers}")
+    # Everything that can fail on the user's input fails here, before OUT is touched.
+    entries = iter_images(source)
+    out = check_location(out)
+    _check_previous_shards(out, settings)
     total, weights = None, {}
     if balance is not None:  # one names-only pass: counts per artist
         artists = [a.artist_slug for a in iter_source(source)]
@@ -174,17 +175,34 @@ def write_shards(source: str, out: str | Path, settings: ShardSettings, *, worke
         weights = dict(zip(artists, artist_weights(artists, balance), strict=True))
     encoder = LatentEncoder(latents_model) if latents_model else None
 
-    bar = tqdm(total=total, unit="img", desc="shard", disable=not progress)
-    tasks = _tasks(entries, settings, out, weights, bar)
-    for index, count, samples, problems in ordered_map(_prepare, tasks, workers):
-        if encoder:
-            encoder(samples)
-        _write_tar(_shard_path(out, index, ".tar"), samples)
-        atomic_write_text(_shard_path(out, index, ".json"),
-                          json.dumps({"samples": len(samples), "problems": problems}, ensure_ascii=False))
-        bar.update(count)
-    bar.close()
-    return write_manifest(out, settings, latents_model, encoder.scaling_factor if encoder else None)
+    with run_lock(out):
+        atomic_write_text(out / SETTINGS, json.dumps(settings.identity()))
+        bar = tqdm(total=total, unit="img", desc="shard", disable=not progress)
+        tasks = _tasks(entries, settings, out, weights, bar)
+        for index, count, samples, problems in ordered_map(_prepare, tasks, workers):
+            if encoder:
+                encoder(samples)
+            _write_tar(_shard_path(out, index, ".tar"), samples)
+            atomic_write_text(_shard_path(out, index, ".json"),
+                              json.dumps({"samples": len(samples), "problems": problems}, ensure_ascii=False))
+            bar.update(count)
+        bar.close()
+        return write_manifest(out, settings, latents_model, encoder.scaling_factor if encoder else None)
+
+
+def _check_previous_shards(out: Path, settings: ShardSettings) -> None:
+    """OUT is new, empty, or shards of ours made with the same settings (then finished shards are kept)."""
+    if is_empty(out):
+        return
+    try:
+        previous = json.loads((out / SETTINGS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{out} is not empty and holds no shards of ours; choose a new or empty folder") from None
+    except (OSError, ValueError):
+        raise UserError(f"{out / SETTINGS} is damaged; use a new folder") from None
+    if previous != settings.identity():
+        raise UserError(f"{out} holds shards made with other settings ({json.dumps(previous)}); "
+                        "use a new folder or the same --size/--shard-size/--latents")
 
 
 def write_manifest(out: Path, settings: ShardSettings, model: str | None, scaling_factor: float | None) -> dict:
