@@ -47,7 +47,6 @@ def build_extender(args: argparse.Namespace, top: int):
     from creative_painting.extension.builtin import builtin_index
     from creative_painting.extension.embedding import load_embedder
     from creative_painting.extension.generators import resolve_generators
-
     from creative_painting.seeds import check_seed
 
     settings = ExtendSettings(top=top, l1=args.l1, l2=args.l2, retrieve=args.retrieve).validate()

@@ -13,7 +13,6 @@ from creative_painting.extension.index import WikiIndex
 from creative_painting.extension.scoring import Scored, score_candidates
 from creative_painting.extension.tfidf import TfidfModel
 
-
 MAX_CANDIDATES = 1000  # each is embedded and tagged: 1000 take about a minute on 2 cores
 
 
