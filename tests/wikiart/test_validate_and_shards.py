@@ -33,7 +33,7 @@ def test_validate_reports_every_broken_kind(wikiart_tar, capsys):
     assert main(["wikiart", "validate", str(wikiart_tar), "--json", "--no-progress", "--workers", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["images"] == 65
-    assert report["counts"] == {"unreadable": 1, "truncated": 1, "tiny": 1, "grayscale": 1, "cmyk": 1}
+    assert report["counts"] == {"unreadable": 1, "truncated": 1, "tiny": 1, "grayscale": 1, "cmyk": 1, "bad-name": 0}
     assert {p["path"]: p["problem"] for p in report["problems"]} == BROKEN
 
 

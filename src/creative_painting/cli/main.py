@@ -36,8 +36,9 @@ def _quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     if not verbose:  # read by the libraries when they are first imported; importing them here costs seconds
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+        # critical: their error logs repeat what our one-line error says (a pickled .bin, a bad config)
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "critical")
+        os.environ.setdefault("DIFFUSERS_VERBOSITY", "critical")
         os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 

@@ -73,16 +73,25 @@ def iter_caption_texts(path: str | Path, column: str = "TEXT") -> Iterator[str]:
     elif path.suffix in (".csv", ".tsv") and not _is_wikiart_list(path):
         with open(path, encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
-            if column not in (reader.fieldnames or []):
-                raise UserError(f"{path} has no {column!r} column (columns: {', '.join(reader.fieldnames or [])})")
-            yield from (row[column] for row in reader if row[column])
+            try:
+                if column not in (reader.fieldnames or []):
+                    raise UserError(f"{path} has no {column!r} column (columns: {', '.join(reader.fieldnames or [])})")
+                yield from (row[column] for row in reader if row[column])
+            except UnicodeDecodeError:
+                raise UserError(f"{path}: not UTF-8 text near line {reader.line_num + 1}") from None
     elif path.is_dir() or path.suffix in (".parquet", ".csv") or path.name.endswith((".tar", ".tar.gz", ".tgz")):
         from creative_painting.wikiart import iter_source, make_caption
 
         yield from (make_caption(a) for a in iter_source(path))
     else:
-        with open(path, encoding="utf-8") as f:
-            yield from (line.strip() for line in f if line.strip())
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8").strip()
+                except UnicodeDecodeError as e:
+                    raise UserError(f"{path}:{number}: not UTF-8 text (byte {e.start} of the line)") from None
+                if line:
+                    yield line
 
 
 def _parquet_columns(path: Path) -> list[str]:
@@ -92,6 +101,6 @@ def _parquet_columns(path: Path) -> list[str]:
 
 
 def _is_wikiart_list(path: Path) -> bool:
-    with open(path, encoding="utf-8") as f:
-        first = f.readline()
+    with open(path, "rb") as f:
+        first = f.readline().decode("utf-8", "replace")
     return "/" in first.split(",", 1)[0] and first.rstrip().rsplit(",", 1)[-1].isdigit()

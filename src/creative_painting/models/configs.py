@@ -7,7 +7,19 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from creative_painting.errors import UserError
+
 COMPONENTS = ("unet", "vae", "text_encoder", "scheduler")
+LISTS = ("block_out_channels",)
+# (low, high) for the keys that size the networks; SD v1 is U-Net 320..1280, VAE 128..512, CLIP 768.
+LIMITS = {
+    "unet": {"block_out_channels": (8, 4096), "in_channels": (1, 64), "out_channels": (1, 64),
+             "cross_attention_dim": (8, 4096)},
+    "vae": {"block_out_channels": (8, 2048), "latent_channels": (1, 64)},
+    "text_encoder": {"hidden_size": (8, 4096), "intermediate_size": (8, 16384), "num_hidden_layers": (1, 64),
+                     "num_attention_heads": (1, 128), "vocab_size": (1, 1_000_000),
+                     "max_position_embeddings": (1, 1024)},
+}
 DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"  # the paper's base model
 
 
@@ -24,9 +36,32 @@ class ModelConfigs:
         return json.dumps({name: getattr(self, name) for name in COMPONENTS}, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> ModelConfigs:
-        data = json.loads(text)
-        return cls(**{name: data.get(name, {}) for name in COMPONENTS})
+    def from_json(cls, text: str, where: str = "embedded configuration") -> ModelConfigs:
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise UserError(f"{where} is not JSON ({e})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{where} must be a JSON object with {', '.join(COMPONENTS)}")
+        return cls(**{name: data.get(name, {}) for name in COMPONENTS}).check(where)
+
+    def check(self, where: str) -> ModelConfigs:
+        """Refuse what is not SD v1 shaped before anything is allocated (a typo of 1280 -> 1280000 would ask
+        for terabytes). The bounds hold every SD 1.x/2.x-sized model and every tiny test model."""
+        for name in ("unet", "vae", "text_encoder"):
+            config = getattr(self, name)
+            if not isinstance(config, dict):
+                raise UserError(f"{where}: the {name} config must be a JSON object")
+            for key, (low, high) in LIMITS[name].items():
+                value = config.get(key)
+                values = value if isinstance(value, list) else [value]
+                if key not in config or not values or not all(
+                        isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values):
+                    raise UserError(f"{where}: {name}.{key} must be {'a list of ' if key in LISTS else ''}"
+                                    f"integers in {low}..{high}, got {value!r}")
+        if not isinstance(self.scheduler, dict):
+            raise UserError(f"{where}: the scheduler config must be a JSON object")
+        return self
 
 
 def bundled_configs(name: str = "sd-v1") -> ModelConfigs:

@@ -69,6 +69,7 @@ def load_diffusers_folder(folder: Path, source: str | None = None) -> StableDiff
     missing = [sub for sub in ("unet", "vae", "text_encoder") if not (folder / sub).is_dir()]
     if missing:
         raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (missing {', '.join(s + '/' for s in missing)})")
+    _folder_configs(folder)
     try:
         unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet")
         vae = AutoencoderKL.from_pretrained(folder, subfolder="vae")
@@ -79,7 +80,12 @@ def load_diffusers_folder(folder: Path, source: str | None = None) -> StableDiff
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir) if tokenizer_dir.is_dir() else load_clip_tokenizer()
     tokenizer.model_max_length = min(tokenizer.model_max_length, text_encoder.config.max_position_embeddings)
     scheduler_file = folder / "scheduler" / "scheduler_config.json"
-    scheduler = json.loads(scheduler_file.read_text()) if scheduler_file.is_file() else bundled_configs().scheduler
+    try:
+        scheduler = json.loads(scheduler_file.read_text()) if scheduler_file.is_file() else bundled_configs().scheduler
+        if not isinstance(scheduler, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        raise UserError(f"{scheduler_file} is not a readable scheduler config ({e})") from None
     return StableDiffusion(unet, vae, text_encoder, tokenizer, _schedule_only(scheduler), source or str(folder)).eval()
 
 
@@ -108,12 +114,26 @@ def _single_file_configs(metadata: dict[str, str], config_dir: str | Path | None
                 vae=json.loads((folder / "vae" / "config.json").read_text()),
                 text_encoder=json.loads((folder / "text_encoder" / "config.json").read_text()),
                 scheduler=json.loads((folder / "scheduler" / "scheduler_config.json").read_text()),
-            )
-        except (OSError, json.JSONDecodeError) as e:
+            ).check(f"--config {folder}")
+        except (OSError, ValueError) as e:
             raise UserError(f"--config {folder}: need unet/, vae/, text_encoder/ and scheduler/ configs ({e})") from e
     if CONFIG_METADATA_KEY in metadata:
-        return ModelConfigs.from_json(metadata[CONFIG_METADATA_KEY])
+        return ModelConfigs.from_json(metadata[CONFIG_METADATA_KEY], "the configuration embedded in the checkpoint")
     return bundled_configs()
+
+
+def _folder_configs(folder: Path) -> None:
+    """A diffusers folder's configs are read and checked before from_pretrained allocates anything."""
+    configs = {}
+    for name in ("unet", "vae", "text_encoder"):
+        file = folder / name / "config.json"
+        try:
+            configs[name] = json.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (no {name}/config.json)") from None
+        except (OSError, ValueError) as e:
+            raise UserError(f"{file} is not a readable JSON config ({e})") from None
+    ModelConfigs(**configs).check(str(folder))
 
 
 def _load_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, path: Path) -> None:

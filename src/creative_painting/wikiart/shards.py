@@ -73,6 +73,10 @@ def prepare_shard(task: ShardTask, settings: ShardSettings) -> tuple[list[dict[s
     """Decode, check, resize and centre-crop one shard's images (runs in a worker process)."""
     samples, problems = [], []
     for number, art, data in task.items:
+        if "\ufffd" in art.path:  # repaired by sources.utf8_name
+            problems.append({"path": art.path, "problem": "bad-name", "detail": "file name is not UTF-8"})
+            if "bad-name" in settings.skip:
+                continue
         checked = check_image(data, settings.min_size)
         if checked.problem:
             problems.append({"path": art.path, "problem": checked.problem, "detail": checked.detail})

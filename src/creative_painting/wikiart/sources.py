@@ -33,7 +33,11 @@ class Entry:
 def read_class_list(path: Path) -> list[str]:
     """ArtGAN class files: one `index name` line each."""
     names = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    for line in text.splitlines():
         if line.strip():
             index, name = line.split(maxsplit=1)
             names[int(index)] = name.strip()
@@ -49,8 +53,12 @@ def iter_csv(path: Path) -> Iterator[Entry]:
     genres = None
     if _is_genre_list(path) and (path.parent / "genre_class.txt").is_file():
         genres = read_class_list(path.parent / "genre_class.txt")
-    with open(path, encoding="utf-8", newline="") as f:
-        for line_number, row in enumerate(csv.reader(f), 1):
+    with open(path, "rb") as f:
+        for line_number, raw in enumerate(f, 1):
+            try:
+                row = next(csv.reader([raw.decode("utf-8")]), None)
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}:{line_number}: not UTF-8 text (byte {e.start} of the line)") from None
             if not row:
                 continue
             try:
@@ -74,7 +82,17 @@ def iter_folder(root: Path) -> Iterator[Entry]:
     """An extracted `wikiart/` tree: `<Style>/<artist>_<title>.jpg`. Listing never opens an image."""
     for path in sorted(root.rglob("*")):
         if _is_image_name(path.name) and path.is_file():
-            yield Entry(parse_path(_relative(path.relative_to(root).as_posix())), path.read_bytes)
+            yield Entry(parse_path(_relative(utf8_name(path.relative_to(root).as_posix()))), path.read_bytes)
+
+
+def utf8_name(name: str) -> str:
+    """A file name whose bytes are not UTF-8 (Python keeps them as surrogates) with U+FFFD for the bad bytes:
+    the file stays readable by its real path, and its name can go into JSON, captions and tar headers."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)

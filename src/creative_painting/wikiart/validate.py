@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-PROBLEMS = ("unreadable", "truncated", "tiny", "grayscale", "cmyk")
+PROBLEMS = ("unreadable", "truncated", "tiny", "grayscale", "cmyk", "bad-name")  # bad-name: not UTF-8, repaired
 BROKEN = frozenset({"unreadable", "truncated", "tiny"})
 GRAY_TOLERANCE = 3  # max channel spread (of 255) for an RGB file that is grayscale in fact
 
