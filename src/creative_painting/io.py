@@ -205,7 +205,9 @@ def _writable(folder: Path) -> bool:
 
 @contextlib.contextmanager
 def run_lock(folder: str | os.PathLike, *, enabled: bool = True) -> Iterator[None]:
-    """Hold `folder/.creative-painting.lock` (an flock, released even on SIGKILL) while a run writes there."""
+    """Hold `folder/.creative-painting.lock` (an flock, released even on SIGKILL) while a run writes there.
+
+    The second run on a folder gets a one-line error naming the holder's pid. The file is removed on release."""
     if not enabled:
         yield
         return
@@ -217,17 +219,27 @@ def run_lock(folder: str | os.PathLike, *, enabled: bool = True) -> Iterator[Non
     except OSError as e:
         raise UserError(f"cannot create {folder}: {e.strerror or e}") from None
     lock = folder / LOCK
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
             if e.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             raise UserError(f"{folder} is in use by another run (pid {holder}); wait for it or choose another folder") from None
+        try:  # the holder before us may have removed the file after we opened it: lock the one on disk
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)  # while still held: nothing of the run's bookkeeping stays behind
         os.close(fd)

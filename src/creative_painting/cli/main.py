@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 
 from creative_painting import __version__
 from creative_painting.cli import (
@@ -35,7 +36,9 @@ def build_parser() -> OneLineParser:
 def _quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
-    if not verbose:  # read by the libraries when they are first imported; importing them here costs seconds
+    if not verbose:
+        warnings.simplefilter("ignore")  # library warnings are for their developers; -v shows them
+        # Read by the libraries when they are first imported; importing them here costs seconds.
         # critical: their error logs repeat what our one-line error says (a pickled .bin, a bad config)
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "critical")
         os.environ.setdefault("DIFFUSERS_VERBOSITY", "critical")

@@ -100,7 +100,9 @@ def load_checkpoint(accelerator, path: Path, ema=None) -> int:
                     raise ValueError("EMA shapes differ from the model's")
                 target.data.copy_(value)
     except Exception as e:  # truncated files, pickles we refuse to run, garbage JSON, missing files
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0][:160]
+        if "Weights only load failed" in first:
+            first = "it holds pickled objects, which are never loaded"
         raise UserError(f"cannot resume from {path}: {first}; delete that checkpoint folder "
                         "to resume from an earlier one, or pass --no-resume") from None
     return step
