@@ -252,7 +252,8 @@ def test_hostile_input_is_one_line_exit_2_and_changes_nothing(assets, tmp_path, 
     (work / "notours" / "user.txt").write_text("the user's own file")
     (work / "existing.safetensors").write_bytes(b"user bytes")
     (work / "file.txt").write_text("a file")
-    values = {**assets, "train_cfg": _write_config(work / "train.json", **assets["train_config"]),
+    values = {**assets, "train_cfg": _write_config(work / "train.json", **{**assets["train_config"],
+                                                                            "output_dir": str(work / "new-run")}),
               "vae_cfg": _write_config(work / "vae.json", data=assets["shards"], output_dir=str(work / "vae"),
                                        resolution=32)}
     if setup is not None:

@@ -1,5 +1,7 @@
 """Atomic outputs: a failure half-way leaves the old output (or nothing), never a partial one."""
 
+import os
+
 import pytest
 
 from creative_painting.io import atomic_dir, atomic_path
@@ -37,3 +39,28 @@ def test_atomic_dir_replaces_or_keeps_what_is_there(tmp_path):
         (staging / "second").write_text("2")
     assert [p.name for p in target.iterdir()] == ["second"]
     assert [p.name for p in tmp_path.iterdir()] == ["index"]
+
+
+def test_outputs_follow_the_umask(tiny_model, tmp_path):
+    """mkstemp/mkdtemp make 0600/0700; our outputs must be what a plain open() gives: group-readable at 022."""
+    import stat
+
+    from creative_painting.io import atomic_write_text
+    from creative_painting.models import write_tiny
+    from creative_painting.painting import build_cells
+    from creative_painting.painting.session import paint_grid
+    from creative_painting.sampling import SamplingSettings
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        write_tiny(tmp_path / "tiny")
+        paint_grid(tiny_model, build_cells(["a"], ["b"]), SamplingSettings("ddim", 1, 1.0, 0.0, 32, 32),
+                   tmp_path / "paint", progress=False)
+    finally:
+        os.umask(old)
+    modes = {p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*")}
+    assert modes["a.txt"] == 0o644 and modes["paint"] == 0o755 and modes["paint/grid.png"] == 0o644
+    assert modes["tiny"] == 0o755 and modes["tiny/tiny.safetensors"] == 0o644
+    wrong = {p: oct(m) for p, m in modes.items() if m not in (0o644, 0o755)}
+    assert not wrong, wrong

@@ -35,6 +35,13 @@ def _follow_umask(path: Path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+def follow_umask_tree(folder: Path) -> None:
+    """Every file and folder under `folder` gets the mode the user's umask gives new ones."""
+    for p in folder.rglob("*"):
+        if not p.is_symlink():
+            _follow_umask(p, directory=p.is_dir())
+
+
 def _make_parent(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +196,7 @@ def output_dir(path: str | os.PathLike, kind: str, *, overwrite: bool = False) -
     path = claim_output_dir(path, kind, overwrite=overwrite).resolve()
     with atomic_dir(path, replace=True) as staging:
         yield staging
+        follow_umask_tree(staging)  # libraries' save_pretrained may leave 0600 files
         atomic_write_text(staging / MARKER, json.dumps({"kind": kind, "files": sorted(_listing(staging))}))
 
 

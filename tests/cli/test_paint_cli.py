@@ -95,3 +95,29 @@ class _no_exit:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_painting_again_needs_overwrite_and_then_replaces_the_whole_output(tiny_dir, tmp_path, capsys):
+    out = tmp_path / "O"
+    model = ["--model", str(tiny_dir / "tiny.safetensors"), *SMALL, "--out", str(out)]
+    assert main(["paint", "a harbour", "a city", *ARTISTS, *model]) == 0
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(["paint", "a tree", *model]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first  # refused: nothing touched
+    assert main(["paint", "a tree", *model, "--overwrite"]) == 0
+    manifest = json.loads((out / "paint.json").read_text())
+    pngs = {p.name for p in out.glob("*.png")} - {"grid.png"}
+    assert pngs == {r["file"] for r in manifest["images"]} == {"00-00-none.png"}  # no PNG left from the first run
+    assert manifest["images"][0]["prompt"] == "a tree"
+
+
+def test_convert_replaces_only_its_own_previous_output(tiny_dir, tmp_path, capsys):
+    target = tmp_path / "conv"
+    assert main(["models", "convert", str(tiny_dir / "tiny.safetensors"), str(target)]) == 0
+    assert main(["models", "convert", str(tiny_dir / "tiny.ckpt"), str(target)]) == 2
+    assert main(["models", "convert", str(tiny_dir / "tiny.ckpt"), str(target), "--overwrite"]) == 0
+    (target / "notes.txt").write_text("mine")  # the user adds a file: the folder is no longer only ours
+    assert main(["models", "convert", str(tiny_dir / "tiny.ckpt"), str(target), "--overwrite"]) == 2
+    assert "did not write (notes.txt" in capsys.readouterr().err
+    assert (target / "notes.txt").read_text() == "mine" and (target / "unet" / "config.json").is_file()

@@ -73,6 +73,70 @@ def test_wiki_index_cli_errors(tmp_path, capsys):
     assert "corrupt Wikipedia dump" in err and err.count("\n") == 1
     assert main(["wiki", "index", str(tmp_path / "missing.xml"), str(tmp_path / "ix2")]) == 2
     assert "not found" in capsys.readouterr().err
-    assert not (tmp_path / "ix2").exists()
+    assert not (tmp_path / "ix2").exists() and not (tmp_path / "ix").exists()
     with pytest.raises(UserError, match="no finished index"):
         WikiIndex(tmp_path / "ix")
+
+
+def _jsonl(path, n=12):
+    path.write_text("".join(json.dumps({"title": f"Town {i}", "text": f"Town {i} grew in {1900 + i}. "
+                                        f"Its harbour {i} saw ships. Word{i} appears here."}) + "\n"
+                            for i in range(n)))
+    return path
+
+
+def test_resumed_index_equals_an_uninterrupted_one_and_skips_by_offset(tmp_path, monkeypatch):
+    """The TF-IDF reservoir (and its RNG) survives the restart, and JSONL resumes at the byte offset."""
+    import creative_painting.extension.index as index_module
+    from creative_painting.extension.corpus import resumable_at
+
+    monkeypatch.setattr(index_module, "TFIDF_SAMPLE", 10)  # small, so that the reservoir replaces sentences
+    source = _jsonl(tmp_path / "w.jsonl")
+    straight = build_index(iter_articles(source), tmp_path / "a", source="s", commit_every=3, progress=False)
+
+    def interrupted():
+        for i, article in enumerate(iter_articles(source)):
+            if i == 7:
+                raise KeyboardInterrupt
+            yield article
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(interrupted(), tmp_path / "b", source="s", commit_every=3, progress=False)
+    assert json.loads((tmp_path / "b" / "progress.json").read_text())["articles"] == 6
+    assert (tmp_path / "b" / "reservoir.json").is_file()
+
+    reopened = []
+
+    def reopen(position):
+        reopened.append(position)
+        return resumable_at(source)(position)
+
+    def never_read():
+        raise AssertionError("a resumable source is not parsed from its start")
+        yield
+
+    resumed = build_index(never_read(), tmp_path / "b", source="s", commit_every=3, progress=False, reopen=reopen)
+    assert reopened and reopened[0] == len(b"".join(source.read_bytes().splitlines(keepends=True)[:6]))
+    assert (resumed["articles"], resumed["sentences"]) == (straight["articles"], straight["sentences"])
+    assert json.loads((tmp_path / "b" / "tfidf.json").read_text()) == json.loads((tmp_path / "a" / "tfidf.json").read_text())
+    assert not (tmp_path / "b" / "reservoir.json").exists()
+
+
+def test_a_finished_index_is_not_rebuilt(tmp_path, capsys):
+    source = _jsonl(tmp_path / "w.jsonl")
+    assert main(["wiki", "index", str(source), str(tmp_path / "ix"), "--no-progress"]) == 0
+    capsys.readouterr()
+    source.write_text("this would fail to parse\n")  # a second run must not read the source at all
+    assert main(["wiki", "index", str(source), str(tmp_path / "ix"), "--no-progress"]) == 0
+    assert "already a complete index of 12 articles" in capsys.readouterr().out
+
+
+def test_a_failed_first_build_leaves_no_folder(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "A", "text": "fine."}\nnot json\n')
+    assert main(["wiki", "index", str(bad), str(tmp_path / "ix"), "--no-progress"]) == 2
+    assert "bad.jsonl:2" in capsys.readouterr().err
+    assert not (tmp_path / "ix").exists()
+    (tmp_path / "empty").mkdir()
+    assert main(["wiki", "index", str(bad), str(tmp_path / "empty"), "--no-progress"]) == 2
+    assert list((tmp_path / "empty").iterdir()) == []  # an empty folder of the user's stays empty

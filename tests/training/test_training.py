@@ -183,3 +183,28 @@ def test_training_reads_an_uncompressed_wikiart_tar_and_refuses_a_compressed_one
     err = capsys.readouterr().err
     assert "compressed" in err and "wikiart shard" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_checkpoints_and_exports_follow_the_umask(make_config, tmp_path):
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        train(load_config(make_config(max_steps=2, checkpoint_every=1, ema_decay=0.9, export=True)), progress=False)
+    finally:
+        os.umask(old)
+    run = tmp_path / "run"
+    modes = {p.relative_to(run).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in run.rglob("*")}
+    assert "checkpoints/step-2/ema.safetensors" in modes and "diffusers/unet/config.json" in modes
+    wrong = {p: oct(m) for p, m in modes.items() if m not in (0o644, 0o755)}
+    assert not wrong, wrong
+
+
+def test_train_json_after_a_resume_keeps_stdout_pure_json(make_config, capsys, caplog):
+    cfg = make_config(max_steps=2, checkpoint_every=1)
+    assert main(["train", str(cfg), "--no-progress", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["train", str(cfg), "--no-progress", "--json", "max_steps=3"]) == 0
+    captured = capsys.readouterr()
+    assert list(json.loads(captured.out)["losses"]) == ["3"]  # the whole of stdout is one JSON document
+    assert "resumed from" in caplog.text and "resumed" not in captured.out  # the note goes to the log (stderr)

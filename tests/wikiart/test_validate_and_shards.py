@@ -1,5 +1,6 @@
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -114,3 +115,27 @@ def test_balance_on_real_wikiart(real_lists):
     assert top_share(artists) == pytest.approx(27.62, abs=0.05)  # val repeats a few train paths
     assert top_share(artists, artist_weights(artists, 1.0)) == pytest.approx(100 * 30 / 1119, abs=0.01)
     assert 5 < top_share(artists, artist_weights(artists, 0.5)) < 15
+
+
+def test_a_failed_latent_shard_run_leaves_nothing(wikiart_folder, tmp_path, capsys):
+    out = tmp_path / "latents"
+    assert main(["wikiart", "shard", str(wikiart_folder), str(out), "--latents", str(tmp_path / "no-model"),
+                 "--no-progress"]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_recorded_and_sharding_goes_on(tmp_path, synthetic_files, capsys):
+    from creative_painting.wikiart.synthetic import write_collection
+
+    root = write_collection(dict(list(synthetic_files.items())[:6]), tmp_path / "wa")
+    good = next(p for p in root.rglob("*.jpg"))
+    bad = os.path.join(os.fsencode(good.parent), b"claude-monet_caf\xe9-1870.jpg")
+    with open(bad, "wb") as f:
+        f.write(good.read_bytes())
+    out = tmp_path / "shards"
+    assert main(["wikiart", "shard", str(root), str(out), "--size", "32", "--shard-size", "2", "--workers", "0",
+                 "--no-progress"]) == 0
+    manifest = json.loads((out / "shards.json").read_text())
+    assert manifest["samples"] == 7
+    assert [p["problem"] for p in manifest["problems"] if "\ufffd" in p["path"]] == ["bad-name"]

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.io import is_empty
+from creative_painting.io import follow_umask_tree, is_empty
 
 _NAME = re.compile(r"^step-(\d+)$")
 EMA_FILE = "ema.safetensors"
@@ -73,6 +73,7 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int, ema=Non
             shadow = {f"{i}": p.detach().contiguous().cpu() for i, p in enumerate(ema.shadow_params)}
             save_file(shadow, str(tmp / EMA_FILE), metadata={"optimization_step": str(ema.optimization_step)})
         (tmp / "trainer.json").write_text(json.dumps({"step": step}))
+        follow_umask_tree(tmp)  # safetensors writes 0600
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         for old in checkpoint_dirs(output_dir)[:-keep] if keep > 0 else []:
