@@ -208,3 +208,15 @@ def test_train_json_after_a_resume_keeps_stdout_pure_json(make_config, capsys, c
     captured = capsys.readouterr()
     assert list(json.loads(captured.out)["losses"]) == ["3"]  # the whole of stdout is one JSON document
     assert "resumed from" in caplog.text and "resumed" not in captured.out  # the note goes to the log (stderr)
+
+
+def test_resumed_ema_weights_equal_an_uninterrupted_runs(make_config, tmp_path):
+    """The exported model is the EMA one: after a resume it must be what one straight run exports."""
+    common = {"stage": 2, "ema_decay": 0.5, "export": True, "checkpoint_every": 2}
+    straight = train(load_config(make_config(max_steps=4, output_dir=str(tmp_path / "a"), **common)), progress=False)
+    cfg = make_config(max_steps=2, output_dir=str(tmp_path / "b"), **common)
+    train(load_config(cfg), progress=False)
+    resumed = train(load_config(cfg, ["max_steps=4"]), progress=False)
+    a = load_model(straight["exported"]["single_file"]).unet.state_dict()
+    b = load_model(resumed["exported"]["single_file"]).unet.state_dict()
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5

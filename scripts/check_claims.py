@@ -1,0 +1,138 @@
+"""Break each headline claim on purpose in a copy of src/ and check that the fast tests backing it fail.
+
+    .venv/bin/python scripts/check_claims.py            # every claim (about 5 minutes on 2 cores)
+    .venv/bin/python scripts/check_claims.py guidance   # the claims whose name contains "guidance"
+
+A claim whose mutant survives (its tests still pass) is not backed: the script exits 1 and names it.
+docs/claims.md lists the same claims with the tests that back them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    file: str  # under src/creative_painting/
+    old: str
+    new: str  # the wrong implementation
+    tests: tuple[str, ...]
+
+
+CLAIMS = [
+    Claim("guidance is Eq. 6 (uncond + s (cond - uncond))", "sampling/guidance.py",
+          "eps_uncond + scale * (eps_cond - eps_uncond)", "eps_cond + scale * (eps_uncond - eps_cond)",
+          ("tests/painting/test_reference_pipeline.py",)),
+    Claim("latents are divided by the VAE scaling factor before decoding", "painting/painter.py",
+          "latents / model.vae.config.scaling_factor", "latents * model.vae.config.scaling_factor",
+          ("tests/painting/test_reference_pipeline.py",)),
+    Claim("every grid cell starts from the seed's noise", "painting/session.py",
+          "jobs = [PaintJob(cell.caption, seed, negative) for cell in cells]",
+          "jobs = [PaintJob(cell.caption, seed + i, negative) for i, cell in enumerate(cells)]",
+          ("tests/painting/test_painting.py",)),
+    Claim("an image depends on its own seed only", "painting/painter.py",
+          "generators = [torch.Generator(\"cpu\").manual_seed(job.seed) for job in jobs]",
+          "generators = [torch.Generator(\"cpu\").manual_seed(jobs[0].seed) for job in jobs]",
+          ("tests/painting/test_painting.py",)),
+    Claim("DDIM takes eta (eta=1 is stochastic)", "sampling/loop.py",
+          "step_kwargs[\"eta\"] = 0.0 if eta is None else eta", "step_kwargs[\"eta\"] = 0.0",
+          ("tests/sampling/test_samplers.py", "tests/painting/test_reference_pipeline.py")),
+    Claim("PLMS is CompVis' (pseudo improved Euler first, then Adams-Bashforth)", "sampling/samplers.py",
+          "{\"skip_prk_steps\": True}", "{\"skip_prk_steps\": False}",
+          ("tests/sampling/test_samplers.py", "tests/painting/test_reference_pipeline.py")),
+    Claim("captions say 'by {artist}'", "painting/captions.py",
+          "[ by {artist}]", "[ with {artist}]", ("tests/painting/test_captions.py",)),
+    Claim("stage 1 trains a text encoder from scratch", "training/trainer.py",
+          "if cfg.stage == 1 and cfg.text_encoder_init == \"scratch\":", "if False:",
+          ("tests/training/test_training.py",)),
+    Claim("stage 1 keeps the U-Net frozen", "training/trainer.py",
+          "unet.requires_grad_(cfg.stage == 2 and not cfg.lora_rank)", "unet.requires_grad_(not cfg.lora_rank)",
+          ("tests/training/test_training.py",)),
+    Claim("stage 2 trains the text encoder too", "training/trainer.py",
+          "text_encoder.requires_grad_(True)", "text_encoder.requires_grad_(cfg.stage == 1)",
+          ("tests/training/test_training.py",)),
+    Claim("stage 2 trains the U-Net", "training/trainer.py",
+          "        groups.append({\"params\": [p for p in unet.parameters() if p.requires_grad], \"lr\": cfg.learning_rate})",
+          "        pass", ("tests/training/test_training.py",)),
+    Claim("resume restores weights and optimizer", "training/checkpoints.py",
+          "        accelerator.load_state(str(path))", "        pass", ("tests/training/test_training.py",)),
+    Claim("resume continues the data order of the step", "training/trainer.py",
+          "range(start_step * accum, cfg.max_steps * accum)", "range(0, (cfg.max_steps - start_step) * accum)",
+          ("tests/training/test_training.py",)),
+    Claim("the EMA weights are checkpointed", "training/checkpoints.py",
+          "                target.data.copy_(value)", "                pass", ("tests/training/test_training.py",)),
+    Claim("config overrides take their field's type", "training/config.py",
+          "    origin, args = typing.get_origin(kind), typing.get_args(kind)",
+          "    return value\n    origin, args = typing.get_origin(kind), typing.get_args(kind)",
+          ("tests/training/test_training.py", "tests/test_hostile_inputs.py")),
+    Claim("score uses cos(emb(prompt), emb(candidate))", "extension/scoring.py",
+          "cosines = vectors[1:] @ vectors[0]", "cosines = vectors[1:] @ vectors[1]",
+          ("tests/extension/test_extend.py",)),
+    Claim("score has the TF-IDF term", "extension/scoring.py",
+          "lexical = tfidf.similarity(prompt, texts)", "lexical = 0 * tfidf.similarity(prompt, texts)",
+          ("tests/extension/test_extend.py",)),
+    Claim("score counts spatial and temporal entities", "extension/scoring.py",
+          "t + l1 * cos + l2 * len(ents)", "t + l1 * cos", ("tests/extension/test_extend.py",)),
+    Claim("a resumed index fits the same TF-IDF (reservoir persisted)", "extension/index.py",
+          "            reservoir.save()\n", "", ("tests/extension/test_corpus_and_index.py",)),
+    Claim("an uncompressed tar is listed by seeking, not read", "wikiart/sources.py",
+          "mode=\"r:\" if seekable else \"r|*\"", "mode=\"r|*\"", ("tests/wikiart/test_sources.py",)),
+    Claim("a folder that is not ours is never replaced", "io.py",
+          "    marker = read_marker(path)\n    if marker is None:",
+          "    marker = read_marker(path)\n    if marker is None and False:",
+          ("tests/test_hostile_inputs.py",)),
+    Claim("outputs follow the umask", "io.py",
+          "    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())", "    pass",
+          ("tests/test_io.py", "tests/training/test_training.py")),
+    Claim("a second run on a busy folder is refused", "io.py",
+          "            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", "            pass",
+          ("tests/test_hostile_inputs.py",)),
+    Claim("non-finite guidance is refused", "sampling/presets.py",
+          "            if value is not None and not math.isfinite(value):",
+          "            if False:", ("tests/test_hostile_inputs.py",)),
+]
+
+
+def run(claim: Claim) -> tuple[bool, float]:
+    """True if the mutant is killed (its tests fail)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(ROOT / "src", Path(tmp) / "src")
+        target = Path(tmp) / "src" / "creative_painting" / claim.file
+        text = target.read_text()
+        if claim.old not in text:
+            raise SystemExit(f"{claim.name}: the code to break is no longer in {claim.file}: {claim.old!r}")
+        target.write_text(text.replace(claim.old, claim.new, 1))
+        env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src"), "HF_HUB_OFFLINE": "1"}
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *claim.tests],
+                                cwd=ROOT, env=env, capture_output=True, text=True)
+        if result.returncode not in (0, 1):  # 2+: collection error, usage error: not a verdict on the claim
+            raise SystemExit(f"{claim.name}: pytest could not run ({result.returncode}):\n{result.stdout[-2000:]}")
+        return result.returncode == 1, time.perf_counter() - started
+
+
+def main(argv: list[str]) -> int:
+    chosen = [c for c in CLAIMS if not argv or any(a in c.name for a in argv)]
+    survivors = []
+    for claim in chosen:
+        killed, seconds = run(claim)
+        print(f"{'caught ' if killed else 'MISSED '} {seconds:5.1f} s  {claim.name}", flush=True)
+        if not killed:
+            survivors.append(claim.name)
+    print(f"{len(chosen) - len(survivors)} of {len(chosen)} broken claims caught by the fast tests")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
