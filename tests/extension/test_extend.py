@@ -4,6 +4,7 @@ import json
 import pytest
 
 from creative_painting.cli.main import main
+from creative_painting.errors import UserError
 from creative_painting.extension import (
     EntityTagger,
     Extender,
@@ -142,6 +143,11 @@ def test_builtin_index_replaces_a_stale_leftover_folder(monkeypatch, tmp_path):
     index = builtin_index()
     assert (index / "progress.json").is_file() and not (index / "junk").exists()
     assert WikiIndex(index).search("urbanization", 5)
+    # A damaged cache is rebuilt, not a failure forever.
+    (index / "meta.json").write_text("{garbage")
+    with pytest.raises(UserError, match="damaged index"):
+        WikiIndex(index)
+    assert WikiIndex(builtin_index()).search("urbanization", 5)
 
 
 def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path, capsys):
