@@ -1,1 +1,1 @@
-"""Evaluation: artist attribution of generated paintings."""
+"""Evaluation: judges of painted images (whose palette and brushwork, which subject)."""

@@ -7,6 +7,7 @@ size, so memory stays flat from 10 articles to 6.7 million.
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import re
@@ -114,6 +115,7 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
                            commit_every=commit_every, heap_bytes=heap_bytes, max_sentences=max_sentences,
                            progress=progress, reopen=reopen)
         except BaseException:
+            gc.collect()  # tantivy releases its own lock file when its writer is freed
             if not (index_dir / PROGRESS).exists():  # nothing committed: leave the folder as it was (new or empty)
                 for child in index_dir.iterdir() if not created else []:
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -140,24 +142,29 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
     else:
         numbered = enumerate(articles)
     bar = tqdm(unit="article", desc="index", disable=not progress, initial=skip)
-    for number, article in numbered:
-        if number < skip:
-            continue
-        sentences = split_sentences(article.text)
-        if max_sentences:
-            sentences = sentences[:max_sentences]
-        for sentence in sentences:
-            writer.add_document(tantivy.Document(title=article.title, text=sentence))
-            reservoir.add(sentence)
-        state.update(articles=number + 1, sentences=state["sentences"] + len(sentences), position=article.position)
-        bar.update(1)
-        if state["articles"] % commit_every == 0:
-            writer.commit()
-            reservoir.save()
-            atomic_write_text(state_path, json.dumps(state))
-    writer.commit()
-    writer.wait_merging_threads()
-    bar.close()
+    try:
+        for number, article in numbered:
+            if number < skip:
+                continue
+            sentences = split_sentences(article.text)
+            if max_sentences:
+                sentences = sentences[:max_sentences]
+            for sentence in sentences:
+                writer.add_document(tantivy.Document(title=article.title, text=sentence))
+                reservoir.add(sentence)
+            state.update(articles=number + 1, sentences=state["sentences"] + len(sentences), position=article.position)
+            bar.update(1)
+            if state["articles"] % commit_every == 0:
+                writer.commit()
+                reservoir.save()
+                atomic_write_text(state_path, json.dumps(state))
+        writer.commit()
+        writer.wait_merging_threads()
+    except BaseException:
+        del writer, index  # the traceback keeps this frame: free the writer now, so that it drops its lock file
+        raise
+    finally:
+        bar.close()
     if state["sentences"] == 0:
         raise UserError("the source holds no article text to index")
     if reservoir.sample:

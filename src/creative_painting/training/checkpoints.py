@@ -19,7 +19,7 @@ from creative_painting.io import follow_umask_tree, is_empty
 _NAME = re.compile(r"^step-(\d+)$")
 EMA_FILE = "ema.safetensors"
 # Settings that change what a checkpoint holds: resuming under other values would load the wrong tensors.
-IDENTITY = ("stage", "lora_rank", "text_encoder_init", "model")
+IDENTITY = ("stage", "lora_rank", "text_encoder_init", "train_text_encoder", "model")
 
 
 def checkpoint_dirs(output_dir: Path) -> list[Path]:
@@ -49,8 +49,9 @@ def check_output_dir(out: Path, cfg, resume: bool) -> None:
     except (OSError, ValueError):
         raise UserError(f"output_dir {out}: config.json is not a training config; choose another folder") from None
     if resume and latest_checkpoint(out):
-        mismatched = [f"{key} {previous.get(key)!r} there, {getattr(cfg, key)!r} now"
-                      for key in IDENTITY if previous.get(key) != getattr(cfg, key)]
+        before = {key: previous.get(key, getattr(type(cfg), key, None)) for key in IDENTITY}  # older runs: defaults
+        mismatched = [f"{key} {before[key]!r} there, {getattr(cfg, key)!r} now"
+                      for key in IDENTITY if before[key] != getattr(cfg, key)]
         if mismatched:
             raise UserError(f"output_dir {out} holds another run ({'; '.join(mismatched)}); "
                             "choose another folder or pass --no-resume")

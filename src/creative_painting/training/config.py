@@ -25,6 +25,7 @@ class TrainConfig:
     output_dir: str
     stage: int = 2  # 1: new text encoder, U-Net and VAE frozen; 2: text encoder + U-Net jointly
     text_encoder_init: str = "scratch"  # stage 1 default as in the paper; "pretrained" keeps the model's
+    train_text_encoder: bool = True  # stage 2: false fine-tunes the U-Net alone (diffusers' train_text_to_image)
     resolution: int = 512
     batch_size: int = 4
     gradient_accumulation_steps: int = 1
@@ -66,6 +67,7 @@ class TrainConfig:
             (0 <= self.caption_dropout < 1 and 0 <= self.field_dropout < 1, "dropouts must be in [0, 1)"),
             (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
             (self.lora_rank == 0 or self.stage == 2, "LoRA applies to the U-Net, so stage 2 only"),
+            (self.train_text_encoder or self.stage == 2, "stage 1 trains the text encoder: train_text_encoder must be true"),
             (self.checkpoint_every >= 1 and self.validate_every >= 1, "checkpoint_every/validate_every must be >= 1"),
             (self.num_workers >= 0, "num_workers must be 0 (load in the training process) or more"),
             (self.log_every >= 1 and self.validation_steps >= 1, "log_every and validation_steps must be >= 1"),

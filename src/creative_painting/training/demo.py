@@ -1,65 +1,130 @@
-"""The end-to-end proof on a CPU: does retraining teach "by <artist>"?
+"""The CPU experiment: can retraining teach an artist to paint a subject that artist never painted?
 
-A synthetic collection in WikiArt layout (artists with their own palette and brushwork, several
-subjects) -> a small VAE (`train-vae`) -> a base model pretrained on subject-only captions -> stage 1
-(new text encoder, frozen U-Net) and stage 2 (joint) on artist captions. After each, it paints
-"a painting of a {subject} by {artist}" for every pair and an attribution classifier, trained on the
-collection, says whose palette each painting has. Chance is 1 / artists.
+A synthetic collection in WikiArt layout (artists with their own palette and brushwork, subjects with
+their own shape). A Latin-square hold-out removes some artist x subject pairs from training, so that
+every held-out pair's artist and subject both appear in training, but never together. Then: a small
+VAE (`train-vae`), a base model on subject-only captions ("a painting of a tree", standing in for
+Stable Diffusion), and a retraining recipe on "a painting of a {title} by {artist}". Each model paints
+every pair; two judges fixed beforehand (`evaluation.judges`) say whose palette and brushwork, and
+which subject, each painting shows. Held-out pairs measure what the paper is about; seen pairs are
+reported apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from creative_painting.evaluation.attribution import AttributionClassifier
+from creative_painting.evaluation.judges import ArtistJudge, SubjectJudge
+from creative_painting.seeds import derive_seed
 from creative_painting.training.config import TrainConfig, VaeConfig
+
+RECIPES = {
+    "paper": "stage 1 (a new text encoder, U-Net frozen), then stage 2 (both jointly): the paper's",
+    "stage2": "stage 2 alone from the base model (text encoder and U-Net jointly)",
+    "unet": "the U-Net alone, base text encoder frozen (diffusers' train_text_to_image)",
+    "lora": "LoRA on the U-Net attention, text encoder frozen (diffusers' LoRA recipe)",
+}
 
 
 @dataclasses.dataclass
 class DemoSettings:
-    """Tuned to finish in about 9 minutes on 2 CPU cores (measured; see README)."""
+    """One seed in about 9 minutes on 2 CPU cores (measured; see README)."""
 
     artists: int = 6
-    subjects: int = 5
+    subjects: int = 6
+    held_out: int = 1  # Latin-square diagonals: pair (a, s) is never trained when (s - a) mod subjects < held_out
     copies: int = 8
     size: int = 32
     vae_channels: tuple[int, ...] = (32, 64, 64)  # 32 px -> 8x8 latents: a U-Net step costs a quarter of 16x16
     vae_steps: int = 300
     base_steps: int = 800
     stage1_steps: int = 500
-    stage2_steps: int = 1800
+    stage2_steps: int = 1800  # the other recipes get stage1_steps + stage2_steps: the same budget
     learning_rate: float = 1e-3
     snr_gamma: float = 5.0  # Min-SNR: less weight on fine detail, more on layout and palette
     ema_decay: float = 0.995  # U-Net stages; the painted model is the EMA one
+    lora_rank: int = 16
     batch_size: int = 16
+    samples: int = 4  # paintings per pair, with the same seeds for every pair and model
     sample_steps: int = 20
+    recipe: str = "paper"
     seed: int = 0
 
 
-def _paint_all(model_path: str, artists, subjects, s: DemoSettings):
+def held_out_pairs(artists: int, subjects: int, diagonals: int) -> set[tuple[int, int]]:
+    """(artist, subject) index pairs left out of training: each artist misses `diagonals` subjects, and
+    each subject (when artists == subjects) misses as many artists."""
+    return {(a, s) for a in range(artists) for s in range(subjects) if (s - a) % subjects < diagonals}
+
+
+def _split(files: dict[str, bytes]):
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(data)).convert("RGB") for data in files.values()]
+    names = [name.split("/")[1] for name in files]
+    return images, [n.split("_")[0] for n in names], [n.split("_", 1)[1].rsplit("-", 1)[0] for n in names]
+
+
+def make_judges(artists, subjects, s: DemoSettings) -> tuple[ArtistJudge, SubjectJudge]:
+    """Trained on a separate rendering of every pair (held-out ones included: a judge knows the truth)."""
+    from creative_painting.wikiart.synthetic import collection_files
+
+    files = collection_files(artists, subjects, per_pair=4, size=s.size, numbered=False,
+                             seed=derive_seed(s.seed, "judges") % 10**6)
+    images, artist_labels, subject_labels = _split(files)
+    return (ArtistJudge(images, artist_labels, [a.palette for a in artists], seed=s.seed),
+            SubjectJudge(images, subject_labels))
+
+
+def paint_pairs(model_path: str, artists, subjects, s: DemoSettings, *, sampler: str = "ddim", steps: int | None = None,
+                eta: float | None = 0.0):
+    """Every pair x `samples` seeds: (images, pairs, U-Net evaluations, seconds)."""
     from creative_painting.models import load_model
     from creative_painting.painting import PaintJob, paint
     from creative_painting.sampling import SamplingSettings
 
     model = load_model(model_path).eval()
-    settings = SamplingSettings(sampler="ddim", steps=s.sample_steps, scale=5.0, eta=0.0, width=s.size,
+    settings = SamplingSettings(sampler=sampler, steps=steps or s.sample_steps, scale=5.0, eta=eta, width=s.size,
                                 height=s.size).validate()
-    jobs = [PaintJob(f"a painting of a {subject} by {artist.name}", seed=s.seed + i)
-            for i, (subject, artist) in enumerate((sub, a) for sub in subjects for a in artists)]
+    pairs = [(a, j) for j in range(len(subjects)) for a in range(len(artists)) for _ in range(s.samples)]
+    jobs = [PaintJob(f"a painting of a {subjects[j]} by {artists[a].name}",
+                     seed=derive_seed(s.seed, "paint", k % s.samples)) for k, (a, j) in enumerate(pairs)]
+    calls = [0]
+    forward = model.unet.forward
+
+    def counted(x, *args, **kwargs):
+        calls[0] += x.shape[0]  # one evaluation per image (guidance doubles the batch)
+        return forward(x, *args, **kwargs)
+
+    model.unet.forward = counted
+    started = time.perf_counter()
     with torch.no_grad():
-        images = paint(model, jobs, settings, batch_size=30)
-    labels = [a.slug for _ in subjects for a in artists]
-    return images, labels
+        images = paint(model, jobs, settings, batch_size=48)
+    return images, pairs, calls[0] / len(jobs), time.perf_counter() - started
+
+
+def judge(images, pairs, artists, subjects, judges, held_out: set) -> dict[str, dict[str, float]]:
+    """Artist, subject and joint (both right) accuracy, for held-out and for seen pairs."""
+    artist_judge, subject_judge = judges
+    said_artist, said_subject = artist_judge.predict(images), subject_judge.predict(images)
+    scores: dict[str, dict[str, list[bool]]] = {"heldout": {}, "seen": {}}
+    for (a, j), pa, ps in zip(pairs, said_artist, said_subject, strict=True):
+        group = scores["heldout" if (a, j) in held_out else "seen"]
+        right_artist, right_subject = pa == artists[a].slug, ps == subjects[j]
+        for key, ok in (("artist", right_artist), ("subject", right_subject), ("joint", right_artist and right_subject)):
+            group.setdefault(key, []).append(ok)
+    return {g: {k: round(sum(v) / len(v), 4) for k, v in kinds.items()} for g, kinds in scores.items()}
 
 
 def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = True) -> dict[str, Any]:
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     from creative_painting.io import atomic_path
     from creative_painting.models import build_model, tiny_configs
@@ -71,6 +136,10 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     from creative_painting.wikiart.synthetic import paint as paint_example
 
     s = s or DemoSettings()
+    if s.recipe not in RECIPES:
+        from creative_painting.errors import UserError
+
+        raise UserError(f"unknown recipe {s.recipe!r}; choose one of {', '.join(RECIPES)}")
     out = Path(out)
     started = last = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -79,16 +148,23 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
         nonlocal last
         seconds[name], last = round(time.perf_counter() - last, 1), time.perf_counter()
 
+    # 1. Data: the training collection holds only the seen pairs.
     artists, subjects = make_artists(s.artists, s.seed), SUBJECTS[: s.subjects]
-    files = collection_files(artists, subjects, per_pair=s.copies, size=s.size, numbered=False, seed=s.seed)
+    held_out = held_out_pairs(len(artists), len(subjects), s.held_out)
+    files = {}
+    for a, artist in enumerate(artists):
+        for j, subject in enumerate(subjects):
+            if (a, j) not in held_out:
+                files.update(collection_files([artist], [subject], per_pair=s.copies, size=s.size, numbered=False,
+                                              seed=s.seed))
     write_collection(files, out / "data" / "wikiart")
     write_shards(str(out / "data" / "wikiart"), out / "data" / "shards", ShardSettings(size=s.size, min_size=16),
                  workers=0, progress=False)
     shards = str(out / "data" / "shards")
-    classifier = AttributionClassifier([Image.open(io.BytesIO(b)) for b in files.values()],
-                                       [name.split("/")[1].split("_")[0] for name in files])
+    judges = make_judges(artists, subjects, s)
     lap("data")
 
+    # 2. A VAE for 32 px paintings, and an untrained model around it.
     vae = train_vae(VaeConfig(data=shards, output_dir=str(out / "models" / "vae"), channels=list(s.vae_channels),
                               resolution=s.size, batch_size=s.batch_size, max_steps=s.vae_steps, seed=s.seed,
                               num_workers=0), progress=progress)["vae"]
@@ -100,38 +176,81 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     init = model.save_single_file(out / "models" / "init.safetensors")
     lap("vae")
 
-    def stage(name: str, model_path: str, stage: int, steps: int, template: str) -> str:
-        cfg = TrainConfig(model=model_path, data=shards, output_dir=str(out / "models" / name), stage=stage,
-                          text_encoder_init="scratch" if stage == 1 else "pretrained", resolution=s.size,
+    def stage(name: str, model_path: str, steps: int, template: str, **options) -> str:
+        cfg = TrainConfig(model=model_path, data=shards, output_dir=str(out / "models" / name), resolution=s.size,
                           batch_size=s.batch_size, max_steps=steps, learning_rate=s.learning_rate,
-                          snr_gamma=s.snr_gamma, ema_decay=s.ema_decay if stage == 2 else 0.0, seed=s.seed,
-                          caption_template=template, caption_dropout=0.1, checkpoint_every=steps,
-                          keep_checkpoints=1, validate_every=steps, validation_artists=[a.name for a in artists[:3]],
-                          validation_prompts=[f"a painting of a {subjects[0]}"], validation_steps=10, num_workers=0)
+                          snr_gamma=s.snr_gamma, seed=s.seed, caption_template=template, caption_dropout=0.1,
+                          checkpoint_every=steps, keep_checkpoints=1, validate_every=steps,
+                          validation_artists=[a.name for a in artists[:3]],
+                          validation_prompts=[f"a painting of a {subjects[0]}"], validation_steps=10, num_workers=0,
+                          **options)
         path = train(cfg.validate(), resume=True, progress=progress)["exported"]["single_file"]
         lap(name)
         return path
 
-    base = stage("base", str(init), 2, s.base_steps, "a painting of a {title}")
-    stage1 = stage("stage1", base, 1, s.stage1_steps, "a painting of a {title} by {artist}")
-    stage2 = stage("stage2", stage1, 2, s.stage2_steps, "a painting of a {title} by {artist}")
+    # 3. The base model knows subjects, not artists; 4. the recipe teaches "by {artist}".
+    by_artist = "a painting of a {title} by {artist}"
+    models = {"base": stage("base", str(init), s.base_steps, "a painting of a {title}", ema_decay=s.ema_decay)}
+    budget = s.stage1_steps + s.stage2_steps
+    if s.recipe == "paper":
+        models["stage1"] = stage("stage1", models["base"], s.stage1_steps, by_artist, stage=1)
+        models["stage2"] = stage("stage2", models["stage1"], s.stage2_steps, by_artist, ema_decay=s.ema_decay)
+    elif s.recipe == "stage2":
+        models["stage2"] = stage("stage2-alone", models["base"], budget, by_artist, ema_decay=s.ema_decay)
+    elif s.recipe == "unet":
+        models["unet"] = stage("unet-only", models["base"], budget, by_artist, ema_decay=s.ema_decay,
+                               train_text_encoder=False)
+    else:
+        models["lora"] = stage("lora", models["base"], budget, by_artist, ema_decay=s.ema_decay,
+                               train_text_encoder=False, lora_rank=s.lora_rank)
+    final = list(models)[-1]
+
+    # 5. Paint every pair with every model and let the judges speak.
+    scores, painted = {}, {}
+    for name, path in models.items():
+        images, pairs, _, _ = paint_pairs(path, artists, subjects, s)
+        scores[name] = judge(images, pairs, artists, subjects, judges, held_out)
+        painted[name] = images
 
     def save_grid(images: list[Image.Image], name: str) -> None:
-        """Subjects x artists, as `images` are ordered."""
-        big = [i.resize((96, 96), Image.Resampling.NEAREST) for i in images]
-        grid = make_grid([big[r * len(artists):(r + 1) * len(artists)] for r in range(len(subjects))],
-                         col_labels=[a.name for a in artists], row_labels=list(subjects))
+        """Subjects x artists (first sample of each pair); held-out pairs framed in red."""
+        cells = []
+        for j in range(len(subjects)):
+            row = []
+            for a in range(len(artists)):
+                cell = images[(j * len(artists) + a) * s.samples].resize((96, 96), Image.Resampling.NEAREST)
+                if (a, j) in held_out:
+                    ImageDraw.Draw(cell).rectangle((0, 0, 95, 95), outline=(220, 0, 0), width=3)
+                row.append(cell)
+            cells.append(row)
+        grid = make_grid(cells, col_labels=[a.name for a in artists], row_labels=list(subjects))
         with atomic_path(out / name) as tmp:
             grid.save(tmp, format="PNG")
 
-    save_grid([paint_example(a, subject, s.size, seed=s.seed) for subject in subjects for a in artists],
-              "collection.png")  # what the painted grid should look like
-    accuracy = {}
-    for name, path in (("base", base), ("stage1", stage1), ("stage2", stage2)):
-        images, labels = _paint_all(path, artists, subjects, s)
-        accuracy[name] = round(classifier.accuracy(images, labels), 4)
-        if name == "stage2":
-            save_grid(images, "grid.png")
-    lap("paint and attribute")
-    return {"accuracy": accuracy, "artists": s.artists, "subjects": s.subjects,
-            "seconds": round(time.perf_counter() - started, 1), "phases": seconds, "grid": str(out / "grid.png")}
+    truth = [paint_example(a, subject, s.size, seed=s.seed) for subject in subjects for a in artists]
+    save_grid([img for img in truth for _ in range(s.samples)], "collection.png")  # what it should look like
+    grid_name = "grid.png" if s.recipe == "paper" else f"grid-{s.recipe}.png"
+    save_grid(painted[final], grid_name)
+    lap("paint and judge")
+    return {"recipe": s.recipe, "seed": s.seed, "artists": s.artists, "subjects": s.subjects,
+            "held_out_pairs": len(held_out), "final": final, "models": models,
+            "chance": {"artist": round(1 / s.artists, 4), "subject": round(1 / s.subjects, 4),
+                       "joint": round(1 / (s.artists * s.subjects), 4)},
+            "heldout": {k: v["heldout"] for k, v in scores.items()}, "seen": {k: v["seen"] for k, v in scores.items()},
+            "seconds": round(time.perf_counter() - started, 1), "phases": seconds, "grid": str(out / grid_name)}
+
+
+def run_seeds(out: str | Path, s: DemoSettings, seeds: int, progress: bool = True) -> dict[str, Any]:
+    """The experiment once per seed (`out/seed-K`); mean and minimum of every held-out and seen score."""
+    runs = [run_demo(Path(out) / f"seed-{k}", dataclasses.replace(s, seed=s.seed + k), progress) for k in range(seeds)]
+    summary: dict[str, Any] = {"recipe": s.recipe, "seeds": [r["seed"] for r in runs], "final": runs[0]["final"],
+                               "chance": runs[0]["chance"], "runs": runs,
+                               "seconds_per_seed": [r["seconds"] for r in runs],
+                               "phases_per_seed": [r["phases"] for r in runs]}
+    for group in ("heldout", "seen"):
+        summary[group] = {
+            model: {kind: {"mean": round(statistics.mean(r[group][model][kind] for r in runs), 4),
+                           "min": round(min(r[group][model][kind] for r in runs), 4)}
+                    for kind in ("artist", "subject", "joint")}
+            for model in runs[0][group]}
+    return summary

@@ -71,22 +71,25 @@ def trainable_modules(cfg: TrainConfig, model) -> tuple[torch.nn.Module, torch.n
 
     Stage 1: a text encoder from scratch (or the model's, with `text_encoder_init: pretrained`) trains
     against the frozen U-Net. Stage 2: text encoder and U-Net train jointly, or LoRA adapters on the
-    U-Net's attention. The VAE is always frozen.
+    U-Net's attention; `train_text_encoder: false` keeps the text encoder frozen. The VAE is always frozen.
     """
     text_encoder, unet = model.text_encoder, model.unet
     if cfg.stage == 1 and cfg.text_encoder_init == "scratch":
         text_encoder = _fresh_text_encoder(text_encoder, cfg.seed)
     model.vae.requires_grad_(False).eval()
-    text_encoder.requires_grad_(True)
+    text_encoder.requires_grad_(cfg.train_text_encoder)
     unet.requires_grad_(cfg.stage == 2 and not cfg.lora_rank)
     if cfg.lora_rank:
         unet = _add_lora(unet, cfg.lora_rank, cfg.seed)
     if cfg.gradient_checkpointing:
         if cfg.stage == 2:
             (unet.base_model.model if cfg.lora_rank else unet).enable_gradient_checkpointing()
-        text_encoder.gradient_checkpointing_enable()
-    groups = [{"params": [p for p in text_encoder.parameters() if p.requires_grad],
-               "lr": cfg.text_encoder_learning_rate or cfg.learning_rate}]
+        if cfg.train_text_encoder:
+            text_encoder.gradient_checkpointing_enable()
+    groups = []
+    if cfg.train_text_encoder:
+        groups.append({"params": [p for p in text_encoder.parameters() if p.requires_grad],
+                       "lr": cfg.text_encoder_learning_rate or cfg.learning_rate})
     if cfg.stage == 2:
         groups.append({"params": [p for p in unet.parameters() if p.requires_grad], "lr": cfg.learning_rate})
     return text_encoder, unet, groups
@@ -202,11 +205,16 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         from diffusers.training_utils import EMAModel
 
         ema = EMAModel(params, decay=cfg.ema_decay)  # saved as safetensors by save_checkpoint, never pickled
-    text_encoder, optimizer, lr_scheduler = accelerator.prepare(text_encoder, optimizer, lr_scheduler)
+    optimizer, lr_scheduler = accelerator.prepare(optimizer, lr_scheduler)
+    trainable = []  # prepared (DDP-wrapped where launched so): accumulate() skips their gradient syncs
+    if cfg.train_text_encoder:
+        text_encoder = accelerator.prepare(text_encoder)
+        trainable.append(text_encoder)
     if cfg.stage == 2:
         unet = accelerator.prepare(unet)
-    trainable = [text_encoder] + ([unet] if cfg.stage == 2 else [])  # prepared: accumulate() skips DDP syncs
+        trainable.append(unet)
     device = accelerator.device
+    text_encoder.to(device)
     unet.to(device)
     model.vae.to(device)
     if ema:
