@@ -51,8 +51,13 @@ def test_scores_add_up_and_json_has_every_part(small_index, capsys):
 
 
 def test_tiny_t5_and_dialogpt_generate_through_the_real_loaders(tiny_t5, tiny_gpt2):
+    import torch
+
     t5 = T5Continuation(str(tiny_t5), num=3, max_new_tokens=8)
+    torch.manual_seed(99)
+    state = torch.get_rng_state()
     outputs = t5.generate("the city grew")
+    assert torch.equal(torch.get_rng_state(), state)  # sampling is seeded without reseeding the caller's RNG
     assert outputs and all(o.kind == "t5" and o.text.startswith("the city grew ") for o in outputs)
     assert all("<extra_id" not in o.text and "<pad>" not in o.text for o in outputs)
     assert [o.text for o in T5Continuation(str(tiny_t5), num=3, max_new_tokens=8).generate("the city grew")] == \

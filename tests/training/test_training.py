@@ -220,3 +220,16 @@ def test_resumed_ema_weights_equal_an_uninterrupted_runs(make_config, tmp_path):
     a = load_model(straight["exported"]["single_file"]).unet.state_dict()
     b = load_model(resumed["exported"]["single_file"]).unet.state_dict()
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
+
+
+def test_library_code_never_reseeds_the_global_rng(make_config, tiny_dir):
+    """Seeds come from derive_seed into private generators or a forked RNG: the caller's stream is untouched."""
+    from creative_painting.models import make_tiny_model
+    from creative_painting.training.trainer import trainable_modules
+
+    torch.manual_seed(1234)
+    state = torch.get_rng_state()
+    make_tiny_model(seed=5)
+    trainable_modules(load_config(make_config(stage=1)), load_model(str(tiny_dir / "tiny.safetensors")))
+    trainable_modules(load_config(make_config(stage=2, lora_rank=4)), load_model(str(tiny_dir / "tiny.safetensors")))
+    assert torch.equal(torch.get_rng_state(), state)

@@ -84,3 +84,16 @@ def test_demo_and_train_vae_bad_input(tmp_path, capsys):
     assert main(["train-vae", str(tmp_path / "vae.yaml")]) == 2
     err = capsys.readouterr().err
     assert "num_workers must be 0" in err and err.count("\n") == 1 and not (tmp_path / "y").exists()
+
+
+def test_train_vae_resumes_to_the_same_weights(shards, tmp_path):
+    def cfg(out, steps):
+        return VaeConfig(data=str(shards / "shards"), output_dir=str(tmp_path / out), channels=[16, 32], resolution=32,
+                         batch_size=4, max_steps=steps, learning_rate=2e-3, num_workers=0, checkpoint_every=2).validate()
+
+    straight = train_vae(cfg("a", 4), progress=False)
+    train_vae(cfg("b", 2), progress=False)
+    resumed = train_vae(cfg("b", 4), progress=False)
+    assert list(resumed["losses"]) == [3, 4]
+    for key, value in straight["vae"].state_dict().items():
+        assert torch.allclose(value, resumed["vae"].state_dict()[key], atol=1e-6), key

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from creative_painting.errors import UserError
+from creative_painting.seeds import derive_seed, seeded_init
 
 DEFAULT_T5 = "t5-base"
 DEFAULT_DIALOG = "microsoft/DialoGPT-medium"
@@ -53,10 +54,10 @@ class _Generator:
     def _sample(self, inputs, **kwargs):
         import torch
 
-        torch.manual_seed(self.seed)
         tokenizer, model = self._loaded
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        with torch.no_grad():
+        # generate() samples from torch's global RNG: seed it for this call only, then put it back.
+        with torch.no_grad(), seeded_init(derive_seed(self.seed, self.kind)):
             return model.generate(**inputs, do_sample=True, top_p=0.92, num_return_sequences=self.num,
                                   max_new_tokens=self.max_new_tokens, pad_token_id=pad, **kwargs)
 
