@@ -140,3 +140,54 @@ def test_a_failed_first_build_leaves_no_folder(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["wiki", "index", str(bad), str(tmp_path / "empty"), "--no-progress"]) == 2
     assert list((tmp_path / "empty").iterdir()) == []  # an empty folder of the user's stays empty
+
+
+def _multistream(path, articles, per_stream=2):
+    """A `*-multistream.xml.bz2` as Wikimedia writes it: a header stream, streams of pages, a footer stream."""
+    import bz2
+
+    from tests.extension.conftest import _escape
+
+    pages = [f"  <page><title>{t}</title><ns>0</ns><id>{i}</id><revision><text>{_escape(body)}</text></revision>"
+             f"</page>\n" for i, (t, body) in enumerate(articles.items(), 1)]
+    streams = ['<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><siteinfo><sitename>W</sitename>'
+               '</siteinfo>\n']
+    streams += ["".join(pages[i : i + per_stream]) for i in range(0, len(pages), per_stream)]
+    streams.append("</mediawiki>\n")
+    path.write_bytes(b"".join(bz2.compress(s.encode()) for s in streams))
+    return path
+
+
+def test_a_multistream_dump_reads_like_one_stream_and_resumes_at_its_stream(tmp_path):
+    from creative_painting.extension.corpus import is_multistream, iter_xml_dump, resumable_at
+
+    articles = {f"Town {i}": f"Town {i} grew in {1900 + i}. Its harbour {i} saw ships." for i in range(7)}
+    multi = _multistream(tmp_path / "enwiki-multistream.xml.bz2", articles)
+    single = write_dump(tmp_path / "enwiki-pages-articles.xml.bz2", articles)
+    assert is_multistream(multi) and not is_multistream(single)
+    assert [(a.title, a.text) for a in iter_articles(multi)] == [(a.title, a.text) for a in iter_xml_dump(single)]
+
+    straight = build_index(iter_articles(multi), tmp_path / "a", source="m", commit_every=3, progress=False)
+
+    def interrupted():
+        for i, article in enumerate(iter_articles(multi)):
+            if i == 4:
+                raise KeyboardInterrupt
+            yield article
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(interrupted(), tmp_path / "b", source="m", commit_every=3, progress=False)
+    reopened = []
+
+    def reopen(position):
+        reopened.append(list(position))
+        return resumable_at(multi)(position)
+
+    def never_read():
+        raise AssertionError("a multistream dump is not parsed from its start")
+        yield
+
+    resumed = build_index(never_read(), tmp_path / "b", source="m", commit_every=3, progress=False, reopen=reopen)
+    assert reopened[0][1] == 1  # the 3rd article is the 1st of the 2nd page stream: resume after it
+    assert (resumed["articles"], resumed["sentences"]) == (straight["articles"], straight["sentences"])
+    assert json.loads((tmp_path / "b" / "tfidf.json").read_text()) == json.loads((tmp_path / "a" / "tfidf.json").read_text())

@@ -4,8 +4,11 @@ bundled Vital Articles summaries. Everything streams: memory does not grow with 
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
+import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +22,9 @@ from creative_painting.extension.markup import wikitext_to_text
 class Article:
     title: str
     text: str  # plain text, paragraphs separated by newlines
-    position: int | None = None  # byte offset just after it in an uncompressed JSONL file: where to resume
+    # Where to resume after it: a byte offset in an uncompressed JSONL file, or (stream offset, articles
+    # into that stream) in a multistream bz2 dump; None where the format does not allow it.
+    position: int | tuple[int, int] | None = None
 
 
 def _open(path: Path):
@@ -34,30 +39,94 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _articles(events) -> Iterator[Article]:
+    """Main-namespace pages of an `iterparse` event stream, redirects skipped, markup stripped."""
+    title = ns = text = None
+    redirect = False
+    for _, elem in events:
+        tag = _local(elem.tag)
+        if tag == "title":
+            title = elem.text or ""
+        elif tag == "ns":
+            ns = (elem.text or "").strip()
+        elif tag == "redirect":
+            redirect = True
+        elif tag == "text":
+            text = elem.text or ""
+        elif tag == "page":
+            if ns in ("0", None) and not redirect and text and not text.lstrip().upper().startswith("#REDIRECT"):
+                plain = wikitext_to_text(text)
+                if plain:
+                    yield Article(title, plain)
+            title = ns = text = None
+            redirect = False
+            elem.clear()  # constant memory: drop the parsed page
+
+
 def iter_xml_dump(path: Path) -> Iterator[Article]:
     """`*-pages-articles*.xml[.bz2]`: main-namespace pages only, redirects skipped, markup stripped."""
     try:
         with _open(path) as f:
-            title = ns = text = None
-            redirect = False
-            for _, elem in ET.iterparse(f, events=("end",)):
-                tag = _local(elem.tag)
-                if tag == "title":
-                    title = elem.text or ""
-                elif tag == "ns":
-                    ns = (elem.text or "").strip()
-                elif tag == "redirect":
-                    redirect = True
-                elif tag == "text":
-                    text = elem.text or ""
-                elif tag == "page":
-                    if ns in ("0", None) and not redirect and text and not text.lstrip().upper().startswith("#REDIRECT"):
-                        plain = wikitext_to_text(text)
-                        if plain:
-                            yield Article(title, plain)
-                    title = ns = text = None
-                    redirect = False
-                    elem.clear()  # constant memory: drop the parsed page
+            yield from _articles(ET.iterparse(f, events=("end",)))
+    except ET.ParseError as e:
+        raise UserError(f"corrupt Wikipedia dump {path}: {e}") from e
+    except (OSError, EOFError) as e:
+        raise UserError(f"cannot read Wikipedia dump {path}: {e}") from e
+
+
+_CHUNK = 1 << 20
+
+
+def is_multistream(path: Path) -> bool:
+    """A `*-multistream.xml.bz2` dump: a small header stream, then streams of 100 pages each."""
+    decompressor, size = bz2.BZ2Decompressor(), 0
+    with open(path, "rb") as f:
+        while not decompressor.eof:
+            chunk = f.read(64 * 1024)
+            if not chunk:
+                return False
+            size += len(decompressor.decompress(chunk))
+            if size > _CHUNK:  # the header stream is a few kB: this is one big stream
+                return False
+        return bool(decompressor.unused_data or f.read(1))
+
+
+def _bz2_streams(path: Path, start: int) -> Iterator[tuple[int, bytes]]:
+    """(compressed byte offset, decompressed bytes) of each bz2 stream, from the stream at `start`."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        offset, pending = start, b""
+        while True:
+            data = pending or f.read(_CHUNK)
+            if not data:
+                return
+            decompressor, parts, used = bz2.BZ2Decompressor(), [], 0
+            while True:
+                parts.append(decompressor.decompress(data))
+                if decompressor.eof:
+                    pending = decompressor.unused_data
+                    used += len(data) - len(pending)
+                    break
+                used += len(data)
+                data = f.read(_CHUNK)
+                if not data:
+                    raise EOFError("the last bz2 stream is cut off")
+            yield offset, b"".join(parts)
+            offset += used
+
+
+def iter_multistream(path: Path, start: tuple[int, int] | list[int] | None = None) -> Iterator[Article]:
+    """A multistream dump, stream by stream. Each article's `position` is (stream offset, articles of that
+    stream up to it), so a resumed index seeks to the stream and skips at most 100 pages."""
+    offset, skip = start or (0, 0)
+    try:
+        for stream_offset, data in _bz2_streams(path, offset):
+            body = re.sub(rb"<mediawiki[^>]*>|</mediawiki>", b"", data)
+            events = ET.iterparse(io.BytesIO(b"<stream>" + body + b"</stream>"), events=("end",))
+            for number, article in enumerate(_articles(events), 1):
+                if stream_offset == offset and number <= skip:
+                    continue
+                yield dataclasses.replace(article, position=(stream_offset, number))
     except ET.ParseError as e:
         raise UserError(f"corrupt Wikipedia dump {path}: {e}") from e
     except (OSError, EOFError) as e:
@@ -116,10 +185,13 @@ def iter_summaries(path: Path) -> Iterator[Article]:
 
 
 def resumable_at(source: str | Path):
-    """`reopen(position)` for sources that can restart at a byte position (uncompressed JSONL), else None."""
+    """`reopen(position)` for sources that can restart where an article ended (uncompressed JSONL, multistream
+    bz2 dumps), else None."""
     path = Path(source)
     if path.name.endswith(".jsonl"):
         return lambda position: iter_jsonl(path, start=position)
+    if path.name.endswith(".xml.bz2") and is_multistream(path):
+        return lambda position: iter_multistream(path, start=position)
     return None
 
 
@@ -129,7 +201,7 @@ def iter_articles(source: str | Path) -> Iterator[Article]:
         raise UserError(f"Wikipedia source not found: {path}")
     name = path.name.removesuffix(".bz2").removesuffix(".gz")
     if name.endswith(".xml"):
-        return iter_xml_dump(path)
+        return iter_multistream(path) if path.suffix == ".bz2" and is_multistream(path) else iter_xml_dump(path)
     if name.endswith((".jsonl", ".json")) and not path.name.startswith("summaries"):
         return iter_jsonl(path)
     if name.endswith(".parquet"):
