@@ -78,6 +78,19 @@ def test_wiki_index_cli_errors(tmp_path, capsys):
         WikiIndex(tmp_path / "ix")
 
 
+def _interrupted(articles, at: int):
+    """The articles, with a KeyboardInterrupt where article number `at` would come."""
+    for i, article in enumerate(articles):
+        if i == at:
+            raise KeyboardInterrupt
+        yield article
+
+
+def _never_read():
+    raise AssertionError("a resumable source is not parsed from its start")
+    yield
+
+
 def _jsonl(path, n=12):
     path.write_text("".join(json.dumps({"title": f"Town {i}", "text": f"Town {i} grew in {1900 + i}. "
                                         f"Its harbour {i} saw ships. Word{i} appears here."}) + "\n"
@@ -94,14 +107,8 @@ def test_resumed_index_equals_an_uninterrupted_one_and_skips_by_offset(tmp_path,
     source = _jsonl(tmp_path / "w.jsonl")
     straight = build_index(iter_articles(source), tmp_path / "a", source="s", commit_every=3, progress=False)
 
-    def interrupted():
-        for i, article in enumerate(iter_articles(source)):
-            if i == 7:
-                raise KeyboardInterrupt
-            yield article
-
     with pytest.raises(KeyboardInterrupt):
-        build_index(interrupted(), tmp_path / "b", source="s", commit_every=3, progress=False)
+        build_index(_interrupted(iter_articles(source), 7), tmp_path / "b", source="s", commit_every=3, progress=False)
     assert json.loads((tmp_path / "b" / "progress.json").read_text())["articles"] == 6
     assert (tmp_path / "b" / "reservoir.json").is_file()
 
@@ -111,11 +118,7 @@ def test_resumed_index_equals_an_uninterrupted_one_and_skips_by_offset(tmp_path,
         reopened.append(position)
         return resumable_at(source)(position)
 
-    def never_read():
-        raise AssertionError("a resumable source is not parsed from its start")
-        yield
-
-    resumed = build_index(never_read(), tmp_path / "b", source="s", commit_every=3, progress=False, reopen=reopen)
+    resumed = build_index(_never_read(), tmp_path / "b", source="s", commit_every=3, progress=False, reopen=reopen)
     assert reopened and reopened[0] == len(b"".join(source.read_bytes().splitlines(keepends=True)[:6]))
     assert (resumed["articles"], resumed["sentences"]) == (straight["articles"], straight["sentences"])
     assert json.loads((tmp_path / "b" / "tfidf.json").read_text()) == json.loads((tmp_path / "a" / "tfidf.json").read_text())
@@ -169,25 +172,15 @@ def test_a_multistream_dump_reads_like_one_stream_and_resumes_at_its_stream(tmp_
 
     straight = build_index(iter_articles(multi), tmp_path / "a", source="m", commit_every=3, progress=False)
 
-    def interrupted():
-        for i, article in enumerate(iter_articles(multi)):
-            if i == 4:
-                raise KeyboardInterrupt
-            yield article
-
     with pytest.raises(KeyboardInterrupt):
-        build_index(interrupted(), tmp_path / "b", source="m", commit_every=3, progress=False)
+        build_index(_interrupted(iter_articles(multi), 4), tmp_path / "b", source="m", commit_every=3, progress=False)
     reopened = []
 
     def reopen(position):
         reopened.append(list(position))
         return resumable_at(multi)(position)
 
-    def never_read():
-        raise AssertionError("a multistream dump is not parsed from its start")
-        yield
-
-    resumed = build_index(never_read(), tmp_path / "b", source="m", commit_every=3, progress=False, reopen=reopen)
+    resumed = build_index(_never_read(), tmp_path / "b", source="m", commit_every=3, progress=False, reopen=reopen)
     assert reopened[0][1] == 1  # the 3rd article is the 1st of the 2nd page stream: resume after it
     assert (resumed["articles"], resumed["sentences"]) == (straight["articles"], straight["sentences"])
     assert json.loads((tmp_path / "b" / "tfidf.json").read_text()) == json.loads((tmp_path / "a" / "tfidf.json").read_text())
