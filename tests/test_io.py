@@ -50,6 +50,8 @@ def test_outputs_follow_the_umask(tiny_model, tmp_path):
     from creative_painting.painting import build_cells
     from creative_painting.painting.session import paint_grid
     from creative_painting.sampling import SamplingSettings
+    from creative_painting.wikiart.shards import ShardSettings, write_shards
+    from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists, write_collection
 
     old = os.umask(0o022)
     try:
@@ -57,10 +59,14 @@ def test_outputs_follow_the_umask(tiny_model, tmp_path):
         write_tiny(tmp_path / "tiny")
         paint_grid(tiny_model, build_cells(["a"], ["b"]), SamplingSettings("ddim", 1, 1.0, 0.0, 32, 32),
                    tmp_path / "paint", progress=False)
+        files = collection_files(make_artists(1), SUBJECTS[:1], per_pair=2, size=64)
+        write_shards(str(write_collection(files, tmp_path / "wa")), tmp_path / "shards",
+                     ShardSettings(size=32, shard_size=1), workers=0, progress=False)
     finally:
         os.umask(old)
     modes = {p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*")}
     assert modes["a.txt"] == 0o644 and modes["paint"] == 0o755 and modes["paint/grid.png"] == 0o644
     assert modes["tiny"] == 0o755 and modes["tiny/tiny.safetensors"] == 0o644
+    assert modes["shards/shard-000000.tar"] == 0o644 and modes["shards/shards.json"] == 0o644
     wrong = {p: oct(m) for p, m in modes.items() if m not in (0o644, 0o755)}
     assert not wrong, wrong
