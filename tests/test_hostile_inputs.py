@@ -188,6 +188,12 @@ CASES = [
     ("index-heap-zero", ["wiki", "index", "{jsonl}", "idx", "--heap-mb", "0"], "--heap-mb", None),
     ("make-tiny-seed-huge", ["models", "make-tiny", "out", "--seed", HUGE], "0..2**64-1", None),
     ("demo-artists", ["demo", "--artists", "1"], "--artists", None),
+    ("batch-no-prompts", ["batch", "--out", "b"], "no prompts", None),
+    ("batch-seeds-zero", ["batch", "--out", "b", "--prompt", "x", "--seeds", "0"], "seeds must be", None),
+    ("batch-scale-nan", ["batch", "--out", "b", "--prompt", "x", "--scale", "nan"], "finite", None),
+    ("batch-top-without-lists", ["batch", "--out", "b", "--prompt", "x", "--artist", "top:3"], "needs `wikiart", None),
+    ("batch-out-is-a-file", ["batch", "--out", "file.txt", "--prompt", "x"], "is a file", None),
+    ("batch-into-user-folder", ["batch", "--out", "notours", "--prompt", "x"], "not a batch folder", None),
     *[(f"train-{key}", ["train", "{train_cfg}", override], words, None) for key, override, words in [
         ("seed-huge", f"seed={HUGE}", "0..2**64-1"), ("log-every-zero", "log_every=0", "log_every"),
         ("max-steps-float", "max_steps=2.5", "max_steps must be int"), ("lr-nan", "learning_rate=.nan", "finite"),

@@ -9,6 +9,7 @@ import warnings
 
 from creative_painting import __version__
 from creative_painting.cli import (
+    batch_cmd,
     demo_cmd,
     extend_cmd,
     models_cmd,
@@ -20,7 +21,7 @@ from creative_painting.cli import (
 from creative_painting.cli.parser import OneLineParser
 from creative_painting.errors import UserError
 
-COMMANDS = (paint_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, demo_cmd, models_cmd)
+COMMANDS = (paint_cmd, batch_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, demo_cmd, models_cmd)
 
 
 def build_parser() -> OneLineParser:

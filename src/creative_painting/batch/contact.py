@@ -1,0 +1,79 @@
+"""What a person looks at after a batch: labelled grids and an `index.html` contact sheet (works offline)."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from pathlib import Path
+
+from PIL import Image
+
+from creative_painting.batch.job import BatchCell
+from creative_painting.io import atomic_write_text
+from creative_painting.painting.grid import make_grid
+from creative_painting.painting.images import save_png
+
+SMALL_JOB = 8  # prompts: up to this many also get one grid of every prompt x artist
+
+
+def write_grids(folder: Path, cells: list[BatchCell], thumb: int = 256) -> list[Path]:
+    """`grids/prompt-NNNNN.png` (rows seeds, columns artists) for each prompt, and `grids/all.png` (rows
+    prompts, columns artists, first seed) for small jobs. Cells not painted yet are left out."""
+    by_prompt: dict[int, list[BatchCell]] = defaultdict(list)
+    for cell in cells:
+        if (folder / cell.file).is_file():
+            by_prompt[cell.prompt_index].append(cell)
+    written = []
+
+    def image(cell: BatchCell) -> Image.Image:
+        with Image.open(folder / cell.file) as im:
+            return im.convert("RGB").resize((thumb, thumb))
+
+    def grid_of(rows: list[list[BatchCell]], row_labels, name: str) -> None:
+        artists = {c.artist_index: c.artist or "" for row in rows for c in row}
+        table = [[image(c) for c in row] for row in rows]
+        if len({len(r) for r in table}) != 1:  # some cells of this grid are not painted yet
+            return
+        labels = [artists[i] for i in sorted(artists)] if any(artists.values()) else None
+        written.append(save_png(make_grid(table, labels, row_labels), folder / "grids" / name))
+
+    for p, group in sorted(by_prompt.items()):
+        seeds = sorted({c.seed_index for c in group})
+        rows = [sorted((c for c in group if c.seed_index == s), key=lambda c: c.artist_index) for s in seeds]
+        grid_of(rows, [f"seed {group[0].seed - group[0].seed_index + s}" for s in seeds] if len(seeds) > 1 else None,
+                f"prompt-{p:05d}.png")
+    if 1 < len(by_prompt) <= SMALL_JOB:
+        rows = [sorted((c for c in group if c.seed_index == 0), key=lambda c: c.artist_index)
+                for _, group in sorted(by_prompt.items())]
+        grid_of(rows, [group[0].prompt for _, group in sorted(by_prompt.items())], "all.png")
+    return written
+
+
+def write_contact_sheet(folder: Path, cells: list[BatchCell], title: str) -> Path:
+    """One section per prompt: its caption's artists as columns, thumbnails linking to the full images."""
+    sections = []
+    by_prompt: dict[int, list[BatchCell]] = defaultdict(list)
+    for cell in cells:
+        by_prompt[cell.prompt_index].append(cell)
+    done = total = 0
+    for p, group in sorted(by_prompt.items()):
+        figures = []
+        for c in group:
+            total += 1
+            label = html.escape(f"{c.artist or ''} · seed {c.seed}")
+            if (folder / c.file).is_file():
+                done += 1
+                src = html.escape(c.file)
+                figures.append(f'<figure><a href="{src}"><img src="{src}" loading="lazy" width="160" height="160" '
+                               f'alt="{html.escape(c.caption)}"></a><figcaption>{label}</figcaption></figure>')
+            else:
+                figures.append(f'<figure class="todo"><div>not painted yet</div><figcaption>{label}</figcaption></figure>')
+        sections.append(f"<section><h2>{p + 1}. {html.escape(group[0].prompt)}</h2>{''.join(figures)}</section>")
+    page = f"""<!doctype html><html lang="en"><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font:14px sans-serif;margin:1em}}figure{{display:inline-block;margin:4px;text-align:center}}
+figcaption{{font-size:12px;max-width:160px}}.todo div{{width:160px;height:160px;background:#eee;line-height:160px}}</style>
+<h1>{html.escape(title)}</h1><p>{done:,} of {total:,} cells painted.</p>{''.join(sections)}</html>
+"""
+    path = folder / "index.html"
+    atomic_write_text(path, page)
+    return path

@@ -1,0 +1,118 @@
+"""Batch jobs: cells and ids, any split gives the same pixels, reruns and SIGKILL never repaint or double-record."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from creative_painting.batch import BatchJob, Manifest, run_batch
+from creative_painting.cli.main import main
+from creative_painting.errors import UserError
+
+
+def _job(tiny_dir, **overrides):
+    values = {"prompts": ["a harbour", "a city"], "artists": ["Claude Monet", "Vincent van Gogh"], "seeds": 2,
+              "model": str(tiny_dir / "tiny.safetensors"), "steps": 2, "width": 32, "height": 32, "batch_size": 3}
+    return BatchJob(**{**values, **overrides})
+
+
+def _pixels(folder):
+    return {p.name: np.asarray(Image.open(p)) for p in sorted((folder / "images").glob("*.png"))}
+
+
+def test_cells_are_prompt_x_artist_x_seed_with_ids_that_change_with_any_setting(tiny_dir):
+    cells = _job(tiny_dir).cells()
+    assert len(cells) == 8 and len({c.id for c in cells}) == 8 and len({c.file for c in cells}) == 8
+    assert [c.seed for c in cells[:2]] == [0, 1] and cells[0].caption == "a painting of a harbour by Claude Monet"
+    assert [c.id for c in _job(tiny_dir).cells()] == [c.id for c in cells]  # stable
+    for change in ({"steps": 3}, {"model": "other.safetensors"}, {"scale": 4.0}, {"negative": "dark"}, {"seed": 5}):
+        assert not {c.id for c in _job(tiny_dir, **change).cells()} & {c.id for c in cells}, change
+
+
+def test_any_split_into_batches_gives_the_same_pixels(tiny_dir, tmp_path):
+    one = run_batch(_job(tiny_dir, batch_size=1), tmp_path / "one", progress=False)
+    five = run_batch(_job(tiny_dir, batch_size=5), tmp_path / "five", progress=False)
+    assert one["painted"] == five["painted"] == 8
+    a, b = _pixels(tmp_path / "one"), _pixels(tmp_path / "five")
+    assert a.keys() == b.keys() and len(a) == 8
+    assert all(np.abs(a[k].astype(int) - b[k].astype(int)).max() <= 1 for k in a)  # batched matmuls may round
+
+
+def test_a_rerun_paints_nothing_and_a_changed_setting_paints_only_new_cells(tiny_dir, tmp_path):
+    out = tmp_path / "job"
+    first = run_batch(_job(tiny_dir), out, progress=False)
+    mtimes = {p: p.stat().st_mtime_ns for p in (out / "images").iterdir()}
+    again = run_batch(_job(tiny_dir), out, progress=False)
+    assert (first["painted"], again["painted"], again["skipped"]) == (8, 0, 8)
+    assert {p: p.stat().st_mtime_ns for p in (out / "images").iterdir()} == mtimes
+    more = run_batch(_job(tiny_dir, seeds=3), out, progress=False)  # 4 new cells (seed 2), 8 kept
+    assert (more["painted"], more["skipped"]) == (4, 8)
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    assert len(lines) == len({json.loads(line)["id"] for line in lines}) == 12
+    page = (out / "index.html").read_text()
+    assert "12 of 12 cells painted" in page and page.count("<img ") == 12
+    assert (out / "grids" / "prompt-00000.png").is_file() and (out / "grids" / "all.png").is_file()
+
+
+def test_a_torn_manifest_line_is_painted_again_never_recorded_twice(tiny_dir, tmp_path):
+    out = tmp_path / "job"
+    run_batch(_job(tiny_dir), out, progress=False)
+    lines = (out / "manifest.jsonl").read_text().splitlines(keepends=True)
+    (out / "manifest.jsonl").write_text("".join(lines[:-1]) + lines[-1][:30])  # a kill mid-write
+    again = run_batch(_job(tiny_dir), out, progress=False)
+    assert again["painted"] == 1
+    ids = list(Manifest(out / "manifest.jsonl").done)
+    assert len(ids) == 8
+
+
+def test_sigkill_then_rerun_finishes_without_repainting(tiny_dir, tmp_path):
+    out = tmp_path / "job"
+    cmd = [sys.executable, "-m", "creative_painting.cli.main", "batch", "--out", str(out), "--model",
+           str(tiny_dir / "tiny.safetensors"), "--steps", "8", "--width", "64", "--height", "64", "--seeds", "12",
+           "--batch-size", "2", "--prompt", "a harbour", "--prompt", "a city", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = out / "manifest.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not manifest.exists() or len(manifest.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {json.loads(line)["file"] for line in manifest.read_text().splitlines() if line.endswith("}")}
+    assert 4 <= len(before) < 24
+    mtimes = {f: (out / f).stat().st_mtime_ns for f in before}
+    assert main(cmd[3:] + ["--json"]) == 0
+    lines = manifest.read_text().splitlines()
+    ids = [json.loads(line)["id"] for line in lines if line.endswith("}")]
+    assert len(ids) == len(set(ids)) == 24
+    assert {f: (out / f).stat().st_mtime_ns for f in before} == mtimes  # finished cells were not repainted
+    assert len(list((out / "images").glob("*.png"))) == 24 and not list((out / "images").glob(".*"))
+
+
+def test_prompts_from_a_tsv_column_and_the_wikiart_top_artists(tiny_dir, tmp_path):
+    (tmp_path / "parti.tsv").write_text("Prompt\tCategory\na red bus\tVehicles\na cat on a mat\tAnimals\n")
+    lists = tmp_path / "style_train.csv"
+    lists.write_text("Impressionism/claude-monet_a.jpg,0\nImpressionism/claude-monet_b.jpg,0\n"
+                     "Post_Impressionism/vincent-van-gogh_c.jpg,1\nBaroque/rembrandt_d.jpg,2\n"
+                     "Baroque/rembrandt_e.jpg,2\nBaroque/rembrandt_f.jpg,2\n")
+    job = _job(tiny_dir, prompts=[], prompts_file=str(tmp_path / "parti.tsv"), artists=["top:2"], wikiart=str(lists),
+               seeds=1)
+    assert job.prompt_list() == ["a red bus", "a cat on a mat"]
+    assert job.artist_list() == ["Rembrandt", "Claude Monet"]
+    assert len(job.cells()) == 4
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"prompts": []}, "no prompts"), ({"seeds": 0}, "seeds must be"), ({"artists": ["top:3"]}, "needs `wikiart"),
+    ({"prompts_file": "/no/such.txt"}, "file not found"), ({"steps": 0}, "steps must be"),
+    ({"seed": 2**64 - 1}, r"seed \+ seeds - 1"),
+])
+def test_bad_jobs_are_refused_before_anything_is_written(tiny_dir, tmp_path, overrides, message):
+    with pytest.raises(UserError, match=message):
+        run_batch(_job(tiny_dir, **overrides), tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
