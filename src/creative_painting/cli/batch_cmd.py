@@ -10,6 +10,21 @@ import dataclasses
 import json
 from pathlib import Path
 
+JOB_FLAGS = (("model", str), ("preset", str), ("sampler", str), ("steps", int), ("scale", float), ("eta", float),
+             ("width", int), ("height", int), ("seed", int), ("seeds", int), ("batch-size", int), ("device", str),
+             ("dtype", str))
+
+
+def _add_job_flags(p: argparse.ArgumentParser) -> None:
+    """`paint`'s model and sampling flags, each overriding the job key of the same name."""
+    for flag, kind in JOB_FLAGS:
+        p.add_argument(f"--{flag}", type=kind)
+
+
+def _job_flags(args: argparse.Namespace) -> dict:
+    values = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in JOB_FLAGS}
+    return {k: v for k, v in values.items() if v is not None}
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help="paint a job of many cells, resumable, with grids and an index.html",
@@ -19,13 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="job folder (resumed when it holds this job's cells)")
     p.add_argument("--prompt", action="append", help="a prompt (repeatable), added to the job's")
     p.add_argument("--artist", action="append", help="an artist (repeatable), added to the job's")
-    for flag, kind in (("model", str), ("preset", str), ("sampler", str), ("steps", int), ("scale", float),
-                       ("eta", float), ("width", int), ("height", int), ("seed", int), ("seeds", int),
-                       ("batch-size", int), ("device", str), ("dtype", str)):
-        p.add_argument(f"--{flag}", type=kind)
+    _add_job_flags(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=run)
+    register_figures(sub)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,9 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from creative_painting.training.config import load_config
 
     job = load_config(args.job, args.overrides, cls=BatchJob) if args.job else BatchJob()
-    flags = {name: getattr(args, name) for name in ("model", "preset", "sampler", "steps", "scale", "eta", "width",
-                                                    "height", "seed", "seeds", "batch_size", "device", "dtype")}
-    job = dataclasses.replace(job, **{k: v for k, v in flags.items() if v is not None},
+    flags = _job_flags(args)
+    job = dataclasses.replace(job, **flags,
                               prompts=job.prompts + (args.prompt or []), artists=job.artists + (args.artist or []))
     summary = run_batch(job, args.out, progress=not args.no_progress)
     if args.json:
@@ -43,4 +55,41 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{summary['painted']:,} cells painted, {summary['skipped']:,} already done, "
               f"{summary['cells']:,} in the job; browse {summary['index']}")
+    return 0
+
+
+def register_figures(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("figures", help="the paper's Figures 3-12 (batch jobs, resumable)",
+                       description="Example: creative-painting figures --model sd-v1-4.ckpt --wikiart "
+                                   "style_train.csv,style_val.csv --out figures/")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--wikiart", help="WikiArt lists or collection: Figure 3 and the top-30 artists of Figures 4, 9-12 "
+                                     "(without it, only Figures 5-8)")
+    p.add_argument("--extend", type=int, metavar="K", help="also paint this project's top-K extensions of the topic")
+    _add_job_flags(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=run_figures)
+
+
+def run_figures(args: argparse.Namespace) -> int:
+    from creative_painting.batch import BatchJob
+    from creative_painting.batch.figures import TOPIC, make_figures
+    from creative_painting.errors import UserError
+
+    flags = _job_flags(args)
+    base = BatchJob(**flags)
+    extensions = []
+    if args.extend is not None:
+        if not 1 <= args.extend <= 20:
+            raise UserError(f"--extend must be in 1..20, got {args.extend}")
+        from creative_painting.cli.extend_cmd import extend_prompts
+
+        extensions = [p.rstrip(" .") for p in extend_prompts([TOPIC.removeprefix("a painting of ")], args.extend, None)]
+    done = make_figures(base, args.out, wikiart=args.wikiart, extensions=extensions, progress=not args.no_progress)
+    if args.json:
+        print(json.dumps(done))
+    else:
+        for name, result in done.items():
+            print(f"{name}: {result if isinstance(result, str) else result['index']}")
     return 0
