@@ -44,7 +44,9 @@ def figure_jobs(base: BatchJob, wikiart: str | None, extensions: list[str] = ())
 
 
 def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: list[str] = (),
-                 progress: bool = True) -> dict[str, Any]:
+                 progress: bool = True, **where) -> dict[str, Any]:
+    """Figure 3 (with WikiArt lists), then each painted figure as a batch job; `where`: run_batch's ray,
+    actors and threads."""
     from creative_painting.batch.runner import run_batch
     from creative_painting.io import claim_output_file, claim_resumable_dir
 
@@ -59,5 +61,5 @@ def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: 
         figure3 = claim_output_file(out / "figure-3.png", overwrite=True)
         done["figure-3"] = str(plot_top_artists(collection_stats(iter_source(wikiart), top=30), figure3))
     for name, job in jobs.items():
-        done[name] = run_batch(job, out / name, progress=progress)
+        done[name] = run_batch(job, out / name, progress=progress, **where)
     return done

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from creative_painting import __version__
 from creative_painting.batch.contact import write_contact_sheet, write_grids
+from creative_painting.batch.executors import paint_here, paint_on_ray
 from creative_painting.batch.job import BatchCell, BatchJob
 from creative_painting.batch.manifest import Manifest
 from creative_painting.io import atomic_write_text, claim_resumable_dir, run_lock
@@ -27,8 +28,13 @@ def _record(cell: BatchCell, job: BatchJob, settings) -> dict[str, Any]:
             "height": settings.height, "model": job.model, "software": f"creative-painting {__version__}"}
 
 
-def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True) -> dict[str, Any]:
-    """Paint every cell of `job` not yet in `out`; returns counts, seconds and where the grids are."""
+def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str | None = None,
+              actors: int | None = None, threads: int = 1) -> dict[str, Any]:
+    """Paint every cell of `job` not yet in `out`; returns counts, seconds and where the grids are.
+
+    `ray`: None paints in this process; "" uses the Ray cluster of RAY_ADDRESS (or starts a local one);
+    an address connects to that cluster.
+    """
     job = job.validate()
     cells = job.cells()  # every input is read and checked before anything is written
     settings = job.settings()
@@ -40,35 +46,37 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True) -> dict[
         todo = [c for c in cells if c.id not in finished]
         started = time.perf_counter()
         if todo:
-            _paint(job, settings, todo, out, manifest, done=len(cells) - len(todo), total=len(cells),
+            if ray is None:
+                painted = paint_here(job, settings, todo)
+            else:
+                painted = paint_on_ray(job, settings, todo, address=ray, actors=actors, threads=threads)
+            _write(painted, job, settings, out, manifest, done=len(cells) - len(todo), total=len(cells),
                    progress=progress)
         grids = write_grids(out, cells)
-        sheet = write_contact_sheet(out, cells, f"{len(cells):,} cells: {', '.join(job.prompt_list()[:3])}"
-                                                f"{' ...' if len(job.prompt_list()) > 3 else ''}")
+        prompts = job.prompt_list()
+        sheet = write_contact_sheet(out, cells, f"{len(cells):,} cells: {', '.join(prompts[:3])}"
+                                                f"{' ...' if len(prompts) > 3 else ''}")
     return {"cells": len(cells), "painted": len(todo), "skipped": len(cells) - len(todo),
             "seconds": round(time.perf_counter() - started, 2), "grids": [str(g) for g in grids],
             "index": str(sheet), "manifest": str(out / MANIFEST)}
 
 
-def _paint(job: BatchJob, settings, todo: list[BatchCell], out: Path, manifest: Manifest, *, done: int, total: int,
+def _write(painted, job: BatchJob, settings, out: Path, manifest: Manifest, *, done: int, total: int,
            progress: bool) -> None:
-    from creative_painting.models import load_model
-    from creative_painting.painting import PaintJob, paint, resolve_device, save_png
+    """Each finished image is written (atomically), then recorded: a recorded cell always has its file."""
+    from creative_painting.painting import save_png
 
-    device, dtype = resolve_device(job.device, job.dtype)
-    model = load_model(job.model).to(device, dtype)
     with tqdm(total=total, initial=done, unit="cell", desc="batch", disable=not progress, smoothing=0.1) as bar:
-        for start in range(0, len(todo), job.batch_size):
-            chunk = todo[start : start + job.batch_size]
-            images = paint(model, [PaintJob(c.caption, c.seed, job.negative) for c in chunk], settings,
-                           batch_size=job.batch_size)
+        for chunk, images in painted:
             records = []
             for cell, image in zip(chunk, images, strict=True):
+                if cell.id in manifest.done:
+                    continue  # a retried batch on a cluster: never recorded twice
                 record = _record(cell, job, settings)
-                save_png(image, out / cell.file, record)  # atomic: a kill never leaves half a PNG
+                save_png(image, out / cell.file, record)
                 records.append(record)
-            manifest.append(records)  # after the images: a recorded cell always has its file
-            bar.update(len(chunk))
+            manifest.append(records)
+            bar.update(len(records))
             rate = bar.format_dict["rate"]
             if rate:
                 bar.set_postfix_str(f"{rate * 60:.1f} cells/min")

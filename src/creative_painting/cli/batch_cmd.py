@@ -16,9 +16,23 @@ JOB_FLAGS = (("model", str), ("preset", str), ("sampler", str), ("steps", int), 
 
 
 def _add_job_flags(p: argparse.ArgumentParser) -> None:
-    """`paint`'s model and sampling flags, each overriding the job key of the same name."""
+    """`paint`'s model and sampling flags, each overriding the job key of the same name; where to paint."""
     for flag, kind in JOB_FLAGS:
         p.add_argument(f"--{flag}", type=kind)
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="paint on a Ray cluster (ADDRESS, or RAY_ADDRESS, or a local one); one actor per GPU")
+    p.add_argument("--actors", type=int, help="Ray actors (default: one per GPU, else CPUs / --threads)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per CPU actor (default 1)")
+
+
+def _where(args: argparse.Namespace) -> dict:
+    from creative_painting.errors import UserError
+
+    if args.actors is not None and not 1 <= args.actors <= 4096:
+        raise UserError(f"--actors must be in 1..4096, got {args.actors}")
+    if not 1 <= args.threads <= 256:
+        raise UserError(f"--threads must be in 1..256, got {args.threads}")
+    return {"ray": args.ray, "actors": args.actors, "threads": args.threads}
 
 
 def _job_flags(args: argparse.Namespace) -> dict:
@@ -49,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     flags = _job_flags(args)
     job = dataclasses.replace(job, **flags,
                               prompts=job.prompts + (args.prompt or []), artists=job.artists + (args.artist or []))
-    summary = run_batch(job, args.out, progress=not args.no_progress)
+    summary = run_batch(job, args.out, progress=not args.no_progress, **_where(args))
     if args.json:
         print(json.dumps(summary))
     else:
@@ -86,7 +100,8 @@ def run_figures(args: argparse.Namespace) -> int:
         from creative_painting.cli.extend_cmd import extend_prompts
 
         extensions = [p.rstrip(" .") for p in extend_prompts([TOPIC.removeprefix("a painting of ")], args.extend, None)]
-    done = make_figures(base, args.out, wikiart=args.wikiart, extensions=extensions, progress=not args.no_progress)
+    done = make_figures(base, args.out, wikiart=args.wikiart, extensions=extensions, progress=not args.no_progress,
+                        **_where(args))
     if args.json:
         print(json.dumps(done))
     else:

@@ -1,0 +1,85 @@
+"""Where the cells are painted: in this process, or on a Ray cluster (one model replica per actor).
+
+Both yield (cells, images) as they finish; the runner writes the files and the manifest on the driver,
+so the two paths share the cell and manifest code and only the executor differs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from creative_painting.batch.job import BatchCell, BatchJob
+
+CRASH_ONCE = "CREATIVE_PAINTING_CRASH_ONCE"  # fault injection for tests: a file path; its first actor call dies
+
+
+def paint_here(job: BatchJob, settings, todo: list[BatchCell]) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
+    from creative_painting.models import load_model
+    from creative_painting.painting import PaintJob, paint, resolve_device
+
+    model = load_model(job.model).to(*resolve_device(job.device, job.dtype))
+    for start in range(0, len(todo), job.batch_size):
+        chunk = todo[start : start + job.batch_size]
+        yield chunk, paint(model, [PaintJob(c.caption, c.seed, job.negative) for c in chunk], settings,
+                           batch_size=job.batch_size)
+
+
+class RayPainter:
+    """A Ray Data actor: loads the model once, then paints the batches it is given."""
+
+    def __init__(self, model: str, settings: dict[str, Any], negative: str, device: str, dtype: str, threads: int):
+        import torch
+
+        from creative_painting.models import load_model
+        from creative_painting.painting import resolve_device
+        from creative_painting.sampling import SamplingSettings
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = load_model(model).to(*resolve_device(device, dtype))
+        self.settings, self.negative = SamplingSettings(**settings), negative
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from creative_painting.painting import PaintJob, paint
+
+        marker = os.environ.get(CRASH_ONCE)
+        if marker and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)  # a worker dying mid-job: Ray must retry its batch
+        jobs = [PaintJob(str(c), int(s), self.negative) for c, s in zip(batch["caption"], batch["seed"], strict=True)]
+        images = paint(self.model, jobs, self.settings, batch_size=len(jobs))
+        return {"id": batch["id"], "pixels": np.stack([np.asarray(image) for image in images])}
+
+
+def paint_on_ray(job: BatchJob, settings, todo: list[BatchCell], *, address: str | None, actors: int | None,
+                 threads: int) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
+    """Cells as a Ray Data dataset, `map_batches` over an actor pool: one GPU per actor where the cluster
+    has GPUs, else CPU actors with `threads` torch threads each. Failed batches are retried by Ray."""
+    try:
+        import ray
+    except ImportError:
+        from creative_painting.errors import UserError
+
+        raise UserError("--ray needs `pip install 'creative-painting[cluster]'` (Ray Data)") from None
+    if not ray.is_initialized():
+        ray.init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    if actors is None:
+        actors = gpus or max(1, int(ray.cluster_resources().get("CPU", 1)) // max(threads, 1))
+    by_id = {c.id: c for c in todo}
+    dataset = ray.data.from_items([{"id": c.id, "caption": c.caption, "seed": c.seed} for c in todo])
+    painted = dataset.map_batches(
+        RayPainter, batch_size=job.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
+        fn_constructor_kwargs={"model": job.model, "settings": asdict(settings), "negative": job.negative,
+                               "device": job.device if gpus else "cpu", "dtype": job.dtype, "threads": threads},
+        num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1),
+        max_restarts=-1, max_task_retries=-1)
+    for batch in painted.iter_batches(batch_size=None, batch_format="numpy"):
+        yield [by_id[str(i)] for i in batch["id"]], [Image.fromarray(p) for p in batch["pixels"]]
