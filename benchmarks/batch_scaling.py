@@ -1,6 +1,6 @@
 """Cells per second of `batch`: one process against Ray with 1 and 2 CPU actors, in the same run.
 
-    .venv/bin/python benchmarks/batch_scaling.py [--cells 24] [--size 128] [--steps 12]
+    .venv/bin/python benchmarks/batch_scaling.py [--cells 96] [--size 192] [--steps 25]
 
 The tiny model at a size where one cell takes at least 0.5 s. Goal: 2 actors on 2 cores >= 1.7x one
 actor, and Ray's overhead over the single process <= 10 % (1 actor against one process of 1 thread).
@@ -19,9 +19,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cells", type=int, default=24)
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--cells", type=int, default=96)
+    parser.add_argument("--size", type=int, default=192)
+    parser.add_argument("--steps", type=int, default=25)
     args = parser.parse_args()
 
     import ray
