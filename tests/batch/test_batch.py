@@ -1,11 +1,7 @@
 """Batch jobs: cells and ids, any split gives the same pixels, reruns and SIGKILL never repaint or double-record."""
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -14,6 +10,7 @@ from PIL import Image
 from creative_painting.batch import BatchJob, Manifest, run_batch
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
+from tests.batch.helpers import kill_when_recorded
 
 
 def _job(tiny_dir, **overrides):
@@ -76,14 +73,8 @@ def test_sigkill_then_rerun_finishes_without_repainting(tiny_dir, tmp_path):
     cmd = [sys.executable, "-m", "creative_painting.cli.main", "batch", "--out", str(out), "--model",
            str(tiny_dir / "tiny.safetensors"), "--steps", "8", "--width", "64", "--height", "64", "--seeds", "12",
            "--batch-size", "2", "--prompt", "a harbour", "--prompt", "a city", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest = out / "manifest.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not manifest.exists() or len(manifest.read_text().splitlines()) < 4):
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = {json.loads(line)["file"] for line in manifest.read_text().splitlines() if line.endswith("}")}
+    before = kill_when_recorded(cmd, manifest, 4)
     assert 4 <= len(before) < 24
     mtimes = {f: (out / f).stat().st_mtime_ns for f in before}
     assert main(cmd[3:] + ["--json"]) == 0

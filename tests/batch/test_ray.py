@@ -10,6 +10,7 @@ from PIL import Image
 
 from creative_painting.batch import BatchJob, run_batch
 from creative_painting.batch.executors import CRASH_ONCE
+from tests.batch.helpers import kill_when_recorded
 
 ray = pytest.importorskip("ray")  # installed by `make test` (the cluster extra)
 
@@ -49,10 +50,7 @@ def test_ray_paints_the_same_files_as_one_process_and_survives_a_dying_actor(loc
 
 def test_a_killed_ray_driver_is_resumed_without_repainting(local_cluster, tiny_dir, tmp_path):
     """The driver (a separate process on the same cluster) is SIGKILLed mid-job; a rerun finishes the job."""
-    import signal
-    import subprocess
     import sys
-    import time
 
     out = tmp_path / "job"
     address = ray.get_runtime_context().gcs_address
@@ -60,14 +58,8 @@ def test_a_killed_ray_driver_is_resumed_without_repainting(local_cluster, tiny_d
            "--actors", "1", "--model", str(tiny_dir / "tiny.safetensors"), "--steps", "8", "--width", "64",
            "--height", "64", "--seeds", "10", "--batch-size", "2", "--prompt", "a harbour", "--prompt", "a city",
            "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest = out / "manifest.jsonl"
-    deadline = time.time() + 180
-    while time.time() < deadline and (not manifest.exists() or len(manifest.read_text().splitlines()) < 4):
-        time.sleep(0.1)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = {json.loads(line)["file"] for line in manifest.read_text().splitlines() if line.endswith("}")}
+    before = kill_when_recorded(cmd, manifest, 4)
     assert 4 <= len(before) < 20
     mtimes = {f: (out / f).stat().st_mtime_ns for f in before}
     job = BatchJob(prompts=["a harbour", "a city"], seeds=10, model=str(tiny_dir / "tiny.safetensors"), steps=8,
