@@ -53,7 +53,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
             _write(painted, job, settings, out, manifest, done=len(cells) - len(todo), total=len(cells),
                    progress=progress)
         grids = write_grids(out, cells)
-        prompts = job.prompt_list()
+        prompts = list(dict.fromkeys(c.prompt for c in cells))  # the cells hold them: no second read of the file
         sheet = write_contact_sheet(out, cells, f"{len(cells):,} cells: {', '.join(prompts[:3])}"
                                                 f"{' ...' if len(prompts) > 3 else ''}")
     return {"cells": len(cells), "painted": len(todo), "skipped": len(cells) - len(todo),

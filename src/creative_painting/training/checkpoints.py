@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.io import follow_umask_tree, is_empty
+from creative_painting.io import check_location, follow_umask_tree, is_empty
 
 _NAME = re.compile(r"^step-(\d+)$")
 EMA_FILE = "ema.safetensors"
@@ -35,8 +35,7 @@ def latest_checkpoint(output_dir: Path) -> Path | None:
 
 def check_output_dir(out: Path, cfg, resume: bool) -> None:
     """Before anything is written: `out` is new, empty, or a run of the same kind (stage, LoRA, model)."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output_dir {out} is a file; choose a folder")
+    check_location(out)  # not a file, not under one, writable
     if is_empty(out):
         return
     try:

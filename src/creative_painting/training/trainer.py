@@ -36,6 +36,11 @@ from creative_painting.training.data import StepBatches, open_items
 log = logging.getLogger(__name__)
 
 
+def launched_on_cpus() -> bool:
+    """Launched by torchrun/accelerate on a machine without GPUs: accelerate needs cpu=True for gloo DDP."""
+    return not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def _fresh_text_encoder(text_encoder, seed: int):
     """Same architecture, new random weights: the paper's stage 1 learns the text side from scratch."""
     from transformers import CLIPTextModel
@@ -185,9 +190,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     items, manifest = open_items(cfg.data)
     if manifest.get("kind") == "pixels" and manifest.get("size") not in (None, cfg.resolution):
         raise UserError(f"{cfg.data} holds {manifest['size']} px images but resolution is {cfg.resolution}")
-    # Launched by torchrun/accelerate on a machine without GPUs: accelerate needs cpu=True for gloo DDP.
-    multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=multi_cpu,
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=launched_on_cpus(),
                               gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
                               project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")))
 

@@ -6,8 +6,6 @@ Small demos have no pretrained VAE here; this trains one on the collection itsel
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -54,13 +52,12 @@ def train_vae(cfg: VaeConfig, progress: bool = True, resume: bool = True) -> dic
     from accelerate import Accelerator
     from diffusers import AutoencoderKL
 
-    from creative_painting.io import atomic_path, run_lock
+    from creative_painting.io import atomic_path, check_location, run_lock
     from creative_painting.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+    from creative_painting.training.trainer import launched_on_cpus
 
     # 1. Data and the starting VAE, before anything is written.
-    out = Path(cfg.output_dir)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output_dir {out} is a file; choose a folder")
+    out = check_location(cfg.output_dir)
     items, _ = open_items(cfg.data)
     if cfg.model:
         from creative_painting.models import load_model
@@ -69,7 +66,7 @@ def train_vae(cfg: VaeConfig, progress: bool = True, resume: bool = True) -> dic
     else:
         with seeded_init(derive_seed(cfg.seed, "vae")):
             vae = AutoencoderKL(**small_vae_config(cfg.channels, cfg.latent_channels))
-    accelerator = Accelerator(cpu=not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1)
+    accelerator = Accelerator(cpu=launched_on_cpus())
 
     # 2. Optimizers, prepared by accelerate (DDP wraps the whole autoencoding pass).
     autoencoding = _Autoencoding(vae)
