@@ -6,7 +6,6 @@ changed setting can never be mistaken for a finished cell.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
@@ -17,6 +16,7 @@ from creative_painting.errors import UserError
 from creative_painting.models.configs import DEFAULT_MODEL
 from creative_painting.sampling.presets import SamplingSettings, get_preset
 from creative_painting.seeds import check_seed
+from creative_painting.textfiles import read_texts
 
 MAX_CELLS = 10_000_000
 
@@ -126,17 +126,9 @@ class BatchJob:
 def _read_column(path: Path, column: str) -> list[str]:
     """Lines of a text file, or one column of a .tsv/.csv (PartiPrompts: `Prompt`)."""
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            if path.suffix in (".tsv", ".csv"):
-                reader = csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
-                if column not in (reader.fieldnames or []):
-                    raise UserError(f"{path} has no {column!r} column (columns: {', '.join(reader.fieldnames or [])})")
-                return [row[column].strip() for row in reader if (row[column] or "").strip()]
-            return [line.strip() for line in f if line.strip()]
+        return list(read_texts(path, column))
     except FileNotFoundError:
         raise UserError(f"file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text") from None
 
 
 def _top_artists(spec: str, source: str | None) -> list[str]:

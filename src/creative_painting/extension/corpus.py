@@ -16,6 +16,7 @@ from pathlib import Path
 
 from creative_painting.errors import UserError
 from creative_painting.extension.markup import wikitext_to_text
+from creative_painting.textfiles import utf8_lines
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,9 @@ def iter_jsonl(path: Path, start: int = 0) -> Iterator[Article]:
     with _open(path) as f:
         if start:
             f.seek(start)
-        for number, line in enumerate(f, 1):
-            if not line.strip():
+        for number, text in utf8_lines(f, path):
+            if not text.strip():
                 continue
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise UserError(f"{path}:{number}: not UTF-8 text (byte {e.start} of the line)") from None
             try:
                 row = json.loads(text)
                 title, body = row["title"], row["text"]

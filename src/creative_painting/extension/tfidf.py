@@ -6,7 +6,6 @@ relevance where words that are everywhere in captions ("painting", "photo") weig
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from creative_painting.errors import UserError
 from creative_painting.io import atomic_write_text
+from creative_painting.textfiles import read_texts
 
 SETTINGS = {"lowercase": True, "stop_words": "english", "sublinear_tf": True, "min_df": 2, "max_features": 200_000}
 
@@ -71,27 +71,13 @@ def iter_caption_texts(path: str | Path, column: str = "TEXT") -> Iterator[str]:
         for batch in pq.ParquetFile(path).iter_batches(columns=[column], batch_size=8192):
             yield from (t for t in batch.column(0).to_pylist() if t)
     elif path.suffix in (".csv", ".tsv") and not _is_wikiart_list(path):
-        with open(path, encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
-            try:
-                if column not in (reader.fieldnames or []):
-                    raise UserError(f"{path} has no {column!r} column (columns: {', '.join(reader.fieldnames or [])})")
-                yield from (row[column] for row in reader if row[column])
-            except UnicodeDecodeError:
-                raise UserError(f"{path}: not UTF-8 text near line {reader.line_num + 1}") from None
+        yield from read_texts(path, column)
     elif path.is_dir() or path.suffix in (".parquet", ".csv") or path.name.endswith((".tar", ".tar.gz", ".tgz")):
         from creative_painting.wikiart import iter_source, make_caption
 
         yield from (make_caption(a) for a in iter_source(path))
     else:
-        with open(path, "rb") as f:
-            for number, raw in enumerate(f, 1):
-                try:
-                    line = raw.decode("utf-8").strip()
-                except UnicodeDecodeError as e:
-                    raise UserError(f"{path}:{number}: not UTF-8 text (byte {e.start} of the line)") from None
-                if line:
-                    yield line
+        yield from read_texts(path, column)  # plain text: one caption a line
 
 
 def _parquet_columns(path: Path) -> list[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from creative_painting.errors import UserError
+from creative_painting.textfiles import utf8_lines
 from creative_painting.wikiart.names import Artwork, genre_display_name, parse_path
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -54,11 +55,8 @@ def iter_csv(path: Path) -> Iterator[Entry]:
     if _is_genre_list(path) and (path.parent / "genre_class.txt").is_file():
         genres = read_class_list(path.parent / "genre_class.txt")
     with open(path, "rb") as f:
-        for line_number, raw in enumerate(f, 1):
-            try:
-                row = next(csv.reader([raw.decode("utf-8")]), None)
-            except UnicodeDecodeError as e:
-                raise UserError(f"{path}:{line_number}: not UTF-8 text (byte {e.start} of the line)") from None
+        for line_number, text in utf8_lines(f, path):
+            row = next(csv.reader([text]), None)
             if not row:
                 continue
             try:
