@@ -191,7 +191,6 @@ CASES = [
     ("batch-no-prompts", ["batch", "--out", "b"], "no prompts", None),
     ("batch-seeds-zero", ["batch", "--out", "b", "--prompt", "x", "--seeds", "0"], "seeds must be", None),
     ("batch-scale-nan", ["batch", "--out", "b", "--prompt", "x", "--scale", "nan"], "finite", None),
-    ("batch-top-without-lists", ["batch", "--out", "b", "--prompt", "x", "--artist", "top:3"], "needs `wikiart", None),
     ("batch-out-is-a-file", ["batch", "--out", "file.txt", "--prompt", "x"], "is a file", None),
     ("batch-into-user-folder", ["batch", "--out", "notours", "--prompt", "x"], "not a batch folder", None),
     *[(f"train-{key}", ["train", "{train_cfg}", override], words, None) for key, override, words in [

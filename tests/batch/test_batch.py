@@ -99,7 +99,7 @@ def test_prompts_from_a_tsv_column_and_the_wikiart_top_artists(tiny_dir, tmp_pat
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"prompts": []}, "no prompts"), ({"seeds": 0}, "seeds must be"), ({"artists": ["top:3"]}, "needs `wikiart"),
+    ({"prompts": []}, "no prompts"), ({"seeds": 0}, "seeds must be"),
     ({"prompts_file": "/no/such.txt"}, "file not found"), ({"steps": 0}, "steps must be"),
     ({"seed": 2**64 - 1}, r"seed \+ seeds - 1"),
 ])

@@ -88,3 +88,19 @@ def test_real_artgan_lists_reproduce_the_paper(real_lists):
     top = [(a["name"], a["count"]) for a in stats["top_artists"][:3]]
     # The paper counts 1,889 van Goghs: one listed file is corrupt in the archive (ArtGAN issue #14).
     assert top == [("Vincent van Gogh", 1890), ("Nicholas Roerich", 1860), ("Pierre Auguste Renoir", 1400)]
+
+
+def test_shipped_artist_ranking_is_the_real_lists_ranking(real_lists):
+    from creative_painting.wikiart.catalog import genres, ranked_artists, styles
+
+    source = f"{real_lists / 'style_train.csv'},{real_lists / 'style_val.csv'}"
+    stats = collection_stats(iter_source(source), top=10_000)
+    shipped = [(a.name, a.slug, a.paintings) for a in ranked_artists()]
+    assert shipped == [(a["name"], a["slug"], a["count"]) for a in stats["top_artists"]]
+    assert len(shipped) == 1_119 and len(styles()) == 27 and "landscape" in genres()
+
+
+def test_top_n_without_a_source_uses_the_shipped_ranking():
+    from creative_painting.batch.job import _top_artists
+
+    assert _top_artists("top:3", None) == ["Vincent van Gogh", "Nicholas Roerich", "Pierre Auguste Renoir"]

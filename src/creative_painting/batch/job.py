@@ -46,9 +46,9 @@ class BatchJob:
     prompts: list[str] = field(default_factory=list)
     prompts_file: str | None = None  # one prompt a line, or a .tsv/.csv whose `prompts_column` holds them
     prompts_column: str = "Prompt"  # PartiPrompts.tsv
-    artists: list[str] = field(default_factory=list)  # names; ["top:30"] takes WikiArt's top 30 from `wikiart`
+    artists: list[str] = field(default_factory=list)  # names; ["top:30"]: WikiArt's top 30 (from `wikiart` if given)
     artists_file: str | None = None
-    wikiart: str | None = None  # a WikiArt SOURCE (e.g. the ArtGAN lists) for top:N
+    wikiart: str | None = None  # a WikiArt SOURCE to rank top:N by (default: the shipped ArtGAN ranking)
     seeds: int = 1  # images per prompt x artist, with seeds seed, seed + 1, ...
     seed: int = 0
     template: str | None = None
@@ -140,6 +140,8 @@ def _top_artists(spec: str, source: str | None) -> list[str]:
         raise UserError(f"artists: {spec!r} must be top:N") from None
     if not 1 <= count <= 1000:
         raise UserError(f"artists: top:N takes N in 1..1000, got {count}")
-    if not source:
-        raise UserError("artists: top:N needs `wikiart: SOURCE` (e.g. the ArtGAN style_train.csv,style_val.csv)")
+    if not source:  # the ranking shipped with the package, from ArtGAN's lists
+        from creative_painting.wikiart.catalog import ranked_artists
+
+        return [a.name for a in ranked_artists()[:count]]
     return [a["name"] for a in collection_stats(iter_source(source), top=count)["top_artists"]]

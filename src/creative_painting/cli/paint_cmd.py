@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--width", type=int)
     p.add_argument("--height", type=int)
     p.add_argument("--seed", type=int, default=0, help="shared by every cell so columns are comparable")
+    p.add_argument("--images", type=int, default=1, help="images per cell, with seeds SEED, SEED+1, ...")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
     p.add_argument("--dtype", default="auto", help="auto (fp16 on GPU, fp32 on CPU), fp32, fp16 or bf16")
@@ -49,35 +50,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from creative_painting.io import claim_output_dir
     from creative_painting.models import load_model
-    from creative_painting.painting import build_cells, resolve_device
-    from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
-    from creative_painting.painting.session import paint_grid
-    from creative_painting.sampling import get_preset
-    from creative_painting.seeds import check_seed
+    from creative_painting.painting import resolve_device
+    from creative_painting.painting.captions import EXTENDED_TEMPLATE
+    from creative_painting.painting.request import PaintRequest
+    from creative_painting.painting.session import paint_request
 
     # Everything the user typed is checked before the (slow) model load.
-    settings = get_preset(args.preset).with_overrides(
-        sampler=args.sampler, steps=args.steps, scale=args.scale, eta=args.eta, width=args.width, height=args.height
-    ).validate()
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    check_seed(args.seed, "--seed")
+    request = PaintRequest(
+        args.prompts, args.artist, style=args.style, genre=args.genre, year=args.year, template=args.template,
+        negative=args.negative, preset=args.preset, sampler=args.sampler, steps=args.steps, scale=args.scale,
+        eta=args.eta, width=args.width, height=args.height, seed=args.seed, images=args.images,
+        batch_size=args.batch_size).validate()
     if args.extend is not None and not 1 <= args.extend <= 100:
         raise UserError(f"--extend must be in 1..100 extensions per prompt, got {args.extend}")
     claim_output_dir(args.out, "paint", overwrite=args.overwrite)
-    prompts, template = args.prompts, args.template or DEFAULT_TEMPLATE
     if args.extend is not None:
         from creative_painting.cli.extend_cmd import extend_prompts
 
-        prompts = [p.rstrip(" .") for p in extend_prompts(prompts, args.extend, args.extend_index)]
-        template = args.template or EXTENDED_TEMPLATE
-    cells = build_cells(prompts, args.artist, template=template,
-                        style=args.style, genre=args.genre, year=args.year)
+        request.prompts = [p.rstrip(" .") for p in extend_prompts(request.prompts, args.extend, args.extend_index)]
+        request.template = args.template or EXTENDED_TEMPLATE
+        request.validate()
     device, dtype = resolve_device(args.device, args.dtype)
 
     model = load_model(args.model, config_dir=args.config).to(device, dtype)
-    result = paint_grid(model, cells, settings, args.out, seed=args.seed, negative=args.negative,
-                        batch_size=args.batch_size, progress=not args.no_progress, overwrite=args.overwrite)
+    result = paint_request(model, request, args.out, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:
         print(path)
     print(result.grid)

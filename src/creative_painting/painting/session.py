@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from creative_painting.painting.captions import Cell
 from creative_painting.painting.grid import make_grid
 from creative_painting.painting.images import save_png
 from creative_painting.painting.painter import PaintJob, paint
+from creative_painting.painting.request import PaintRequest
 from creative_painting.sampling import SamplingSettings
 
 
@@ -37,50 +39,74 @@ def paint_grid(
     out_dir: str | Path,
     *,
     seed: int = 0,
+    images_per_cell: int = 1,
     negative: str = "",
     batch_size: int = 4,
     progress: bool = True,
     overwrite: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> PaintResult:
-    """Every cell uses the same seed, so columns differ only by their artist (the paper's comparison).
+    """Every cell uses the same seeds, so columns differ only by their artist (the paper's comparison).
 
-    `out_dir` appears whole when everything is painted: its `paint.json` describes every PNG in it.
-    A previous paint output there is replaced only with `overwrite`; any other non-empty folder is refused.
+    Image k of a cell has seed `seed + k`. `out_dir` appears whole when everything is painted: its
+    `paint.json` describes every PNG in it. A previous paint output there is replaced only with
+    `overwrite`; any other non-empty folder is refused. `on_step(done, total)` follows the U-Net steps
+    (it may raise to stop the run; nothing is written then).
     """
     settings = settings.validate()
     out_dir = claim_output_dir(out_dir, "paint", overwrite=overwrite)
-    jobs = [PaintJob(cell.caption, seed, negative) for cell in cells]
-    with tqdm(total=len(jobs) * settings.steps, desc="painting", unit="step", disable=not progress) as bar:
-        images = paint(model, jobs, settings, batch_size=batch_size, on_step=lambda: bar.update(1))
+    jobs = [PaintJob(cell.caption, seed + k, negative) for cell in cells for k in range(images_per_cell)]
+    total = len(jobs) * settings.steps
+    with tqdm(total=total, desc="painting", unit="step", disable=not progress) as bar:
+
+        def step() -> None:
+            bar.update(1)
+            if on_step is not None:
+                on_step(bar.n, total)
+
+        images = paint(model, jobs, settings, batch_size=batch_size, on_step=step)
 
     with output_dir(out_dir, "paint", overwrite=overwrite) as staging:
-        records = _write(staging, model, cells, images, settings, seed=seed, negative=negative)
+        records = _write(staging, model, cells, images, settings, seed=seed, negative=negative,
+                         images_per_cell=images_per_cell)
     return PaintResult([out_dir / r["file"] for r in records], out_dir / "grid.png", out_dir / "paint.json")
 
 
+def paint_request(model: StableDiffusion, request: PaintRequest, out_dir: str | Path, **options) -> PaintResult:
+    """`paint_grid` for a checked request (from `paint` or the studio); options as in `paint_grid`."""
+    return paint_grid(model, request.cells(), request.settings(), out_dir, seed=request.seed,
+                      images_per_cell=request.images, negative=request.negative, batch_size=request.batch_size,
+                      **options)
+
+
 def _write(folder: Path, model: StableDiffusion, cells: list[Cell], images: list, settings: SamplingSettings, *,
-           seed: int, negative: str) -> list[dict]:
+           seed: int, negative: str, images_per_cell: int = 1) -> list[dict]:
     """The cell PNGs (with their metadata), the labelled grid and the manifest."""
+    n = images_per_cell
     records = []
-    for cell, image in zip(cells, images, strict=True):
+    for i, image in enumerate(images):
+        cell, k = cells[i // n], i % n
         metadata = {
             "prompt": cell.prompt, "caption": cell.caption, "artist": cell.artist, "style": cell.style,
-            "genre": cell.genre, "year": cell.year, "negative_prompt": negative or None, "seed": seed,
+            "genre": cell.genre, "year": cell.year, "negative_prompt": negative or None, "seed": seed + k,
             "sampler": settings.sampler, "steps": settings.steps, "scale": settings.scale, "eta": settings.eta,
             "width": settings.width, "height": settings.height, "model": model.source,
             "software": f"creative-painting {__version__}",
         }
-        path = save_png(image, folder / f"{cell.row:02d}-{cell.col:02d}-{_slug(cell.artist)}.png", metadata)
+        name = f"{cell.row:02d}-{cell.col:02d}-{_slug(cell.artist)}" + (f"-{k}" if n > 1 else "")
+        path = save_png(image, folder / f"{name}.png", metadata)
         records.append({"file": path.name, **metadata})
 
     rows = max(c.row for c in cells) + 1
     cols = max(c.col for c in cells) + 1
-    table = [[images[r * cols + c] for c in range(cols)] for r in range(rows)]
+    # One grid row per prompt and image: row r, image k, column c is images[(r * cols + c) * n + k].
+    table = [[images[(r * cols + c) * n + k] for c in range(cols)] for r in range(rows) for k in range(n)]
     col_labels = [cells[c].artist or "" for c in range(cols)] if cells[0].artist else None
-    row_labels = [cells[r * cols].prompt for r in range(rows)] if rows > 1 else None
+    row_labels = ([cells[r * cols].prompt + (f" (seed {seed + k})" if n > 1 else "") for r in range(rows)
+                   for k in range(n)] if rows * n > 1 else None)
     save_png(make_grid(table, col_labels, row_labels), folder / "grid.png",
              {"software": f"creative-painting {__version__}", "model": model.source})
-    manifest = {"settings": asdict(settings), "images": records}
+    manifest = {"settings": asdict(settings), "images_per_cell": n, "images": records}
     atomic_write_text(folder / "paint.json", json.dumps(manifest, indent=2, allow_nan=False))
     return records
 
