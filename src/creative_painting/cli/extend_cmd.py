@@ -63,15 +63,20 @@ def build_extender(args: argparse.Namespace, top: int):
     return Extender(index, tfidf, load_embedder(args.embedder), tagger, generators, settings)
 
 
-def extend_prompts(prompts: list[str], k: int, index: Path | None = None) -> list[str]:
-    """`paint --extend K`: each prompt becomes its top-K extensions (default extension settings)."""
-    if k < 1:
-        raise UserError(f"--extend must be at least 1, got {k}")
+def default_extender(top: int, index: Path | None = None):
+    """The extender `extend` builds when no option is given (used by `paint --extend` and the studio)."""
     defaults = argparse.ArgumentParser()
     add_extension_options(defaults)
     args = defaults.parse_args([])
     args.index = index
-    extender = build_extender(args, k)
+    return build_extender(args, top)
+
+
+def extend_prompts(prompts: list[str], k: int, index: Path | None = None) -> list[str]:
+    """`paint --extend K`: each prompt becomes its top-K extensions (default extension settings)."""
+    if k < 1:
+        raise UserError(f"--extend must be at least 1, got {k}")
+    extender = default_extender(k, index)
     extended = []
     for prompt in prompts:
         results = extender.extend(prompt)

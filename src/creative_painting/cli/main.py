@@ -14,6 +14,7 @@ from creative_painting.cli import (
     extend_cmd,
     models_cmd,
     paint_cmd,
+    studio_cmd,
     train_cmd,
     wiki_cmd,
     wikiart_cmd,
@@ -21,7 +22,7 @@ from creative_painting.cli import (
 from creative_painting.cli.parser import OneLineParser
 from creative_painting.errors import UserError
 
-COMMANDS = (paint_cmd, batch_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, demo_cmd, models_cmd)
+COMMANDS = (paint_cmd, batch_cmd, studio_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, demo_cmd, models_cmd)
 
 
 def build_parser() -> OneLineParser:

@@ -1,0 +1,85 @@
+"""`creative-painting studio`: the paper's workflow in a web page, with a durable job queue.
+
+Example: creative-painting studio --model out/tiny/tiny.safetensors --data studio-data
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from pathlib import Path
+
+from creative_painting.errors import UserError
+
+AUTH_ENV = "CREATIVE_PAINTING_AUTH"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("studio", help="web studio: topic, extensions, artists, grids, queue, gallery, PNG info",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path("studio-data"),
+                   help="folder for the job queue and every run (default studio-data/)")
+    p.add_argument("--model", help="loaded once at start: hub id, diffusers folder, or .ckpt/.safetensors "
+                                   "(default: a tiny random model that paints noise)")
+    p.add_argument("--config", type=Path, help="diffusers folder whose configs describe a non-SD-v1 single file")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (anything but localhost needs --auth)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", help=f"USER:PASS for the page and API (or the {AUTH_ENV} environment variable)")
+    p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
+    p.add_argument("--dtype", default="auto", help="auto (fp16 on GPU, fp32 on CPU), fp32, fp16 or bf16")
+    p.set_defaults(run=run)
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise UserError("--auth must be USER:PASS, both non-empty")
+    return user, password
+
+
+def check_binding(host: str, port: int, auth: tuple[str, str] | None) -> None:
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be in 1..65535, got {port}")
+    local = host in LOCAL_HOSTS
+    if not local:
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+    if not local and auth is None:
+        raise UserError(f"binding {host} lets other machines in: give --auth USER:PASS (or set {AUTH_ENV})")
+
+
+def run(args: argparse.Namespace) -> int:
+    from creative_painting.studio.service import TINY_NOTE, Studio
+
+    auth = parse_auth(args.auth if args.auth is not None else os.environ.get(AUTH_ENV))
+    check_binding(args.host, args.port, auth)
+    studio = Studio(args.data)  # claims and locks the data folder before the slow parts
+    try:
+        from creative_painting.painting import resolve_device
+
+        device, dtype = resolve_device(args.device, args.dtype)
+        if args.model:
+            from creative_painting.models import load_model
+
+            studio.model = load_model(args.model, config_dir=args.config).to(device, dtype)
+        else:
+            from creative_painting.models import make_tiny_model
+
+            studio.model, studio.model_note = make_tiny_model().to(device, dtype), TINY_NOTE
+        os.environ.setdefault("GRADIO_TEMP_DIR", str(studio.cache))
+        os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+        from creative_painting.studio.ui import launch
+
+        studio.start()
+        print(f"studio: data {studio.data}, model {studio.model.source}; "
+              f"{len(studio.recovered)} interrupted job(s) queued again", flush=True)
+        launch(studio, host=args.host, port=args.port, auth=auth)
+    finally:
+        studio.close()
+    return 0

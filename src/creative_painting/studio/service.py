@@ -1,0 +1,275 @@
+"""The studio's work, without any web code: extend a topic, queue paint jobs, paint them one by one,
+browse past runs, and read a PNG's parameters back. The web page (ui.py) and the HTTP API call only this.
+
+Everything lives in one data folder:
+    jobs.sqlite      the durable queue (queue.py)
+    runs/000007/     one folder per job, in the layout of `paint` (PNGs, grid.png, paint.json)
+    cache/           the web server's temporary files
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import shutil
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from creative_painting.errors import UserError
+from creative_painting.io import claim_resumable_dir, run_lock
+from creative_painting.painting.request import PaintRequest
+from creative_painting.studio.queue import Job, JobQueue
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 4096 * 4096
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TINY_NOTE = ("No --model was given: painting uses a tiny random model that paints noise. "
+             "Start the studio with --model (a hub id, a diffusers folder or a .safetensors/.ckpt file) to paint.")
+PROGRESS_EVERY_S = 0.25
+
+
+class Cancelled(Exception):
+    """Raised from the progress callback to stop a job that a user cancelled."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished paint output in the data folder."""
+
+    id: str
+    folder: Path
+    grid: Path
+    images: list[Path]
+    prompts: list[str]
+    artists: list[str]
+    request: dict[str, Any] | None
+    created: float
+
+    def matches(self, query: str) -> bool:
+        words = query.lower().split()
+        text = " ".join(self.prompts + self.artists).lower()
+        return all(w in text for w in words)
+
+
+class Studio:
+    """One model, one worker thread, one data folder (held with a lock, so one server per folder)."""
+
+    def __init__(self, data: str | Path, model=None, *, model_note: str | None = None, extender_factory=None):
+        self.data = claim_resumable_dir(data, "studio").resolve()
+        self._stack = ExitStack()
+        self._stack.enter_context(run_lock(self.data))
+        self.runs = self.data / "runs"
+        self.runs.mkdir(exist_ok=True)
+        self.cache = self.data / "cache"
+        self.cache.mkdir(exist_ok=True)
+        for leftover in self.runs.glob(".*.tmp"):  # staging folders of a job a kill interrupted
+            shutil.rmtree(leftover, ignore_errors=True)
+        self.queue = JobQueue(self.data / "jobs.sqlite")
+        self.recovered = self.queue.recover()
+        self.model, self.model_note = model, model_note
+        self._extender_factory = extender_factory
+        self._extender = None
+        self._extender_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._worker = threading.Thread(target=self._work, name="studio-worker", daemon=True)
+        self._worker.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.queue.changed.set()
+        if self._worker is not None:
+            self._worker.join(timeout=60)
+        self.queue.close()
+        self._stack.close()
+
+    # -- extension -----------------------------------------------------------------------------------
+    def extender(self):
+        with self._extender_lock:
+            if self._extender is None:
+                if self._extender_factory is None:
+                    from creative_painting.cli.extend_cmd import default_extender
+
+                    self._extender = default_extender(top=10)
+                else:
+                    self._extender = self._extender_factory()
+            return self._extender
+
+    def extend(self, topic: str, top: int = 10) -> list[dict[str, Any]]:
+        """Candidates best first, each with its score, the score's parts, entities (with offsets) and source."""
+        topic = " ".join(str(topic or "").split())
+        if not topic:
+            raise UserError("prompt must not be empty")
+        if len(topic) > 1000:
+            raise UserError("a topic is at most 1,000 characters")
+        extender = self.extender()
+        with self._extender_lock:
+            extender.settings.top = top
+            results = extender.extend(topic)
+        return [{**r.to_json(), "entities": [{"text": e.text, "kind": e.kind, "start": e.start, "end": e.end}
+                                              for e in r.entities]} for r in results]
+
+    # -- jobs ------------------------------------------------------------------------------------------
+    def submit(self, request: dict[str, Any] | PaintRequest) -> int:
+        """Checked exactly as `paint` checks its flags, then on disk before the id is returned."""
+        if not isinstance(request, PaintRequest):
+            request = PaintRequest.from_json(request)
+        request.validate()
+        cells = len(request.prompts) * max(1, len(request.artists))
+        label = f"{request.prompts[0][:60]}" + (f" (+{len(request.prompts) - 1})" if len(request.prompts) > 1 else "")
+        label += f" · {cells * request.images} image{'s' if cells * request.images > 1 else ''}"
+        return self.queue.submit(request.to_json(), label)
+
+    def cancel(self, job_id: int) -> str:
+        state = self.queue.cancel(int(job_id))
+        if state is None:
+            raise UserError(f"no job {job_id}")
+        return state
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        job = self.queue.get(int(job_id))
+        if job is None:
+            raise UserError(f"no job {job_id}")
+        info = job.to_json()
+        run = self.run(self.run_id(job.id)) if job.state == "done" else None
+        info["grid"] = str(run.grid) if run else None
+        info["images"] = [str(p) for p in run.images] if run else []
+        info["manifest"] = str(run.folder / "paint.json") if run else None
+        return info
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return [job.to_json() for job in self.queue.jobs()]
+
+    @staticmethod
+    def run_id(job_id: int) -> str:
+        return f"{job_id:06d}"
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            job = self.queue.claim_next()
+            if job is None:
+                self.queue.changed.wait(timeout=1.0)
+                self.queue.changed.clear()
+                continue
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        from creative_painting.painting.session import paint_request
+
+        last = 0.0
+
+        def on_step(done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY_S or done == total:
+                last = now
+                if self.queue.progress(job.id, done, total) or self._stop.is_set():
+                    raise Cancelled
+
+        try:
+            request = PaintRequest.from_json(job.request)
+            paint_request(self.model, request, self.runs / self.run_id(job.id), overwrite=True, progress=False,
+                          on_step=on_step)
+        except Cancelled:
+            if self._stop.is_set():
+                return  # server shutting down: the job stays running and is recovered at the next start
+            self.queue.finish(job.id, "cancelled")
+        except UserError as e:
+            self.queue.finish(job.id, "failed", str(e))
+        except Exception as e:  # a job that breaks must not stop the queue
+            logger.exception("job %d failed", job.id)
+            self.queue.finish(job.id, "failed", f"{type(e).__name__}: {e}")
+        else:
+            self.queue.finish(job.id, "done")
+
+    # -- gallery ---------------------------------------------------------------------------------------
+    def run(self, run_id: str) -> Run | None:
+        folder = self.runs / run_id
+        try:
+            manifest = json.loads((folder / "paint.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        images = manifest.get("images", [])
+        return Run(run_id, folder, folder / "grid.png", [folder / r["file"] for r in images],
+                   list(dict.fromkeys(r.get("prompt", "") for r in images)),
+                   list(dict.fromkeys(r["artist"] for r in images if r.get("artist"))),
+                   manifest.get("request"), (folder / "paint.json").stat().st_mtime)
+
+    def gallery(self, query: str = "") -> list[Run]:
+        """Every finished run in the data folder, newest first, filtered by words of its prompts or artists."""
+        runs = [run for folder in self.runs.iterdir() if not folder.name.startswith(".")
+                and (run := self.run(folder.name)) is not None]
+        return sorted((r for r in runs if r.matches(query or "")), key=lambda r: r.created, reverse=True)
+
+    # -- files -----------------------------------------------------------------------------------------
+    def data_file(self, relative: str) -> Path:
+        """A file inside the data folder, or a one-line error: no `..`, no absolute path, no symlink out."""
+        candidate = (self.data / relative).resolve()
+        if not candidate.is_relative_to(self.data) or not candidate.is_file():
+            raise UserError(f"no such file in the studio's data folder: {relative}")
+        return candidate
+
+
+def png_parameters(path: str | Path) -> dict[str, Any]:
+    """A painted PNG's parameters as a paint request (A1111's "PNG Info"); a one-line error otherwise."""
+    from PIL import Image
+
+    from creative_painting.painting.images import METADATA_KEY
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise UserError(f"the file is {size / 2**20:.1f} MiB; PNG info reads files up to {MAX_UPLOAD_BYTES // 2**20} MiB")
+    with open(path, "rb") as f:
+        if f.read(8) != PNG_SIGNATURE:
+            raise UserError("not a PNG file; drop a PNG painted by creative-painting")
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_UPLOAD_PIXELS:
+                raise UserError(f"{image.width}x{image.height} is larger than any painting of this program")
+            text = dict(image.info)  # text chunks before the pixels: the pixels are never decoded
+    except UserError:
+        raise
+    except Exception as e:  # truncated, corrupt, or a text-chunk bomb (PIL refuses > 1 MB of text)
+        raise UserError(f"cannot read this PNG: {e}") from None
+    if METADATA_KEY not in text:
+        raise UserError("this PNG carries no creative-painting parameters (it was made elsewhere, "
+                        "or its metadata was stripped)")
+    try:
+        meta = json.loads(text[METADATA_KEY])
+    except ValueError:
+        raise UserError("this PNG's creative-painting parameters are damaged") from None
+    if not isinstance(meta, dict):
+        raise UserError("this PNG's creative-painting parameters are damaged")
+    request = {"prompts": [meta.get("prompt") or meta.get("caption") or ""],
+               "artists": [meta["artist"]] if meta.get("artist") else [],
+               "negative": meta.get("negative_prompt") or ""}
+    for key in ("style", "genre", "year", "sampler", "steps", "scale", "eta", "width", "height", "seed"):
+        if meta.get(key) is not None:
+            request[key] = meta[key]
+    return {"request": request, "caption": meta.get("caption"), "model": meta.get("model"),
+            "software": meta.get("software")}
+
+
+def highlight_entities(text: str, entities: list[dict[str, Any]]) -> str:
+    """HTML with each entity in a <mark> whose class names its kind (spatial or temporal)."""
+    out, at = [], 0
+    for e in sorted(entities, key=lambda e: e["start"]):
+        if e["start"] < at:
+            continue  # overlapping spans: keep the first
+        out.append(html.escape(text[at:e["start"]]))
+        out.append(f'<mark class="entity {html.escape(e["kind"])}" title="{html.escape(e["kind"])}">'
+                   f'{html.escape(text[e["start"]:e["end"]])}</mark>')
+        at = e["end"]
+    out.append(html.escape(text[at:]))
+    return "".join(out)
