@@ -45,6 +45,7 @@ def paint_grid(
     progress: bool = True,
     overwrite: bool = False,
     on_step: Callable[[int, int], None] | None = None,
+    manifest_extra: dict | None = None,
 ) -> PaintResult:
     """Every cell uses the same seeds, so columns differ only by their artist (the paper's comparison).
 
@@ -57,30 +58,35 @@ def paint_grid(
     out_dir = claim_output_dir(out_dir, "paint", overwrite=overwrite)
     jobs = [PaintJob(cell.caption, seed + k, negative) for cell in cells for k in range(images_per_cell)]
     total = len(jobs) * settings.steps
+    done = 0
     with tqdm(total=total, desc="painting", unit="step", disable=not progress) as bar:
 
         def step() -> None:
+            nonlocal done
+            done += 1
             bar.update(1)
             if on_step is not None:
-                on_step(bar.n, total)
+                on_step(done, total)
 
         images = paint(model, jobs, settings, batch_size=batch_size, on_step=step)
 
     with output_dir(out_dir, "paint", overwrite=overwrite) as staging:
         records = _write(staging, model, cells, images, settings, seed=seed, negative=negative,
-                         images_per_cell=images_per_cell)
+                         images_per_cell=images_per_cell, extra=manifest_extra)
     return PaintResult([out_dir / r["file"] for r in records], out_dir / "grid.png", out_dir / "paint.json")
 
 
 def paint_request(model: StableDiffusion, request: PaintRequest, out_dir: str | Path, **options) -> PaintResult:
-    """`paint_grid` for a checked request (from `paint` or the studio); options as in `paint_grid`."""
+    """`paint_grid` for a checked request (from `paint` or the studio); options as in `paint_grid`.
+
+    The request goes into paint.json, so that any output can be painted again (the studio's gallery)."""
     return paint_grid(model, request.cells(), request.settings(), out_dir, seed=request.seed,
                       images_per_cell=request.images, negative=request.negative, batch_size=request.batch_size,
-                      **options)
+                      manifest_extra={"request": request.to_json()}, **options)
 
 
 def _write(folder: Path, model: StableDiffusion, cells: list[Cell], images: list, settings: SamplingSettings, *,
-           seed: int, negative: str, images_per_cell: int = 1) -> list[dict]:
+           seed: int, negative: str, images_per_cell: int = 1, extra: dict | None = None) -> list[dict]:
     """The cell PNGs (with their metadata), the labelled grid and the manifest."""
     n = images_per_cell
     records = []
@@ -106,7 +112,7 @@ def _write(folder: Path, model: StableDiffusion, cells: list[Cell], images: list
                    for k in range(n)] if rows * n > 1 else None)
     save_png(make_grid(table, col_labels, row_labels), folder / "grid.png",
              {"software": f"creative-painting {__version__}", "model": model.source})
-    manifest = {"settings": asdict(settings), "images_per_cell": n, "images": records}
+    manifest = {"settings": asdict(settings), "images_per_cell": n, **(extra or {}), "images": records}
     atomic_write_text(folder / "paint.json", json.dumps(manifest, indent=2, allow_nan=False))
     return records
 

@@ -81,9 +81,18 @@ class Studio:
         self._worker: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, warm_up: bool = True) -> None:
+        """Start the worker; load the extension models in the background so the first Extend is quick."""
         self._worker = threading.Thread(target=self._work, name="studio-worker", daemon=True)
         self._worker.start()
+        if warm_up:
+            threading.Thread(target=self._warm_up, name="studio-warm-up", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.extend("a painting")
+        except Exception:  # a missing index or model shows up, with its message, when someone presses Extend
+            logger.debug("extension warm-up failed", exc_info=True)
 
     def close(self) -> None:
         self._stop.set()
@@ -209,7 +218,7 @@ class Studio:
         """Every finished run in the data folder, newest first, filtered by words of its prompts or artists."""
         runs = [run for folder in self.runs.iterdir() if not folder.name.startswith(".")
                 and (run := self.run(folder.name)) is not None]
-        return sorted((r for r in runs if r.matches(query or "")), key=lambda r: r.created, reverse=True)
+        return sorted((r for r in runs if r.matches(query or "")), key=lambda r: (r.created, r.id), reverse=True)
 
     # -- files -----------------------------------------------------------------------------------------
     def data_file(self, relative: str) -> Path:
@@ -236,10 +245,12 @@ def png_parameters(path: str | Path) -> dict[str, Any]:
     try:
         with Image.open(path) as image:
             if image.width * image.height > MAX_UPLOAD_PIXELS:
-                raise UserError(f"{image.width}x{image.height} is larger than any painting of this program")
+                raise UserError(f"this PNG says it is {image.width}x{image.height}, larger than any painting of this program")
             text = dict(image.info)  # text chunks before the pixels: the pixels are never decoded
     except UserError:
         raise
+    except Image.DecompressionBombError:
+        raise UserError("this PNG says it is larger than any painting of this program (a decompression bomb?)") from None
     except Exception as e:  # truncated, corrupt, or a text-chunk bomb (PIL refuses > 1 MB of text)
         raise UserError(f"cannot read this PNG: {e}") from None
     if METADATA_KEY not in text:

@@ -1,0 +1,213 @@
+"""The studio's service: the same checks as `paint`, outputs in paint's layout, PNG info, files, gallery."""
+
+import json
+import os
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from creative_painting.cli.main import main
+from creative_painting.errors import UserError
+from creative_painting.painting.images import read_png_metadata
+from creative_painting.studio.service import MAX_UPLOAD_BYTES, Studio, highlight_entities, png_parameters
+
+SMALL = {"steps": 3, "width": 32, "height": 32}
+
+
+@pytest.fixture
+def studio(tmp_path, tiny_model):
+    s = Studio(tmp_path / "data", tiny_model)
+    s.start(warm_up=False)
+    yield s
+    s.close()
+
+
+def wait(studio, job_id, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = studio.job(job_id)
+        if job["state"] in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {studio.job(job_id)}")
+
+
+@pytest.mark.parametrize(("flags", "request_"), [
+    (["--steps", "0"], {"steps": 0}),
+    (["--width", "100"], {"width": 100}),
+    (["--sampler", "plms", "--eta", "0.5"], {"sampler": "plms", "eta": 0.5}),
+    (["--seed", "-1"], {"seed": -1}),
+    (["--images", "0"], {"images": 0}),
+    (["--scale", "nan"], {"scale": float("nan")}),
+    (["--artist", " "], {"artists": [" "]}),
+    (["--preset", "fast", "--steps", "1000"], {"preset": "fast", "steps": 1000}),
+])
+def test_form_values_get_the_command_lines_checks_and_messages(studio, capsys, flags, request_):
+    assert main(["paint", "a tree", "--model", "unused", *flags]) == 2
+    cli_message = capsys.readouterr().err.strip().split("error: ", 1)[1]
+    with pytest.raises(UserError) as caught:
+        studio.submit({"prompts": ["a tree"], **request_})
+    assert str(caught.value) == cli_message
+    assert studio.jobs() == []  # nothing was queued
+
+
+@pytest.mark.parametrize(("request_", "message"), [
+    ({"artists": ["x"]}, "needs prompts"), ({"prompts": ["x"], "colour": 1}, "unknown paint option 'colour'"),
+    ({"prompts": [3]}, "list of texts"), ({"prompts": ["x"], "steps": "ten"}, "steps must be an integer"),
+    ({"prompts": ["x"], "scale": True}, "scale must be a number"), ([1, 2], "JSON object"),
+])
+def test_malformed_api_requests_are_one_line_errors(studio, request_, message):
+    with pytest.raises(UserError, match=message):
+        studio.submit(request_)
+
+
+def test_a_job_paints_what_paint_paints_in_its_layout_and_png_info_reads_it_back(studio, tiny_dir, tmp_path):
+    request = {"prompts": ["a red bus"], "artists": ["Claude Monet", "Vincent van Gogh"], "seed": 7, "images": 2,
+               "negative": "blurry", "style": "Impressionism", **SMALL}
+    job = wait(studio, studio.submit(request))
+    assert job["state"] == "done", job["error"]
+    run = Path(job["grid"]).parent
+    assert run == studio.runs / "000001"
+    assert main(["paint", "a red bus", "--artist", "Claude Monet", "--artist", "Vincent van Gogh", "--seed", "7",
+                 "--images", "2", "--negative", "blurry", "--style", "Impressionism", "--steps", "3", "--width", "32",
+                 "--height", "32", "--model", str(tiny_dir / "tiny.safetensors"), "--out", str(tmp_path / "cli"),
+                 "--no-progress"]) == 0
+    cli = json.loads((tmp_path / "cli" / "paint.json").read_text())
+    ours = json.loads((run / "paint.json").read_text())
+    assert [r["file"] for r in ours["images"]] == [r["file"] for r in cli["images"]]
+    assert [r["seed"] for r in ours["images"]] == [7, 8, 7, 8]
+    for record in cli["images"]:
+        assert np.array_equal(np.asarray(Image.open(run / record["file"])),
+                              np.asarray(Image.open(tmp_path / "cli" / record["file"])))
+    assert sorted(p.name for p in run.iterdir()) == sorted(p.name for p in (tmp_path / "cli").iterdir())
+
+    # PNG info: the cell's parameters, as a request that paints the same pixels again.
+    info = png_parameters(run / "00-01-vincent-van-gogh-1.png")
+    assert info["request"] == {"prompts": ["a red bus"], "artists": ["Vincent van Gogh"], "negative": "blurry",
+                               "style": "Impressionism", "sampler": "ddim", "steps": 3, "scale": 5.0, "eta": 1.0,
+                               "width": 32, "height": 32, "seed": 8}
+    again = wait(studio, studio.submit(info["request"]))
+    repainted = np.asarray(Image.open(again["images"][0])).astype(int)
+    original = np.asarray(Image.open(run / "00-01-vincent-van-gogh-1.png")).astype(int)
+    assert np.abs(repainted - original).max() <= 1  # batch of 1 instead of 4: float sums in another order
+    assert read_png_metadata(again["images"][0])["seed"] == 8
+
+
+def test_png_info_refuses_what_it_cannot_read_with_a_message(tmp_path):
+    foreign = tmp_path / "foreign.png"
+    Image.new("RGB", (8, 8)).save(foreign)
+    not_png = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8)).save(not_png, format="JPEG")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(foreign.read_bytes()[:20])
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(_png_header(100_000, 100_000))  # a decompression bomb announces itself in its header
+    large = tmp_path / "large.png"
+    large.write_bytes(_png_header(5_000, 5_000))  # under Pillow's own bomb limit, over ours
+    big = tmp_path / "big.png"
+    with open(big, "wb") as f:
+        f.write(foreign.read_bytes())
+        f.truncate(MAX_UPLOAD_BYTES + 1)
+    cases = {foreign: "no creative-painting parameters", not_png: "not a PNG", truncated: "cannot read this PNG",
+             huge: "larger than any painting", large: "5000x5000, larger than any", big: "reads files up to 20 MiB"}
+    for path, message in cases.items():
+        with pytest.raises(UserError, match=message):
+            png_parameters(path)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_files_come_only_from_the_data_folder(studio, tmp_path):
+    (studio.runs / "000009").mkdir()
+    (studio.runs / "000009" / "grid.png").write_bytes(b"x")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    os.symlink(secret, studio.runs / "000009" / "link.png")
+    assert studio.data_file("runs/000009/grid.png") == studio.runs / "000009" / "grid.png"
+    for bad in ("../secret.txt", str(secret), "runs/../../secret.txt", "runs/000009/link.png", "runs", "nope"):
+        with pytest.raises(UserError, match="no such file in the studio's data folder"):
+            studio.data_file(bad)
+
+
+def test_gallery_lists_runs_and_searches_prompts_and_artists(studio):
+    first = wait(studio, studio.submit({"prompts": ["a red bus"], "artists": ["Claude Monet"], **SMALL}))
+    second = wait(studio, studio.submit({"prompts": ["a quiet harbour"], "artists": ["Rembrandt"], **SMALL}))
+    assert first["state"] == second["state"] == "done"
+    assert [r.id for r in studio.gallery()] == ["000002", "000001"]
+    assert [r.id for r in studio.gallery("monet")] == ["000001"]
+    assert [r.id for r in studio.gallery("harbour rembrandt")] == ["000002"]
+    assert studio.gallery("van gogh") == []
+    assert studio.run("000002").request["prompts"] == ["a quiet harbour"]
+
+
+def test_cancel_stops_a_running_job_and_a_failing_job_does_not_stop_the_queue(studio, monkeypatch):
+    import creative_painting.painting.session as session
+
+    long = studio.submit({"prompts": ["slow"], "steps": 999, "width": 512, "height": 512})
+    deadline = time.time() + 60
+    while studio.job(long)["step"] == 0 and time.time() < deadline:
+        time.sleep(0.05)
+    running = studio.job(long)
+    assert running["state"] == "running" and running["steps"] == 999 and 0 < running["step"] < 999
+    assert running["seconds_left"] > 0
+    assert studio.cancel(long) == "running"
+    assert wait(studio, long)["state"] == "cancelled"
+    assert not (studio.runs / "000001").exists()
+
+    real = session.paint_grid
+    calls = []
+
+    def broken_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session, "paint_grid", broken_once)
+    failing, fine = studio.submit({"prompts": ["x"], **SMALL}), studio.submit({"prompts": ["y"], **SMALL})
+    assert wait(studio, failing)["error"] == "RuntimeError: out of memory"
+    assert wait(studio, fine)["state"] == "done"
+    with pytest.raises(UserError, match="no job 99"):
+        studio.cancel(99)
+
+
+def test_one_server_per_data_folder_and_never_a_folder_of_someone_else(tmp_path, tiny_model, studio):
+    with pytest.raises(UserError, match="in use by another run"):
+        Studio(studio.data, tiny_model)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="not a studio folder of ours"):
+        Studio(theirs, tiny_model)
+    assert (theirs / "notes.txt").read_text() == "mine"
+
+
+def test_extend_returns_scores_entities_and_sources(studio):
+    found = studio.extend("urbanization of china")
+    assert 1 <= len(found) <= 10
+    best = found[0]
+    assert best["score"] == pytest.approx(best["tfidf"] + best["cosine"] + 0.1 * len(best["entities"]), abs=1e-9)
+    assert best["source"]["kind"] == "wikipedia" and best["source"]["title"]
+    for c in found:
+        for e in c["entities"]:
+            assert c["text"][e["start"]:e["end"]] == e["text"] and e["kind"] in ("spatial", "temporal")
+    with pytest.raises(UserError, match="must not be empty"):
+        studio.extend("   ")
+
+
+def test_entities_are_highlighted_by_kind_and_text_is_escaped():
+    text = "<b>Shenzhen</b> grew after 1979"
+    marked = highlight_entities(text, [{"text": "Shenzhen", "kind": "spatial", "start": 3, "end": 11},
+                                       {"text": "1979", "kind": "temporal", "start": 27, "end": 31}])
+    assert marked == ('&lt;b&gt;<mark class="entity spatial" title="spatial">Shenzhen</mark>&lt;/b&gt; grew after '
+                      '<mark class="entity temporal" title="temporal">1979</mark>')
