@@ -15,7 +15,8 @@ import logging
 import shutil
 import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,10 @@ class Studio:
         self._extender_lock = threading.Lock()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        # Interactive requests (Extend) pause the painter between two U-Net steps: a person waiting on the
+        # page goes before a queue that takes minutes anyway.
+        self._interactive = 0
+        self._interactive_done = threading.Condition()
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, warm_up: bool = True) -> None:
@@ -122,11 +127,26 @@ class Studio:
         if len(topic) > 1000:
             raise UserError("a topic is at most 1,000 characters")
         extender = self.extender()
-        with self._extender_lock:
+        with self._extender_lock, self._pausing_painter():
             extender.settings.top = top
             results = extender.extend(topic)
         return [{**r.to_json(), "entities": [{"text": e.text, "kind": e.kind, "start": e.start, "end": e.end}
                                               for e in r.entities]} for r in results]
+
+    @contextmanager
+    def _pausing_painter(self) -> Iterator[None]:
+        with self._interactive_done:
+            self._interactive += 1
+        try:
+            yield
+        finally:
+            with self._interactive_done:
+                self._interactive -= 1
+                self._interactive_done.notify_all()
+
+    def _yield_to_interactive(self) -> None:
+        with self._interactive_done:
+            self._interactive_done.wait_for(lambda: self._interactive == 0, timeout=10)
 
     # -- jobs ------------------------------------------------------------------------------------------
     def submit(self, request: dict[str, Any] | PaintRequest) -> int:
@@ -179,6 +199,7 @@ class Studio:
 
         def on_step(done: int, total: int) -> None:
             nonlocal last
+            self._yield_to_interactive()
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY_S or done == total:
                 last = now
