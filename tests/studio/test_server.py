@@ -11,7 +11,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
-import pytest
 from PIL import Image
 
 from creative_painting.cli.main import main

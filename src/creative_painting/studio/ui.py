@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from creative_painting.errors import UserError
+from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
 from creative_painting.sampling.presets import PRESETS
 from creative_painting.sampling.samplers import SAMPLERS
 from creative_painting.studio.service import Studio, highlight_entities, png_parameters
@@ -27,7 +28,7 @@ table.candidates td.num { text-align: right; font-variant-numeric: tabular-nums;
 """
 # The form's fields in the order the paint handler receives them.
 FIELDS = ("preset", "sampler", "steps", "scale", "eta", "width", "height", "seed", "images", "negative",
-          "style", "genre", "year")
+          "template", "style", "genre", "year")
 
 
 def _user_errors(fn):
@@ -84,7 +85,7 @@ def build_app(studio: Studio) -> gr.Blocks:
     all_choices = [(f"{a.name} ({a.paintings:,})", a.name) for a in artists]
     paper = PRESETS["paper"]
 
-    with gr.Blocks(title="creative-painting studio") as app:
+    with gr.Blocks(title="creative-painting studio", delete_cache=(3600, 24 * 3600)) as app:
         gr.Markdown("# creative-painting studio\nA topic, its extensions, a choice of artists, a grid to compare.")
         if studio.model_note:
             gr.Markdown(studio.model_note, elem_classes="note", elem_id="model-note")
@@ -119,6 +120,9 @@ def build_app(studio: Studio) -> gr.Blocks:
                         seed = gr.Number(0, precision=0, label="Seed", elem_id="seed")
                         images = gr.Number(1, precision=0, label="Images per cell", elem_id="images")
                     negative = gr.Textbox(label="Negative prompt", elem_id="negative")
+                    template = gr.Textbox(label="Caption template ([...] parts drop out when empty)",
+                                          placeholder=f"{DEFAULT_TEMPLATE}   (extensions: {EXTENDED_TEMPLATE})",
+                                          elem_id="template")
                 paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
                 status = gr.Markdown(elem_id="status")
                 grid = gr.Image(label="Grid", type="filepath", interactive=False, elem_id="grid")
@@ -142,7 +146,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                 png_message = gr.Markdown(elem_id="pnginfo-message")
                 png_json = gr.JSON(label="Parameters")
 
-        form = [preset, sampler, steps, scale, eta, width, height, seed, images, negative, style, genre, year]
+        form = [preset, sampler, steps, scale, eta, width, height, seed, images, negative, template, style, genre, year]
 
         # -- topic -> extensions ------------------------------------------------------------------
         def on_extend(text: str):
@@ -156,14 +160,16 @@ def build_app(studio: Studio) -> gr.Blocks:
         preset.change(_preset_values, preset, [sampler, steps, scale, eta, width, height], api_visibility="private")
 
         # -- paint ------------------------------------------------------------------------------------
-        def on_paint(prompts, top_artists, more_artists, *values):
+        def on_paint(text, prompts, top_artists, more_artists, *values):
             request = _request(prompts, top_artists, more_artists, dict(zip(FIELDS, values, strict=True)))
             if not request["prompts"]:
                 raise UserError("tick at least one prompt to paint (press Extend first)")
+            if not request["template"] and any(p != text.strip() for p in request["prompts"]):
+                request["template"] = EXTENDED_TEMPLATE  # whole sentences, as `paint --extend` paints them
             new_id = studio.submit(request)
             return new_id, _status(studio.job(new_id)), None, [], None
 
-        paint_btn.click(_user_errors(on_paint), [chosen, top, more, *form], [job_id, status, grid, cells, downloads],
+        paint_btn.click(_user_errors(on_paint), [topic, chosen, top, more, *form], [job_id, status, grid, cells, downloads],
                         api_visibility="private", concurrency_limit=None)
 
         def on_poll(current, shown):
@@ -229,6 +235,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                       "eta": request.get("eta"), "width": request.get("width") or settings.width,
                       "height": request.get("height") or settings.height, "seed": request.get("seed", 0),
                       "images": request.get("images", 1), "negative": request.get("negative") or "",
+                      "template": request.get("template") or "",
                       "style": request.get("style") or "", "genre": request.get("genre") or "",
                       "year": request.get("year") or ""}
             return [gr.Tabs(selected="paint"), prompts[0] if prompts else "",
@@ -248,16 +255,17 @@ def build_app(studio: Studio) -> gr.Blocks:
 
         # -- PNG info -----------------------------------------------------------------------------------
         def on_png_info(path):
+            """Fill the form from the PNG, then empty the drop zone for the next one."""
             if not path:
-                return [gr.skip()] * len(fill_outputs) + ["", None]
+                return [gr.skip()] * len(fill_outputs) + ["", None, None]
             try:
                 info = png_parameters(path)
             except UserError as e:
-                return [gr.skip()] * len(fill_outputs) + [f"**Not read:** {html.escape(str(e))}", None]
+                return [gr.skip()] * len(fill_outputs) + [f"**Not read:** {html.escape(str(e))}", None, None]
             return [*fill(info["request"]), f"Parameters of a PNG painted by {html.escape(str(info['model']))} "
-                                             "are now in the Paint form.", info]
+                                             "are now in the Paint form.", info, None]
 
-        upload.upload(on_png_info, upload, [*fill_outputs, png_message, png_json], api_visibility="private")
+        upload.upload(on_png_info, upload, [*fill_outputs, png_message, png_json, upload], api_visibility="private")
 
         # -- the HTTP API ---------------------------------------------------------------------------------
         _api(studio)
