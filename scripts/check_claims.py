@@ -38,8 +38,9 @@ CLAIMS = [
           "latents / model.vae.config.scaling_factor", "latents * model.vae.config.scaling_factor",
           ("tests/painting/test_reference_pipeline.py",)),
     Claim("every grid cell starts from the seed's noise", "painting/session.py",
-          "jobs = [PaintJob(cell.caption, seed, negative) for cell in cells]",
-          "jobs = [PaintJob(cell.caption, seed + i, negative) for i, cell in enumerate(cells)]",
+          "jobs = [PaintJob(cell.caption, seed + k, negative) for cell in cells for k in range(images_per_cell)]",
+          "jobs = [PaintJob(cell.caption, seed + k + i, negative) for i, cell in enumerate(cells)"
+          " for k in range(images_per_cell)]",
           ("tests/painting/test_painting.py",)),
     Claim("an image depends on its own seed only", "painting/painter.py",
           "generators = [torch.Generator(\"cpu\").manual_seed(job.seed) for job in jobs]",
@@ -104,6 +105,19 @@ CLAIMS = [
     Claim("non-finite guidance is refused", "sampling/presets.py",
           "            if value is not None and not math.isfinite(value):",
           "            if False:", ("tests/test_hostile_inputs.py",)),
+    Claim("studio: a job killed while running runs again after a restart", "studio/queue.py",
+          "db.execute(\"UPDATE jobs SET state = 'pending', started = NULL, done_steps = 0 WHERE state = 'running'\")",
+          "pass", ("tests/studio/test_queue.py",)),
+    Claim("studio: files come only from the data folder", "studio/service.py",
+          "if not candidate.is_relative_to(self.data) or not candidate.is_file():",
+          "if not candidate.is_file():", ("tests/studio/test_service.py",)),
+    Claim("studio: binding another address needs --auth", "cli/studio_cmd.py",
+          "if not local and auth is None:", "if False:", ("tests/studio/test_server.py::test_security_traversal_auth_and_upload_limits",)),
+    Claim("studio: form values get paint's checks", "painting/request.py",
+          "        self.settings()\n        if self.batch_size", "        if self.batch_size",
+          ("tests/studio/test_service.py",)),
+    Claim("studio: PNG info refuses a decompression bomb before decoding", "studio/service.py",
+          "if image.width * image.height > MAX_UPLOAD_PIXELS:", "if False:", ("tests/studio/test_service.py",)),
 ]
 
 

@@ -67,13 +67,21 @@ def test_png_metadata_round_trips(tmp_path):
 
 def test_grid_layout_and_labels_under_columns():
     red, blue = Image.new("RGB", (64, 64), "red"), Image.new("RGB", (64, 64), "blue")
-    grid = make_grid([[red, blue], [blue, red]], ["Vincent van Gogh", "Claude Monet"])
+    grid = make_grid([[red, blue], [blue, red]], ["Vincent van Gogh", "Claude Monet"], min_side=64)
     assert grid.width == 2 * 64 + 3 * 4
     array = pixels(grid)
     assert tuple(array[4 + 32, 4 + 32]) == (255, 0, 0) and tuple(array[4 + 32, 8 + 64 + 32]) == (0, 0, 255)
     label_band = array[4 + 64 + 2 : 4 + 64 + 14, 4 : 4 + 64]
     assert (label_band < 128).any(), "artist name is drawn under the first column"
     assert grid.height > 2 * 64 + 3 * 4  # room for the labels
+
+
+def test_small_cells_are_enlarged_pixel_for_pixel_in_the_grid():
+    cell = Image.new("RGB", (32, 32), "red")
+    cell.putpixel((0, 0), (0, 0, 255))
+    grid = pixels(make_grid([[cell]], min_side=128))
+    assert grid.shape[:2] == (4 + 128 + 4, 4 + 128 + 4)
+    assert (grid[4:8, 4:8] == (0, 0, 255)).all() and tuple(grid[8, 8]) == (255, 0, 0)  # 4x, nearest
 
 
 def test_paint_grid_writes_images_grid_and_manifest(tiny_model, tmp_path):

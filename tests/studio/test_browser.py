@@ -89,6 +89,8 @@ def test_topic_extend_tick_two_artists_paint_and_download(server, page):
     page.locator("#top-artists label", has_text="Vincent van Gogh").click()
     page.locator("#top-artists label", has_text="Claude Monet").click()
     page.get_by_text("Settings").click()
+    page.locator("#preset label", has_text="fast").click()  # a person's choice of preset fills its settings
+    expect(page.locator("#sampler input")).to_have_value("dpmpp-2m")
     for field, value in (("steps", "150"), ("width", "64"), ("height", "64"), ("seed", "42")):
         set_number(page, field, value)
     page.click("#paint")
@@ -110,7 +112,8 @@ def test_topic_extend_tick_two_artists_paint_and_download(server, page):
     with Image.open(io.BytesIO(response.body())) as image:
         meta = dict(image.info)
         assert image.size == (64, 64)
-    assert (meta["prompt"], meta["artist"], meta["steps"], meta["seed"]) == (extension, "Claude Monet", "150", "42")
+    assert (meta["prompt"], meta["artist"], meta["steps"], meta["seed"], meta["sampler"]) == \
+        (extension, "Claude Monet", "150", "42", "dpmpp-2m")
     assert meta["caption"] == f"{extension}, a painting by Claude Monet"
 
 
@@ -160,6 +163,11 @@ def test_gallery_search_and_paint_again(server, page):
     expect(page.locator("#topic textarea")).to_be_visible()
     expect(page.locator("#top-artists input[type=checkbox]:checked")).to_have_count(2)
     expect(page.locator("#chosen input[type=checkbox]:checked")).to_have_count(2)
+    page.get_by_text("Settings").click()  # the run's own settings, not its preset's defaults
+    page.wait_for_timeout(500)
+    assert [page.locator(f"#{f} input").input_value() for f in ("steps", "width", "height", "seed")] == \
+        ["150", "64", "64", "42"]
+    expect(page.locator("#sampler input")).to_have_value("dpmpp-2m")
 
 
 def test_the_queue_lists_jobs_and_cancels_one(server, page):

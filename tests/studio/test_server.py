@@ -6,6 +6,7 @@ import io
 import json
 import os
 import sqlite3
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 from PIL import Image
 
-from creative_painting.cli.main import main
-from tests.studio.server import Server, http_status
+from tests.studio.server import CLI, Server, http_status
 
 LONG = {"steps": 400, "width": 256, "height": 256}  # a few seconds each on the tiny model
 
@@ -78,10 +78,10 @@ def test_sigkill_while_the_second_of_three_jobs_runs_loses_and_repeats_nothing(t
         server.stop()
 
 
-def _get(url: str) -> bytes:
+def _get(url: str, headers: dict | None = None) -> bytes:
     import urllib.request
 
-    return urllib.request.urlopen(url, timeout=30).read()
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30).read()
 
 
 def test_four_clients_submit_twenty_jobs_all_finish_once_and_memory_stays_bounded(tmp_path, tiny_dir):
@@ -134,19 +134,21 @@ def test_four_clients_submit_twenty_jobs_all_finish_once_and_memory_stays_bounde
     assert max(seconds) < 1.0, f"Extend took {seconds} s while a job was painting"
 
 
-def test_security_traversal_auth_and_upload_limits(tmp_path, tiny_dir, capsys):
-    # Another address without --auth: refused before anything starts.
-    assert main(["studio", "--data", str(tmp_path / "x"), "--host", "0.0.0.0"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "give --auth USER:PASS" in err
+def test_security_traversal_auth_and_upload_limits(tmp_path, tiny_dir):
+    # Another address without --auth: refused before anything starts (a process: a wrong build would serve).
+    for flags, message in ((["--host", "0.0.0.0"], "give --auth USER:PASS"),
+                           (["--host", "192.168.1.20"], "give --auth USER:PASS"),
+                           (["--auth", "nopassword"], "--auth must be USER:PASS")):
+        env = {k: v for k, v in os.environ.items() if k != "CREATIVE_PAINTING_AUTH"}
+        result = subprocess.run([*CLI, "--data", str(tmp_path / "x"), "--port", "1", *flags], capture_output=True,
+                                text=True, timeout=60, env=env)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert not (tmp_path / "x").exists()
-    assert main(["studio", "--data", str(tmp_path / "x"), "--auth", "nopassword"]) == 2
-    assert "USER:PASS" in capsys.readouterr().err
 
     data = tmp_path / "data"
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
-    server = Server(data, tiny_dir / "tiny.safetensors", "--auth", "ann:s3cret").wait_ready()
+    server = Server(data, None, "--auth", "ann:s3cret").wait_ready()  # no --model: the tiny one, with a note
     try:
         assert http_status(server.url + "/gradio_api/info") == 401  # no login, no API
         client = server.client(auth=("ann", "s3cret"))
@@ -156,6 +158,7 @@ def test_security_traversal_auth_and_upload_limits(tmp_path, tiny_dir, capsys):
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
         own = job["files"][0]
         assert http_status(server.url + own, headers=headers) == 200
+        assert "paints noise" in _get(server.url + "/config", headers=headers).decode()
         os.symlink(secret, data / "runs" / "000001" / "link.png")
         runs = str(data / "runs")
         for path in ("/etc/passwd", str(secret), f"{runs}/../jobs.sqlite", f"{runs}/%2e%2e/jobs.sqlite",

@@ -55,6 +55,12 @@ def test_demo_runs_every_phase_and_resumes(tmp_path):
         "the held-out pair (artist 0, subject 0) is not in the training data"
     again = run_demo(tmp_path, settings, progress=False)  # finished stages resume instead of retraining
     assert again["heldout"] == result["heldout"]
+    # The final model is one that `paint` (and so the studio) loads, and paints its synthetic artists with.
+    artist = result["artist_names"][0]
+    assert main(["paint", "a painting of a tree", "--artist", artist, "--model", result["models"]["stage2"],
+                 "--width", "32", "--height", "32", "--steps", "2", "--out", str(tmp_path / "painted"),
+                 "--no-progress"]) == 0
+    assert Image.open(tmp_path / "painted" / f"00-00-{artist.lower().replace(' ', '-')}.png").size == (32, 32)
 
 
 def test_reduced_demo_stage2_learns_the_artists_of_seen_pairs(tmp_path):
@@ -89,13 +95,16 @@ def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_pat
         return {"recipe": settings.recipe, "seeds": list(range(seeds)), "final": "stage2",
                 "chance": {"artist": 0.25, "subject": 0.17, "joint": 0.04}, "heldout": {"stage2": scores},
                 "seen": {"stage2": scores}, "seconds_per_seed": [12.0] * seeds, "phases_per_seed": [{}] * seeds,
-                "runs": [{"grid": str(Path(out) / f"seed-{k}" / "grid.png")} for k in range(seeds)]}
+                "runs": [{"grid": str(Path(out) / f"seed-{k}" / "grid.png"), "artist_names": ["Anna Orlova"],
+                          "models": {"stage2": str(Path(out) / f"seed-{k}" / "models/stage2/model.safetensors")}}
+                         for k in range(seeds)]}
 
     monkeypatch.setattr(demo, "run_seeds", fake_seeds)
     assert main(["demo", "--artists", "4", "--steps", "7", "--seeds", "2", "--recipe", "lora",
                  "--out", str(tmp_path / "d")]) == 0
     text = capsys.readouterr().out
     assert "0.65 (>=0.50)" in text and "recipe lora" in text and str(tmp_path / "d" / "seed-1") in text
+    assert f"studio --model {tmp_path / 'd' / 'seed-0' / 'models/stage2/model.safetensors'}" in text
     assert (seen["settings"].base_steps, seen["settings"].stage2_steps, seen["seeds"]) == (7, 7, 2)
     assert main(["demo", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -75,6 +75,12 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
     print("seconds per seed: " + ", ".join(f"{x:.0f}" for x in summary["seconds_per_seed"]))
     grids = [r["grid"] for r in summary["runs"] if r["grid"]]
     print(f"grids: {', '.join(grids)}" if grids else "(pass --out DIR to keep the grids, data and models)")
+    if grids:
+        run = summary["runs"][0]
+        model, names = run["models"][summary["final"]], run.get("artist_names", [])
+        print(f"model: {model}\n  paint its artists: creative-painting paint \"a painting of a tree\" "
+              f"--artist \"{names[0] if names else 'ARTIST'}\" --model {model} --width 32 --height 32 --preset fast\n"
+              f"  or in the studio: creative-painting studio --model {model}")
     return 0
 
 

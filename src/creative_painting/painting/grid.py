@@ -31,10 +31,18 @@ def make_grid(
     *,
     pad: int = 4,
     background: str = "white",
+    min_side: int = 128,
 ) -> Image.Image:
-    """Lay `images[row][col]` out on a grid; labels go under each column and left of each row."""
+    """Lay `images[row][col]` out on a grid; labels go under each column and left of each row.
+
+    Cells smaller than `min_side` (the CPU demo's 32 px paintings) are enlarged, pixel for pixel,
+    so that the labels stay readable."""
     if not images or not images[0]:
         raise ValueError("make_grid needs at least one image")
+    factor = -(-min_side // min(images[0][0].size))
+    if factor > 1:
+        images = [[im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST) for im in row]
+                  for row in images]
     rows, cols = len(images), len(images[0])
     w, h = images[0][0].size
     font = _font(max(10, w // 14))

@@ -71,6 +71,8 @@ def _status(job: dict[str, Any] | None) -> str:
     if job is None:
         return ""
     head = f"**Job {job['id']}** ({html.escape(job['label'])}): "
+    if job["state"] == "running" and not job["steps"]:
+        return head + "starting"
     if job["state"] == "running":
         left = f", about {job['seconds_left']:.0f} s left" if job["seconds_left"] is not None else ""
         return head + f"painting, step {job['step']} of {job['steps']}{left}"
@@ -157,7 +159,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         extend_btn.click(_user_errors(on_extend), topic, [table, chosen], api_visibility="private",
                          concurrency_limit=None)
         topic.submit(_user_errors(on_extend), topic, [table, chosen], api_visibility="private", concurrency_limit=None)
-        preset.change(_preset_values, preset, [sampler, steps, scale, eta, width, height], api_visibility="private")
+        # .input: only a person's choice of preset resets the settings, not "Paint again" or PNG info filling them
+        preset.input(_preset_values, preset, [sampler, steps, scale, eta, width, height], api_visibility="private")
 
         # -- paint ------------------------------------------------------------------------------------
         def on_paint(text, prompts, top_artists, more_artists, *values):
@@ -224,23 +227,21 @@ def build_app(studio: Studio) -> gr.Blocks:
 
         runs.select(on_select_run, query, [selected_run, run_info], api_visibility="private")
 
-        def fill(request: dict[str, Any], message: str = ""):
-            """Form values from a request (a past run's, or a PNG's)."""
-            settings = PRESETS["paper"]
+        def fill(request: dict[str, Any]):
+            """Form values from a request (a past run's, or a PNG's): the settings it painted with, in full."""
+            from creative_painting.painting.request import PaintRequest
+
+            checked = PaintRequest.from_json(request)  # a damaged request is a one-line error, shown as such
+            settings = checked.settings()
             ranked = {a.name for a in artists[:TOP_ARTISTS]}
-            names = request.get("artists") or []
-            prompts = request.get("prompts") or []
-            values = {"preset": request.get("preset") or "paper", "sampler": request.get("sampler") or settings.sampler,
-                      "steps": request.get("steps") or settings.steps, "scale": request.get("scale", settings.scale),
-                      "eta": request.get("eta"), "width": request.get("width") or settings.width,
-                      "height": request.get("height") or settings.height, "seed": request.get("seed", 0),
-                      "images": request.get("images", 1), "negative": request.get("negative") or "",
-                      "template": request.get("template") or "",
-                      "style": request.get("style") or "", "genre": request.get("genre") or "",
-                      "year": request.get("year") or ""}
-            return [gr.Tabs(selected="paint"), prompts[0] if prompts else "",
-                    gr.CheckboxGroup(choices=prompts, value=prompts),
-                    [n for n in names if n in ranked], [n for n in names if n not in ranked],
+            values = {"preset": checked.preset, "sampler": settings.sampler, "steps": settings.steps,
+                      "scale": settings.scale, "eta": settings.eta, "width": settings.width,
+                      "height": settings.height, "seed": checked.seed, "images": checked.images,
+                      "negative": checked.negative, "template": checked.template or "",
+                      "style": checked.style or "", "genre": checked.genre or "", "year": checked.year or ""}
+            return [gr.Tabs(selected="paint"), checked.prompts[0],
+                    gr.CheckboxGroup(choices=checked.prompts, value=checked.prompts),
+                    [n for n in checked.artists if n in ranked], [n for n in checked.artists if n not in ranked],
                     *(values[f] for f in FIELDS)]
 
         fill_outputs = [tabs, topic, chosen, top, more, *form]
@@ -260,9 +261,10 @@ def build_app(studio: Studio) -> gr.Blocks:
                 return [gr.skip()] * len(fill_outputs) + ["", None, None]
             try:
                 info = png_parameters(path)
+                filled = fill(info["request"])
             except UserError as e:
                 return [gr.skip()] * len(fill_outputs) + [f"**Not read:** {html.escape(str(e))}", None, None]
-            return [*fill(info["request"]), f"Parameters of a PNG painted by {html.escape(str(info['model']))} "
+            return [*filled, f"Parameters of a PNG painted by {html.escape(str(info['model']))} "
                                              "are now in the Paint form.", info, None]
 
         upload.upload(on_png_info, upload, [*fill_outputs, png_message, png_json, upload], api_visibility="private")

@@ -223,7 +223,7 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
                     ImageDraw.Draw(cell).rectangle((0, 0, 95, 95), outline=(220, 0, 0), width=3)
                 row.append(cell)
             cells.append(row)
-        grid = make_grid(cells, col_labels=[a.name for a in artists], row_labels=list(subjects))
+        grid = make_grid(cells, col_labels=[a.name for a in artists], row_labels=list(subjects), min_side=0)
         with atomic_path(out / name) as tmp:
             grid.save(tmp, format="PNG")
 
@@ -232,7 +232,8 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     grid_name = "grid.png" if s.recipe == "paper" else f"grid-{s.recipe}.png"
     save_grid(painted[final], grid_name)
     lap("paint and judge")
-    return {"recipe": s.recipe, "seed": s.seed, "artists": s.artists, "subjects": s.subjects,
+    return {"recipe": s.recipe, "seed": s.seed, "artists": s.artists, "artist_names": [a.name for a in artists],
+            "subjects": s.subjects,
             "held_out_pairs": len(held_out), "final": final, "models": models,
             "chance": {"artist": round(1 / s.artists, 4), "subject": round(1 / s.subjects, 4),
                        "joint": round(1 / (s.artists * s.subjects), 4)},
