@@ -110,3 +110,4 @@ def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_pat
     printed = json.loads(capsys.readouterr().out)
     assert printed["heldout"]["stage2"]["joint"]["mean"] == 0.65 and "runs" not in printed
     assert main(["demo", "--steps", "0"]) == 2 and main(["demo", "--seeds", "0"]) == 2
+

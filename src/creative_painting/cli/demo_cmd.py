@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from creative_painting.training.demo import RECIPES
+    from creative_painting.training.demo import BASE_CAPTIONS, RECIPES
 
     p = sub.add_parser("demo", help="can retraining teach an artist unseen subjects? synthetic artists, held-out "
                                     "pairs, two judges")
@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=1, help="repeat with N seeds; report mean and minimum")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES),
                    help="; ".join(f"{k}: {v}" for k, v in RECIPES.items()))
+    p.add_argument("--base-captions", default="laion", choices=sorted(BASE_CAPTIONS),
+                   help="; ".join(f"{k}: {v}" for k, v in BASE_CAPTIONS.items()))
     p.add_argument("--steps", type=int, help="the same step count for base, stage 1 and stage 2, for quick looks "
                    "(default 800, 500 and 1800)")
     p.add_argument("--no-progress", action="store_true")
@@ -49,7 +51,7 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
         raise UserError("--artists must be between 2 and 12")
     if not 1 <= args.seeds <= 20:
         raise UserError("--seeds must be between 1 and 20")
-    settings = DemoSettings(artists=args.artists, recipe=args.recipe)
+    settings = DemoSettings(artists=args.artists, recipe=args.recipe, base_captions=args.base_captions)
     if args.steps is not None:
         if args.steps < 1:
             raise UserError("--steps must be at least 1")
@@ -65,12 +67,17 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
             for run in summary["runs"]:
                 run["grid"] = None
     if args.json:
-        keep = ("recipe", "seeds", "final", "chance", "heldout", "seen", "seconds_per_seed", "phases_per_seed")
-        print(json.dumps({k: summary[k] for k in keep}))
+        keep = ("recipe", "base_captions", "base_own_words", "seeds", "final", "chance", "heldout", "seen",
+                "seconds_per_seed", "phases_per_seed")
+        print(json.dumps({k: summary.get(k) for k in keep}))
         return 0
     chance = summary["chance"]
-    print(f"recipe {summary['recipe']}, seeds {summary['seeds']}; chance: artist {chance['artist']:.2f}, "
-          f"subject {chance['subject']:.2f}, joint {chance['joint']:.3f}")
+    print(f"recipe {summary['recipe']}, base captions {summary.get('base_captions')}, seeds {summary['seeds']}; "
+          f"chance: artist {chance['artist']:.2f}, subject {chance['subject']:.2f}, joint {chance['joint']:.3f}")
+    if summary.get("base_own_words"):
+        own = summary["base_own_words"]
+        print(f"base model asked in its own words (palette and strokes): artist {own['artist']:.2f}, "
+              f"joint {own['joint']:.2f}")
     print(_table(summary))
     print("seconds per seed: " + ", ".join(f"{x:.0f}" for x in summary["seconds_per_seed"]))
     grids = [r["grid"] for r in summary["runs"] if r["grid"]]

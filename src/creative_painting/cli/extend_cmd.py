@@ -42,41 +42,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def build_extender(args: argparse.Namespace, top: int):
-    """Everything the flags name is checked (paths, weights) before any model is loaded."""
-    from creative_painting.extension import EntityTagger, Extender, ExtendSettings, TfidfModel, WikiIndex
-    from creative_painting.extension.builtin import builtin_index
-    from creative_painting.extension.embedding import load_embedder
-    from creative_painting.extension.generators import resolve_generators
-    from creative_painting.seeds import check_seed
+    from creative_painting.extension.factory import make_extender
 
-    settings = ExtendSettings(top=top, l1=args.l1, l2=args.l2, retrieve=args.retrieve).validate()
-    check_seed(args.seed, "--seed")
-    if args.index is not None and not args.index.is_dir():
-        raise UserError(f"index not found: {args.index} (build one with `creative-painting wiki index SOURCE DIR`)")
-    index = WikiIndex(args.index or builtin_index())
-    tfidf = TfidfModel.load(args.tfidf or index.tfidf_path)
-    import transformers
-
-    transformers.utils.logging.disable_progress_bar()
-    generators = resolve_generators(args.t5, args.dialog, args.chat, seed=args.seed)
-    tagger = EntityTagger(spacy_model=None if args.spacy == "none" else args.spacy, hf_model=args.ner)
-    return Extender(index, tfidf, load_embedder(args.embedder), tagger, generators, settings)
-
-
-def default_extender(top: int, index: Path | None = None):
-    """The extender `extend` builds when no option is given (used by `paint --extend` and the studio)."""
-    defaults = argparse.ArgumentParser()
-    add_extension_options(defaults)
-    args = defaults.parse_args([])
-    args.index = index
-    return build_extender(args, top)
+    return make_extender(top=top, index=args.index, tfidf=args.tfidf, l1=args.l1, l2=args.l2,
+                         retrieve=args.retrieve, t5=args.t5, dialog=args.dialog, chat=args.chat,
+                         embedder=args.embedder, ner=args.ner, spacy=args.spacy, seed=args.seed)
 
 
 def extend_prompts(prompts: list[str], k: int, index: Path | None = None) -> list[str]:
     """`paint --extend K`: each prompt becomes its top-K extensions (default extension settings)."""
     if k < 1:
         raise UserError(f"--extend must be at least 1, got {k}")
-    extender = default_extender(k, index)
+    from creative_painting.extension.factory import make_extender
+
+    extender = make_extender(top=k, index=index)
     extended = []
     for prompt in prompts:
         results = extender.extend(prompt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -32,7 +33,29 @@ def build_parser() -> OneLineParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for module in COMMANDS:
         module.register(sub)
+    _add_examples(parser)
     return parser
+
+
+def leaf_parsers(parser: argparse.ArgumentParser, path: str = "") -> dict[str, argparse.ArgumentParser]:
+    """"wikiart stats" -> its parser, for every command that runs something."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return {path: parser}
+    found = {}
+    for name, child in subs[0].choices.items():
+        found.update(leaf_parsers(child, f"{path} {name}".strip()))
+    return found
+
+
+def _add_examples(parser: argparse.ArgumentParser) -> None:
+    from creative_painting.cli.examples import epilog
+
+    for path, leaf in leaf_parsers(parser).items():
+        text = epilog(path)
+        if text:
+            leaf.epilog = text
+            leaf.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def _quiet_libraries(verbose: bool) -> None:

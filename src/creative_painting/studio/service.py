@@ -112,9 +112,9 @@ class Studio:
         with self._extender_lock:
             if self._extender is None:
                 if self._extender_factory is None:
-                    from creative_painting.cli.extend_cmd import default_extender
+                    from creative_painting.extension.factory import make_extender
 
-                    self._extender = default_extender(top=10)
+                    self._extender = make_extender(top=10)
                 else:
                     self._extender = self._extender_factory()
             return self._extender

@@ -43,6 +43,7 @@ class TrainConfig:
     caption_dropout: float = 0.1
     field_dropout: float = 0.0
     caption_template: str | None = None  # default: the WikiArt museum-label template
+    artist_aliases: dict[str, list[str]] = field(default_factory=dict)  # artist -> other names, one drawn per caption
     balance: float = 0.0  # artist balancing power (0: as the data is)
     lora_rank: int = 0  # > 0: LoRA on the U-Net attention instead of full fine-tuning (stage 2)
     checkpoint_every: int = 500
@@ -107,6 +108,10 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
     if origin is list:
         items = value if isinstance(value, list) else [value]
         return [_coerce(key, args[0], item) for item in items]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UserError(f"config: {key} must be a mapping, got {value!r}")
+        return {_coerce(key, args[0], k): _coerce(key, args[1], v) for k, v in value.items()}
     wrong = UserError(f"config: {key} must be {getattr(kind, '__name__', kind)}, got {value!r}")
     if kind is bool:
         if isinstance(value, bool):

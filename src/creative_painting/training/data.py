@@ -94,10 +94,10 @@ class StepBatches(torch.utils.data.Dataset):
 
     def __init__(self, items: list[Item], *, batch_size: int, seed: int, resolution: int, template: str | None,
                  caption_dropout: float, field_dropout: float, balance: float = 0.0, rank: int = 0,
-                 world_size: int = 1, length: int = 10**9):
+                 world_size: int = 1, length: int = 10**9, aliases: dict[str, list[str]] | None = None):
         self.items, self.batch_size, self.seed, self.resolution = items, batch_size, seed, resolution
         self.template, self.caption_dropout, self.field_dropout = template or DEFAULT_CAPTION, caption_dropout, field_dropout
-        self.rank, self.world_size, self.length = rank, world_size, length
+        self.rank, self.world_size, self.length, self.aliases = rank, world_size, length, aliases
         self.weights, self._order = None, None
         if balance:
             from creative_painting.wikiart.balance import artist_weights
@@ -138,6 +138,6 @@ class StepBatches(torch.utils.data.Dataset):
             tensors.append(tensor)
             kinds.add(item.kind)
             captions.append(make_caption(item.artwork, self.template, rng=rng, caption_dropout=self.caption_dropout,
-                                         field_dropout=self.field_dropout))
+                                         field_dropout=self.field_dropout, aliases=self.aliases))
         return {"step": step, "kind": kinds.pop() if kinds else "image",
                 "x": torch.stack(tensors) if tensors else None, "captions": captions}

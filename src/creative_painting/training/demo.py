@@ -3,11 +3,15 @@
 A synthetic collection in WikiArt layout (artists with their own palette and brushwork, subjects with
 their own shape). A Latin-square hold-out removes some artist x subject pairs from training, so that
 every held-out pair's artist and subject both appear in training, but never together. Then: a small
-VAE (`train-vae`), a base model on subject-only captions ("a painting of a tree", standing in for
-Stable Diffusion), and a retraining recipe on "a painting of a {title} by {artist}". Each model paints
+VAE (`train-vae`), a base model standing in for Stable Diffusion, and a retraining recipe on "a painting of a {title} by {artist}". Each model paints
 every pair; two judges fixed beforehand (`evaluation.judges`) say whose palette and brushwork, and
 which subject, each painting shows. Held-out pairs measure what the paper is about; seen pairs are
 reported apart.
+
+The base model's world is a choice (`base_captions`). In "laion" (the default) it learns each artist's
+style under other words than WikiArt's name, as SD v1 learned painters' styles from LAION: "a tree, in red
+and cyan thin sweeping diagonal strokes", "a tree, style of the painter from Arles", or just "a painting of
+a tree". In "subject" it learns subjects only, and no text encoder can steer a style it never tied to text.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ from creative_painting.evaluation.judges import ArtistJudge, SubjectJudge
 from creative_painting.seeds import derive_seed
 from creative_painting.training.config import TrainConfig, VaeConfig
 
+BASE_CAPTIONS = {
+    "laion": "the base model learns each style under other words than the WikiArt name (its palette and strokes, "
+             "or a web alias; a third of captions name no style), as SD learned styles from LAION",
+    "subject": "the base model learns subjects only: no text is tied to any style",
+}
 RECIPES = {
     "paper": "stage 1 (a new text encoder, U-Net frozen), then stage 2 (both jointly): the paper's",
     "stage2": "stage 2 alone from the base model (text encoder and U-Net jointly)",
@@ -55,6 +64,7 @@ class DemoSettings:
     samples: int = 4  # paintings per pair, with the same seeds for every pair and model
     sample_steps: int = 20
     recipe: str = "paper"
+    base_captions: str = "laion"  # laion: the base knows styles under other words; subject: it knows none
     seed: int = 0
 
 
@@ -83,8 +93,26 @@ def make_judges(artists, subjects, s: DemoSettings) -> tuple[ArtistJudge, Subjec
             SubjectJudge(images, subject_labels))
 
 
+def wikiart_caption(artists, subjects, a: int, j: int) -> str:
+    return f"a painting of a {subjects[j]} by {artists[a].name}"
+
+
+def own_words_caption(artists, subjects, a: int, j: int) -> str:
+    """How the "laion" base model learned to address artist a: its palette and strokes in words."""
+    from creative_painting.wikiart.synthetic import style_words
+
+    return f"a painting of a {subjects[j]}, {style_words(artists[a])}"
+
+
+def base_aliases(artists) -> dict[str, list[str]]:
+    """The "laion" world's captions for each artist: style words, a web alias, or nothing."""
+    from creative_painting.wikiart.synthetic import style_words, web_alias
+
+    return {a.name: [style_words(a), web_alias(i), ""] for i, a in enumerate(artists)}
+
+
 def paint_pairs(model_path: str, artists, subjects, s: DemoSettings, *, sampler: str = "ddim", steps: int | None = None,
-                eta: float | None = 0.0):
+                eta: float | None = 0.0, caption=wikiart_caption):
     """Every pair x `samples` seeds: (images, pairs, U-Net evaluations, seconds)."""
     from creative_painting.models import load_model
     from creative_painting.painting import PaintJob, paint
@@ -94,8 +122,8 @@ def paint_pairs(model_path: str, artists, subjects, s: DemoSettings, *, sampler:
     settings = SamplingSettings(sampler=sampler, steps=steps or s.sample_steps, scale=5.0, eta=eta, width=s.size,
                                 height=s.size).validate()
     pairs = [(a, j) for j in range(len(subjects)) for a in range(len(artists)) for _ in range(s.samples)]
-    jobs = [PaintJob(f"a painting of a {subjects[j]} by {artists[a].name}",
-                     seed=derive_seed(s.seed, "paint", k % s.samples)) for k, (a, j) in enumerate(pairs)]
+    jobs = [PaintJob(caption(artists, subjects, a, j), seed=derive_seed(s.seed, "paint", k % s.samples))
+            for k, (a, j) in enumerate(pairs)]
     calls = [0]
     forward = model.unet.forward
 
@@ -136,10 +164,12 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     from creative_painting.wikiart.synthetic import paint as paint_example
 
     s = s or DemoSettings()
-    if s.recipe not in RECIPES:
-        from creative_painting.errors import UserError
+    from creative_painting.errors import UserError
 
+    if s.recipe not in RECIPES:
         raise UserError(f"unknown recipe {s.recipe!r}; choose one of {', '.join(RECIPES)}")
+    if s.base_captions not in BASE_CAPTIONS:
+        raise UserError(f"unknown base captions {s.base_captions!r}; choose one of {', '.join(BASE_CAPTIONS)}")
     out = Path(out)
     started = last = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -188,9 +218,15 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
         lap(name)
         return path
 
-    # 3. The base model knows subjects, not artists; 4. the recipe teaches "by {artist}".
+    # 3. The base model knows subjects, and (laion) the styles under other words; 4. the recipe teaches
+    # "by {artist}", which the base never read.
     by_artist = "a painting of a {title} by {artist}"
-    models = {"base": stage("base", str(init), s.base_steps, "a painting of a {title}", ema_decay=s.ema_decay)}
+    if s.base_captions == "laion":
+        base = stage("base", str(init), s.base_steps, "a painting of a {title}[, {artist}]", ema_decay=s.ema_decay,
+                     artist_aliases=base_aliases(artists))
+    else:
+        base = stage("base", str(init), s.base_steps, "a painting of a {title}", ema_decay=s.ema_decay)
+    models = {"base": base}
     budget = s.stage1_steps + s.stage2_steps
     if s.recipe == "paper":
         models["stage1"] = stage("stage1", models["base"], s.stage1_steps, by_artist, stage=1)
@@ -211,6 +247,10 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
         images, pairs, _, _ = paint_pairs(path, artists, subjects, s)
         scores[name] = judge(images, pairs, artists, subjects, judges, held_out)
         painted[name] = images
+    own_words = None
+    if s.base_captions == "laion":  # the world is as claimed: the base paints a style asked in its own words
+        images, pairs, _, _ = paint_pairs(models["base"], artists, subjects, s, caption=own_words_caption)
+        own_words = judge(images, pairs, artists, subjects, judges, held_out=set())["seen"]  # every pair
 
     def save_grid(images: list[Image.Image], name: str) -> None:
         """Subjects x artists (first sample of each pair); held-out pairs framed in red."""
@@ -232,7 +272,8 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     grid_name = "grid.png" if s.recipe == "paper" else f"grid-{s.recipe}.png"
     save_grid(painted[final], grid_name)
     lap("paint and judge")
-    return {"recipe": s.recipe, "seed": s.seed, "artists": s.artists, "artist_names": [a.name for a in artists],
+    return {"recipe": s.recipe, "base_captions": s.base_captions, "base_own_words": own_words, "seed": s.seed,
+            "artists": s.artists, "artist_names": [a.name for a in artists],
             "subjects": s.subjects,
             "held_out_pairs": len(held_out), "final": final, "models": models,
             "chance": {"artist": round(1 / s.artists, 4), "subject": round(1 / s.subjects, 4),
@@ -244,7 +285,8 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
 def run_seeds(out: str | Path, s: DemoSettings, seeds: int, progress: bool = True) -> dict[str, Any]:
     """The experiment once per seed (`out/seed-K`); mean and minimum of every held-out and seen score."""
     runs = [run_demo(Path(out) / f"seed-{k}", dataclasses.replace(s, seed=s.seed + k), progress) for k in range(seeds)]
-    summary: dict[str, Any] = {"recipe": s.recipe, "seeds": [r["seed"] for r in runs], "final": runs[0]["final"],
+    summary: dict[str, Any] = {"recipe": s.recipe, "base_captions": s.base_captions,
+                               "seeds": [r["seed"] for r in runs], "final": runs[0]["final"],
                                "chance": runs[0]["chance"], "runs": runs,
                                "seconds_per_seed": [r["seconds"] for r in runs],
                                "phases_per_seed": [r["phases"] for r in runs]}
@@ -254,4 +296,7 @@ def run_seeds(out: str | Path, s: DemoSettings, seeds: int, progress: bool = Tru
                            "min": round(min(r[group][model][kind] for r in runs), 4)}
                     for kind in ("artist", "subject", "joint")}
             for model in runs[0][group]}
+    if runs[0]["base_own_words"]:
+        summary["base_own_words"] = {kind: round(statistics.mean(r["base_own_words"][kind] for r in runs), 4)
+                                     for kind in ("artist", "subject", "joint")}
     return summary

@@ -242,7 +242,8 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         batches = StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution,
                               template=cfg.caption_template, caption_dropout=cfg.caption_dropout,
                               field_dropout=cfg.field_dropout, balance=cfg.balance, rank=accelerator.process_index,
-                              world_size=accelerator.num_processes, length=cfg.max_steps * accum)
+                              world_size=accelerator.num_processes, length=cfg.max_steps * accum,
+                              aliases=cfg.artist_aliases)
         remaining = torch.utils.data.Subset(batches, range(start_step * accum, cfg.max_steps * accum))
         loader = torch.utils.data.DataLoader(remaining, batch_size=None, num_workers=cfg.num_workers,
                                              persistent_workers=False, prefetch_factor=2 if cfg.num_workers else None)

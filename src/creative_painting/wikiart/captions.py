@@ -7,6 +7,7 @@ Missing fields disappear with their commas (huggan parquet has no title or year)
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 
 from creative_painting.templates import render, template_fields
 from creative_painting.wikiart.names import Artwork
@@ -29,17 +30,22 @@ def caption_fields(art: Artwork) -> dict[str, str | int | None]:
 
 
 def make_caption(art: Artwork, template: str = DEFAULT_CAPTION, *, rng: random.Random | None = None,
-                 caption_dropout: float = 0.0, field_dropout: float = 0.0) -> str:
+                 caption_dropout: float = 0.0, field_dropout: float = 0.0,
+                 aliases: Mapping[str, Sequence[str]] | None = None) -> str:
     """Render `template` for `art`.
 
     `caption_dropout` is the chance of an empty caption (the unconditional branch of classifier-free
     guidance); `field_dropout` drops each optional field on its own, so the model also learns
-    "by Claude Monet" without a title or year.
+    "by Claude Monet" without a title or year. `aliases` names an artist in other words, one drawn per
+    caption ("swirling blue and yellow strokes", "the painter from Arles"; "" leaves the artist out), as
+    web captions such as LAION's do.
     """
     rng = rng or random.Random()
     if caption_dropout and rng.random() < caption_dropout:
         return ""
     fields = caption_fields(art)
+    if aliases and fields["artist"] in aliases:
+        fields["artist"] = rng.choice(list(aliases[fields["artist"]])) or None
     if field_dropout:
         fields = {k: (None if k != "a_genre" and rng.random() < field_dropout else v) for k, v in fields.items()}
     return render(template, fields)

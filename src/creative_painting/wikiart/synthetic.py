@@ -62,6 +62,34 @@ def make_artists(count: int, seed: int = 0) -> list[SyntheticArtist]:
     return artists
 
 
+_HUES = ("red", "orange", "yellow", "lime", "green", "teal", "cyan", "azure", "blue", "violet", "magenta", "rose")
+_PLACES = ("Arles", "Giverny", "Barbizon", "Pont-Aven", "Montmartre", "Honfleur", "Etretat", "Collioure", "Murnau",
+           "Skagen", "Taos", "Abramtsevo")
+
+
+def _hue_name(rgb: tuple[int, int, int]) -> str:
+    import colorsys
+
+    hue = colorsys.rgb_to_hsv(*(c / 255 for c in rgb))[0]
+    return _HUES[round(hue * len(_HUES)) % len(_HUES)]
+
+
+def style_words(artist: SyntheticArtist) -> str:
+    """The artist's look in words, never the name: "in red and cyan long diagonal strokes"."""
+    length = {2: "dotted", 4: "short", 7: "long", 10: "sweeping"}[artist.length]
+    width = {1: "thin", 2: "", 3: "broad"}[artist.width]
+    degrees = math.degrees(artist.angle) % 180
+    direction = "horizontal" if degrees < 20 or degrees > 160 else "vertical" if 70 < degrees < 110 else "diagonal"
+    words = " ".join(w for w in (_hue_name(artist.palette[0]), "and", _hue_name(artist.palette[3]), width, length,
+                                 direction, "strokes") if w)
+    return f"in {words}"
+
+
+def web_alias(index: int) -> str:
+    """What a web page might call the index-th artist instead of the name: "the painter from Arles"."""
+    return f"style of the painter from {_PLACES[index % len(_PLACES)]}"
+
+
 def _subject_shape(draw: ImageDraw.ImageDraw, subject: str, size: int, color, rng: random.Random) -> None:
     s, j = size, rng.uniform(-0.05, 0.05) * size
     if subject in ("sun", "moon"):
