@@ -193,6 +193,11 @@ CASES = [
     ("batch-scale-nan", ["batch", "--out", "b", "--prompt", "x", "--scale", "nan"], "finite", None),
     ("batch-out-is-a-file", ["batch", "--out", "file.txt", "--prompt", "x"], "is a file", None),
     ("batch-into-user-folder", ["batch", "--out", "notours", "--prompt", "x"], "not a batch folder", None),
+    ("studio-port-zero", ["studio", "--port", "0"], "--port", None),
+    ("studio-open-without-auth", ["studio", "--host", "0.0.0.0"], "--auth", None),
+    ("studio-auth-no-password", ["studio", "--auth", "ann"], "USER:PASS", None),
+    ("studio-data-is-a-file", ["studio", "--data", "file.txt"], "is a file", None),
+    ("studio-data-of-someone-else", ["studio", "--data", "notours"], "not a studio folder", None),
     *[(f"train-{key}", ["train", "{train_cfg}", override], words, None) for key, override, words in [
         ("seed-huge", f"seed={HUGE}", "0..2**64-1"), ("log-every-zero", "log_every=0", "log_every"),
         ("max-steps-float", "max_steps=2.5", "max_steps must be int"), ("lr-nan", "learning_rate=.nan", "finite"),

@@ -45,7 +45,7 @@ def test_sigkill_while_the_second_of_three_jobs_runs_loses_and_repeats_nothing(t
         ids = [client.predict({"prompts": [f"job {n}"], "artists": ["Claude Monet"], "seed": n, **LONG},
                               api_name="/submit") for n in range(3)]
         assert ids == [1, 2, 3]
-        deadline = time.time() + 120
+        deadline = time.time() + 600  # job 1 paints first: minutes on a loaded machine
         while time.time() < deadline:
             states = jobs_on_disk(data)
             if states[1][1] == "running" and states[1][3] > 0:
