@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    device, dtype = resolve_device()
+    device, dtype = resolve_device("auto", "fp32")  # the same eager fp32 model for both: loop overhead only
     model = (load_model(args.model) if args.model else make_tiny_model()).to(device, dtype)
     settings = SamplingSettings("ddim", args.steps, 5.0, 0.0, args.size, args.size)
     scheduler = get_sampler("ddim").make(model.scheduler_config)

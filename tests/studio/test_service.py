@@ -74,15 +74,15 @@ def test_a_job_paints_what_paint_paints_in_its_layout_and_png_info_reads_it_back
     assert run == studio.runs / "000001"
     assert main(["paint", "a red bus", "--artist", "Claude Monet", "--artist", "Vincent van Gogh", "--seed", "7",
                  "--images", "2", "--negative", "blurry", "--style", "Impressionism", "--steps", "3", "--width", "32",
-                 "--height", "32", "--model", str(tiny_dir / "tiny.safetensors"), "--out", str(tmp_path / "cli"),
+                 "--height", "32", "--model", str(tiny_dir / "tiny.safetensors"), "--dtype", "fp32", "--out", str(tmp_path / "cli"),
                  "--no-progress"]) == 0
     cli = json.loads((tmp_path / "cli" / "paint.json").read_text())
     ours = json.loads((run / "paint.json").read_text())
     assert [r["file"] for r in ours["images"]] == [r["file"] for r in cli["images"]]
     assert [r["seed"] for r in ours["images"]] == [7, 8, 7, 8]
-    for record in cli["images"]:
-        assert np.array_equal(np.asarray(Image.open(run / record["file"])),
-                              np.asarray(Image.open(tmp_path / "cli" / record["file"])))
+    for record in cli["images"]:  # `paint` lays the U-Net out channels_last: sums in another order, 1 level at most
+        ours_ = np.asarray(Image.open(run / record["file"])).astype(int)
+        assert np.abs(ours_ - np.asarray(Image.open(tmp_path / "cli" / record["file"])).astype(int)).max() <= 1
     assert sorted(p.name for p in run.iterdir()) == sorted(p.name for p in (tmp_path / "cli").iterdir())
 
     # PNG info: the cell's parameters, as a request that paints the same pixels again.

@@ -111,3 +111,19 @@ def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_pat
     assert printed["heldout"]["stage2"]["joint"]["mean"] == 0.65 and "runs" not in printed
     assert main(["demo", "--steps", "0"]) == 2 and main(["demo", "--seeds", "0"]) == 2
 
+
+def test_laion_world_base_model_paints_a_style_asked_in_its_own_words(tmp_path):
+    """The simulated world is what it claims: before any retraining, the base model already ties its style
+    words ("in red and cyan ... strokes") to the right palette, and it never read a WikiArt name."""
+    from creative_painting.training.demo import base_aliases
+    from creative_painting.wikiart.synthetic import make_artists
+
+    aliases = base_aliases(make_artists(3))
+    assert all(name not in " ".join(words) for name, words in aliases.items())
+    settings = DemoSettings(artists=3, subjects=3, copies=4, vae_steps=150, base_steps=800, stage1_steps=0,
+                            stage2_steps=1, batch_size=8, samples=2, sample_steps=10, recipe="stage2")
+    result = run_demo(tmp_path, settings, progress=False)
+    own = result["base_own_words"]
+    print(f"\nbase model in its own words: {own}; with WikiArt names: {result['seen']['base']}")
+    assert own["artist"] >= 1 / 3 + 0.3, own  # chance is 1/3
+    assert result["base_captions"] == "laion"

@@ -21,9 +21,9 @@ CRASH_ONCE = "CREATIVE_PAINTING_CRASH_ONCE"  # fault injection for tests: a file
 
 def paint_here(job: BatchJob, settings, todo: list[BatchCell]) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
     from creative_painting.models import load_model
-    from creative_painting.painting import PaintJob, paint, resolve_device
+    from creative_painting.painting import PaintJob, paint, place, resolve_device
 
-    model = load_model(job.model).to(*resolve_device(job.device, job.dtype))
+    model = place(load_model(job.model), *resolve_device(job.device, job.dtype))
     for start in range(0, len(todo), job.batch_size):
         chunk = todo[start : start + job.batch_size]
         yield chunk, paint(model, [PaintJob(c.caption, c.seed, job.negative) for c in chunk], settings,
@@ -37,12 +37,12 @@ class RayPainter:
         import torch
 
         from creative_painting.models import load_model
-        from creative_painting.painting import resolve_device
+        from creative_painting.painting import place, resolve_device
         from creative_painting.sampling import SamplingSettings
 
         if threads:
             torch.set_num_threads(threads)
-        self.model = load_model(model).to(*resolve_device(device, dtype))
+        self.model = place(load_model(model), *resolve_device(device, dtype))
         self.settings, self.negative = SamplingSettings(**settings), negative
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

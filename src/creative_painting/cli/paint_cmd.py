@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from creative_painting.io import claim_output_dir
     from creative_painting.models import load_model
-    from creative_painting.painting import resolve_device
+    from creative_painting.painting import place, resolve_device
     from creative_painting.painting.captions import EXTENDED_TEMPLATE
     from creative_painting.painting.request import PaintRequest
     from creative_painting.painting.session import paint_request
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         request.validate()
     device, dtype = resolve_device(args.device, args.dtype)
 
-    model = load_model(args.model, config_dir=args.config).to(device, dtype)
+    model = place(load_model(args.model, config_dir=args.config), device, dtype)
     result = paint_request(model, request, args.out, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:
         print(path)

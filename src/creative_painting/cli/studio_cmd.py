@@ -61,17 +61,17 @@ def run(args: argparse.Namespace) -> int:
     check_binding(args.host, args.port, auth)
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
-        from creative_painting.painting import resolve_device
+        from creative_painting.painting import place, resolve_device
 
         device, dtype = resolve_device(args.device, args.dtype)
         if args.model:
             from creative_painting.models import load_model
 
-            studio.model = load_model(args.model, config_dir=args.config).to(device, dtype)
+            studio.model = place(load_model(args.model, config_dir=args.config), device, dtype)
         else:
             from creative_painting.models import make_tiny_model
 
-            studio.model, studio.model_note = make_tiny_model().to(device, dtype), TINY_NOTE
+            studio.model, studio.model_note = place(make_tiny_model(), device, dtype), TINY_NOTE
         os.environ.setdefault("GRADIO_TEMP_DIR", str(studio.cache))
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
         from creative_painting.studio.ui import launch

@@ -4,7 +4,7 @@ from creative_painting._lazy import lazy_exports
 
 __all__, __getattr__ = lazy_exports(__name__, {
     "captions": ["DEFAULT_TEMPLATE", "Cell", "build_cells"],
-    "device": ["resolve_device"],
+    "device": ["place", "resolve_device"],
     "grid": ["make_grid"],
     "images": ["read_png_metadata", "save_png"],
     "painter": ["PaintJob", "encode_text", "paint"],

@@ -1,4 +1,8 @@
-"""Pick the device and precision: CUDA, then Apple MPS, then CPU; half precision where it is fast."""
+"""Pick the device and precision: CUDA, then Apple MPS, then CPU; half precision where it is fast.
+
+On a CPU with native bf16 (avx512_bf16 or AMX), `auto` is bf16: the U-Net in bf16 and channels_last,
+the text encoder and VAE (once per image) in fp32, the latents and the sampler's arithmetic in fp32.
+Measured at full SD v1 size: `benchmarks/cpu_speed.py`, docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -24,9 +28,35 @@ def resolve_device(device: str = "auto", dtype: str = "auto") -> tuple[torch.dev
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda asked for, but no CUDA GPU is available")
     if dtype == "auto":
-        return dev, torch.float32 if dev.type == "cpu" else torch.float16
+        if dev.type == "cpu":
+            return dev, torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+        return dev, torch.float16
     if dtype not in DTYPES:
         raise UserError(f"unknown dtype {dtype!r}; choose auto, {', '.join(DTYPES)}")
     if dev.type == "cpu" and dtype == "fp16":
         raise UserError("fp16 is not supported on the CPU; use fp32 or bf16")
     return dev, DTYPES[dtype]
+
+
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """avx512_bf16 or AMX: bf16 matrix products in hardware (elsewhere bf16 is emulated and slower)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def place(model, device: torch.device, dtype: torch.dtype):
+    """Move a StableDiffusion bundle to `device` in `dtype`, the U-Net channels_last.
+
+    bf16 on the CPU keeps the text encoder and the VAE in fp32: they run once per image, and fp32
+    keeps the decoded pixels exact; the U-Net, called every step, is where bf16 pays."""
+    if device.type == "cpu" and dtype == torch.bfloat16:
+        model.to(device, torch.float32)
+        model.unet.to(dtype=torch.bfloat16)
+    else:
+        model.to(device, dtype)
+    model.unet.to(memory_format=torch.channels_last)
+    return model

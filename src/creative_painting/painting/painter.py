@@ -49,11 +49,17 @@ def initial_noise(model: StableDiffusion, jobs: list[PaintJob], settings: Sampli
     shape = (1, model.unet.config.in_channels, settings.height // f, settings.width // f)
     generators = [torch.Generator("cpu").manual_seed(job.seed) for job in jobs]
     noise = torch.cat([torch.randn(shape, generator=g) for g in generators])
-    return noise.to(model.device, model.dtype), generators
+    return noise.to(model.device, latent_dtype(model)), generators
+
+
+def latent_dtype(model: StableDiffusion) -> torch.dtype:
+    """fp16 on GPUs as the U-Net; fp32 with a bf16 U-Net on the CPU, where the sampler's sums need it."""
+    return torch.float32 if model.dtype == torch.bfloat16 and model.device.type == "cpu" else model.dtype
 
 
 @torch.inference_mode()
 def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.Image]:
+    latents = latents.to(model.vae.dtype)
     pixels = model.vae.decode(latents / model.vae.config.scaling_factor).sample
     pixels = ((pixels.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
     return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]

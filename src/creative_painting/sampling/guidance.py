@@ -17,12 +17,15 @@ def guided_denoiser(unet: torch.nn.Module, cond: torch.Tensor, uncond: torch.Ten
 
     With `scale == 1` or no unconditional embedding, one U-Net call per step instead of two.
     """
+    dtype = getattr(unet, "dtype", cond.dtype)  # a bf16 U-Net on the CPU gets fp32 latents: cast in and back
     if uncond is None or scale == 1.0:
-        return lambda x, t: unet(x, t, encoder_hidden_states=cond, return_dict=False)[0]
-    context = torch.cat([uncond, cond])
+        cond = cond.to(dtype)
+        return lambda x, t: unet(x.to(dtype), t, encoder_hidden_states=cond, return_dict=False)[0].to(x.dtype)
+    context = torch.cat([uncond, cond]).to(dtype)
 
     def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        eps_uncond, eps_cond = unet(torch.cat([x, x]), t, encoder_hidden_states=context, return_dict=False)[0].chunk(2)
+        out = unet(torch.cat([x, x]).to(dtype), t, encoder_hidden_states=context, return_dict=False)[0]
+        eps_uncond, eps_cond = out.to(x.dtype).chunk(2)
         return eps_uncond + scale * (eps_cond - eps_uncond)
 
     return denoise

@@ -1,0 +1,60 @@
+"""Fast paths agree with fp32 eager: the bf16 CPU path (U-Net in bf16, channels_last; latents, text encoder
+and VAE in fp32) stays within a stated bound of the reference, and `auto` picks it only where it is fast."""
+
+import copy
+
+import pytest
+import torch
+
+from creative_painting.painting import PaintJob, paint, place, resolve_device
+from creative_painting.painting import painter as painter_module
+from creative_painting.painting.device import cpu_has_native_bf16
+from creative_painting.sampling import SamplingSettings
+
+BF16_BOUND = 0.02  # relative L2 error of the final latents; measured 0.0063 (DDIM) and 0.0046 (DPM++)
+
+
+def final_latents(model, monkeypatch, settings) -> torch.Tensor:
+    seen = []
+    decode = painter_module.decode_latents
+
+    def keep(model_, latents):
+        seen.append(latents.float().clone())
+        return decode(model_, latents)
+
+    monkeypatch.setattr(painter_module, "decode_latents", keep)
+    jobs = [PaintJob("a painting of a harbour by Claude Monet", seed=3, negative="blurry"),
+            PaintJob("a painting of a city by Vincent van Gogh", seed=4)]
+    images = paint(model, jobs, settings, batch_size=2)
+    assert len(images) == 2
+    return torch.cat(seen)
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "dpmpp-2m"])
+def test_bf16_cpu_path_stays_within_the_bound_of_fp32(tiny_model, monkeypatch, sampler):
+    settings = SamplingSettings(sampler, 20, 5.0, 1.0 if sampler == "ddim" else None, 64, 64)
+    reference = final_latents(place(copy.deepcopy(tiny_model), torch.device("cpu"), torch.float32), monkeypatch,
+                              settings)
+    fast_model = place(copy.deepcopy(tiny_model), torch.device("cpu"), torch.bfloat16)
+    assert fast_model.unet.dtype == torch.bfloat16 and fast_model.vae.dtype == torch.float32
+    assert fast_model.text_encoder.dtype == torch.float32
+    fast = final_latents(fast_model, monkeypatch, settings)
+    error = ((fast - reference).norm() / reference.norm()).item()
+    print(f"\n{sampler}: bf16 relative error {error:.4f}")
+    assert 0 < error < BF16_BOUND  # 0 would mean the bf16 path did not run
+
+
+def test_auto_picks_bf16_only_on_a_cpu_with_native_bf16(tmp_path, monkeypatch):
+    import creative_painting.painting.device as device
+
+    with_bf16, without = tmp_path / "bf16", tmp_path / "plain"
+    with_bf16.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512_bf16\n")
+    without.write_text("processor : 0\nflags : fpu sse avx2 avx512f\n")
+    assert cpu_has_native_bf16(str(with_bf16)) and not cpu_has_native_bf16(str(without))
+    assert not cpu_has_native_bf16(str(tmp_path / "missing"))
+    monkeypatch.setattr(device.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)
+    assert resolve_device("cpu", "auto") == (torch.device("cpu"), torch.bfloat16)
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: False)
+    assert resolve_device("cpu", "auto") == (torch.device("cpu"), torch.float32)
+    assert resolve_device("cpu", "fp32") == (torch.device("cpu"), torch.float32)
