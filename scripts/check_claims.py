@@ -116,6 +116,8 @@ CLAIMS = [
     Claim("studio: form values get paint's checks", "painting/request.py",
           "        self.settings()\n        if self.batch_size", "        if self.batch_size",
           ("tests/studio/test_service.py",)),
+    Claim("the CPU fast path runs the U-Net in bf16", "painting/device.py",
+          "        model.unet.to(dtype=torch.bfloat16)", "        pass", ("tests/painting/test_fast_paths.py",)),
     Claim("studio: PNG info refuses a decompression bomb before decoding", "studio/service.py",
           "if image.width * image.height > MAX_UPLOAD_PIXELS:", "if False:", ("tests/studio/test_service.py",)),
 ]
