@@ -62,7 +62,7 @@ class Run:
 class Studio:
     """One model, one worker thread, one data folder (held with a lock, so one server per folder)."""
 
-    def __init__(self, data: str | Path, model=None, *, model_note: str | None = None, extender_factory=None):
+    def __init__(self, data: str | Path, model=None, *, model_note: str | None = None):
         self.data = claim_resumable_dir(data, "studio").resolve()
         self._stack = ExitStack()
         self._stack.enter_context(run_lock(self.data))
@@ -75,7 +75,6 @@ class Studio:
         self.queue = JobQueue(self.data / "jobs.sqlite")
         self.recovered = self.queue.recover()
         self.model, self.model_note = model, model_note
-        self._extender_factory = extender_factory
         self._extender = None
         self._extender_lock = threading.Lock()
         self._stop = threading.Event()
@@ -111,12 +110,9 @@ class Studio:
     def extender(self):
         with self._extender_lock:
             if self._extender is None:
-                if self._extender_factory is None:
-                    from creative_painting.extension.factory import make_extender
+                from creative_painting.extension.factory import make_extender
 
-                    self._extender = make_extender(top=10)
-                else:
-                    self._extender = self._extender_factory()
+                self._extender = make_extender(top=10)  # the built-in index, MiniLM, spaCy: as `extend`
             return self._extender
 
     def extend(self, topic: str, top: int = 10) -> list[dict[str, Any]]:
