@@ -58,3 +58,21 @@ def test_auto_picks_bf16_only_on_a_cpu_with_native_bf16(tmp_path, monkeypatch):
     monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: False)
     assert resolve_device("cpu", "auto") == (torch.device("cpu"), torch.float32)
     assert resolve_device("cpu", "fp32") == (torch.device("cpu"), torch.float32)
+
+
+def test_each_distinct_caption_is_encoded_once(tiny_model, monkeypatch):
+    from creative_painting.painting.captions import build_cells
+
+    encoded = []
+    encode = painter_module.encode_text
+
+    def counting(model, texts):
+        encoded.extend(texts)
+        return encode(model, texts)
+
+    monkeypatch.setattr(painter_module, "encode_text", counting)
+    cells = build_cells(["a harbour", "a city"], ["Claude Monet", "Rembrandt", "Paul Klee"])
+    jobs = [PaintJob(c.caption, seed=k, negative="blurry") for c in cells for k in range(3)]  # 3 images a cell
+    images = paint(tiny_model, jobs, SamplingSettings("ddim", 2, 5.0, 0.0, 32, 32), batch_size=4)
+    assert len(images) == 18
+    assert sorted(encoded) == sorted([c.caption for c in cells] + ["blurry"])  # 7 texts, not 36

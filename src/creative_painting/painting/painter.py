@@ -79,10 +79,18 @@ def paint(
     spec = get_sampler(settings.sampler)
     scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []
+    embeddings: dict[str, torch.Tensor] = {}  # a grid repeats captions (images per cell) and negatives
+
+    def embed(texts: list[str]) -> torch.Tensor:
+        new = list(dict.fromkeys(t for t in texts if t not in embeddings))
+        if new:
+            embeddings.update(zip(new, encode_text(model, new), strict=True))
+        return torch.stack([embeddings[t] for t in texts])
+
     for batch in _batches(jobs, batch_size):
-        # 1. Encode captions (and negatives, for guidance).
-        cond = encode_text(model, [job.caption for job in batch])
-        uncond = encode_text(model, [job.negative for job in batch]) if settings.scale != 1.0 else None
+        # 1. Encode captions (and negatives, for guidance), each distinct text once.
+        cond = embed([job.caption for job in batch])
+        uncond = embed([job.negative for job in batch]) if settings.scale != 1.0 else None
         # 2. Prepare the initial latents.
         noise, generators = initial_noise(model, batch, settings)
         # 3. Denoise.
