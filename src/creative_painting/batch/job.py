@@ -14,7 +14,7 @@ from pathlib import Path
 
 from creative_painting.errors import UserError
 from creative_painting.models.configs import DEFAULT_MODEL
-from creative_painting.sampling.presets import SamplingSettings, get_preset
+from creative_painting.sampling.presets import SamplingSettings, preset_settings
 from creative_painting.seeds import check_seed
 from creative_painting.textfiles import read_texts
 
@@ -79,8 +79,7 @@ class BatchJob:
         return self
 
     def settings(self) -> SamplingSettings:
-        return get_preset(self.preset).with_overrides(sampler=self.sampler, steps=self.steps, scale=self.scale,
-                                                      eta=self.eta, width=self.width, height=self.height).validate()
+        return preset_settings(self)
 
     def prompt_list(self) -> list[str]:
         prompts = list(self.prompts)

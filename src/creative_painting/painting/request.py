@@ -8,7 +8,7 @@ from typing import Any
 
 from creative_painting.errors import UserError
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, Cell, build_cells
-from creative_painting.sampling.presets import SamplingSettings, get_preset
+from creative_painting.sampling.presets import SamplingSettings, preset_settings
 from creative_painting.seeds import check_seed
 
 MAX_IMAGES_PER_CELL = 16
@@ -38,9 +38,7 @@ class PaintRequest:
     batch_size: int = 4
 
     def settings(self) -> SamplingSettings:
-        return get_preset(self.preset).with_overrides(
-            sampler=self.sampler, steps=self.steps, scale=self.scale, eta=self.eta, width=self.width,
-            height=self.height).validate()
+        return preset_settings(self)
 
     def cells(self) -> list[Cell]:
         return build_cells(self.prompts, self.artists, template=self.template or DEFAULT_TEMPLATE,
