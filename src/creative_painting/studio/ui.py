@@ -12,6 +12,7 @@ import gradio as gr
 
 from creative_painting.errors import UserError
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
+from creative_painting.painting.request import PaintRequest
 from creative_painting.sampling.presets import PRESETS
 from creative_painting.sampling.samplers import SAMPLERS
 from creative_painting.studio.service import Studio, highlight_entities, png_parameters
@@ -67,9 +68,7 @@ def _request(prompts: list[str], top: list[str], more: list[str], values: dict[s
     return {"prompts": list(prompts or []), "artists": artists, **values}
 
 
-def _status(job: dict[str, Any] | None) -> str:
-    if job is None:
-        return ""
+def _status(job: dict[str, Any]) -> str:
     head = f"**Job {job['id']}** ({html.escape(job['label'])}): "
     if job["state"] == "running" and not job["steps"]:
         return head + "starting"
@@ -176,11 +175,14 @@ def build_app(studio: Studio) -> gr.Blocks:
                         api_visibility="private", concurrency_limit=None)
 
         def on_poll(current, shown):
-            if current is None:
+            """Follow the page's job until it ends; after that nothing changes, so nothing is read."""
+            if current is None or shown == current:
                 return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             job = studio.job(current)
-            if job["state"] != "done" or shown == current:
+            if job["state"] in ("pending", "running"):
                 return _status(job), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            if job["state"] != "done":
+                return _status(job), gr.skip(), gr.skip(), gr.skip(), current
             files = [job["grid"], *job["images"], job["manifest"]]
             return _status(job), job["grid"], job["images"], files, current
 
@@ -229,8 +231,6 @@ def build_app(studio: Studio) -> gr.Blocks:
 
         def fill(request: dict[str, Any]):
             """Form values from a request (a past run's, or a PNG's): the settings it painted with, in full."""
-            from creative_painting.painting.request import PaintRequest
-
             checked = PaintRequest.from_json(request)  # a damaged request is a one-line error, shown as such
             settings = checked.settings()
             ranked = {a.name for a in artists[:TOP_ARTISTS]}
