@@ -13,12 +13,8 @@ from creative_painting.extension import (
     WikiIndex,
     load_embedder,
 )
-from creative_painting.extension.generators import (
-    CausalContinuation,
-    DialogResponder,
-    T5Continuation,
-    resolve_generators,
-)
+from creative_painting.extension.generators import CausalContinuation, DialogResponder, T5Continuation
+from creative_painting.extension.selection import resolve_generators
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +34,11 @@ def test_a_sentence_with_a_place_and_a_year_beats_a_bland_one(small_index, embed
 
 def test_scores_add_up_and_json_has_every_part(small_index, capsys):
     args = ["extend", "urbanization of cities", "--index", str(small_index), "--json", "--t5", "none",
-            "--dialog", "none", "--l1", "0.7", "--l2", "0.3"]
+            "--dialog", "none", "--l1", "0.7", "--l2", "0.3", "--scoring", "paper"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["prompt"] == "urbanization of cities" and (out["l1"], out["l2"]) == (0.7, 0.3)
+    assert out["prompt"] == "urbanization of cities" and out["weights"] == {"l1": 0.7, "l2": 0.3}
+    assert out["formula"] == "tfidf + l1*cosine + l2*entities"
     assert len(out["candidates"]) >= 3
     for c in out["candidates"]:
         assert c["score"] == pytest.approx(c["tfidf"] + 0.7 * c["cosine"] + 0.3 * len(c["entities"]), abs=1e-6)
@@ -76,24 +73,35 @@ def test_generated_candidates_are_scored_with_their_source(small_index, tiny_t5,
     assert {"wikipedia", "t5"} <= kinds
 
 
-def test_missing_models_are_skipped_with_a_note(monkeypatch, tmp_path, capsys):
+def test_missing_models_are_skipped_with_a_note(monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert resolve_generators(None, None, None) == []
-    assert "t5 generator skipped" in capsys.readouterr().err
+    assert resolve_generators(None, None, None) == ([], None)
+    assert "t5 generator skipped" in caplog.text
     broken = tmp_path / "broken-model"
     broken.mkdir()
     (broken / "config.json").write_text("{}")
-    gens = resolve_generators(str(broken), "none", None)
+    gens, _ = resolve_generators(str(broken), "none", None)
     assert len(gens) == 1  # local, so tried; it fails when used and is skipped then
 
 
-def test_broken_local_generator_does_not_crash_extend(small_index, tmp_path, capsys):
+def test_broken_local_generator_does_not_crash_extend(small_index, tmp_path, capsys, caplog):
     broken = tmp_path / "broken-model"
     broken.mkdir()
     (broken / "config.json").write_text("{}")
     assert main(["extend", "shenzhen", "--index", str(small_index), "--t5", str(broken), "--dialog", "none"]) == 0
-    captured = capsys.readouterr()
-    assert "t5 generator skipped" in captured.err and "Shenzhen" in captured.out
+    assert "t5 generator skipped" in caplog.text and "Shenzhen" in capsys.readouterr().out
+
+
+def test_a_failing_generator_is_tried_once_and_stays_in_the_list(small_index, embedder, tmp_path, caplog):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    index = WikiIndex(small_index)
+    generator = T5Continuation(str(broken))
+    extender = Extender(index, TfidfModel.load(index.tfidf_path), embedder, EntityTagger(), [generator])
+    assert extender.extend("shenzhen") and extender.extend("urbanization")
+    assert extender.generators == [generator]  # not removed as a side effect
+    assert list(extender.failed) == [str(broken)] and caplog.text.count("t5 generator skipped") == 1
 
 
 def test_fit_tfidf_from_laion_csv_and_wikiart_names(tmp_path, capsys):
@@ -125,14 +133,13 @@ def test_user_errors_are_one_line(args, message, capsys, small_index):
     assert message in err and err.count("\n") == 1
 
 
-def test_acceptance_builtin_index_with_no_flags(monkeypatch, tmp_path, capsys):
+def test_acceptance_builtin_index_with_no_flags(monkeypatch, tmp_path, capsys, caplog):
     """Fresh machine: the Vital Articles index is built into the cache on first use, then reused."""
     monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the paper's T5/DialoGPT are absent here: skipped with a note
     assert main(["extend", "urbanization of china", "--json"]) == 0
-    captured = capsys.readouterr()
-    assert "skipped" in captured.err
-    candidates = json.loads(captured.out)["candidates"]
+    assert "skipped" in caplog.text
+    candidates = json.loads(capsys.readouterr().out)["candidates"]
     assert len(candidates) >= 5
     assert {"Urbanization", "China"} <= {c["source"]["title"] for c in candidates}
     assert sum(bool(c["entities"]) for c in candidates) >= 3
@@ -155,7 +162,7 @@ def test_builtin_index_replaces_a_stale_leftover_folder(monkeypatch, tmp_path):
     assert WikiIndex(builtin_index()).search("urbanization", 5)
 
 
-def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path, capsys):
+def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path, caplog):
     out = tmp_path / "paint"
     args = ["paint", "shenzhen", "--extend", "2", "--extend-index", str(small_index), "--artist", "Claude Monet",
             "--model", str(tiny_dir / "tiny.safetensors"), "--steps", "2", "--width", "64", "--height", "64",
@@ -165,22 +172,21 @@ def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path,
     captions = [c["caption"] for c in manifest["images"]]
     assert captions[0] == "Shenzhen is a major city in Guangdong, China, a painting by Claude Monet"
     assert len(captions) == 2 and "after 1979" in captions[1]
-    assert "extend: 'shenzhen' ->" in capsys.readouterr().err
+    assert "extend: 'shenzhen' ->" in caplog.text
     assert main([*args[:2], "--extend", "0", *args[4:]]) == 2
 
 
-def test_chat_gemma_without_the_package_is_skipped_with_the_install_line(monkeypatch, small_index, capsys):
+def test_chat_gemma_without_the_package_is_skipped_with_the_install_line(monkeypatch, small_index, capsys, caplog):
     import importlib.util
 
-    from creative_painting.extension import generators
+    from creative_painting.extension import bundled_lms
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == generators.GEMMA_PACKAGE else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == bundled_lms.GEMMA_PACKAGE else real(name, *a))
     assert main(["extend", "shenzhen", "--index", str(small_index), "--t5", "none", "--dialog", "none",
                  "--chat", "gemma"]) == 0
-    captured = capsys.readouterr()
-    assert "gemma generator skipped" in captured.err and "creative-painting[gemma]" in captured.err
-    assert "Shenzhen" in captured.out
+    assert "gemma generator skipped" in caplog.text and "creative-painting[gemma]" in caplog.text
+    assert "Shenzhen" in capsys.readouterr().out
 
 
 def test_markup_and_special_tokens_are_cleaned_from_generations():
@@ -196,7 +202,7 @@ def test_bundled_gemma_is_converted_once_and_continues_prompts(monkeypatch, tmp_
     """The real 270M model: GGUF -> cached bf16 folder (about 80 s once), then it writes continuations."""
     import time
 
-    from creative_painting.extension.generators import bundled_gemma
+    from creative_painting.extension.bundled_lms import bundled_gemma
 
     monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
     folder = bundled_gemma()
@@ -215,7 +221,7 @@ def test_every_part_of_the_score_recomputed_from_its_own_source(small_index, emb
 
     prompt = "urbanization of cities in china"
     args = ["extend", prompt, "--index", str(small_index), "--json", "--t5", "none", "--dialog", "none",
-            "--l1", "0.7", "--l2", "0.3", "--top", "50"]
+            "--l1", "0.7", "--l2", "0.3", "--top", "50", "--scoring", "paper"]
     assert main(args) == 0
     candidates = json.loads(capsys.readouterr().out)["candidates"]
     assert len(candidates) >= 5

@@ -97,7 +97,7 @@ def run_figures(args: argparse.Namespace) -> int:
     if args.extend is not None:
         if not 1 <= args.extend <= 20:
             raise UserError(f"--extend must be in 1..20, got {args.extend}")
-        from creative_painting.cli.extend_cmd import extend_prompts
+        from creative_painting.extension.pipeline import extend_prompts
 
         extensions = [p.rstrip(" .") for p in extend_prompts([TOPIC.removeprefix("a painting of ")], args.extend, None)]
     done = make_figures(base, args.out, wikiart=args.wikiart, extensions=extensions, progress=not args.no_progress,

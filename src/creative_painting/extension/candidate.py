@@ -1,0 +1,17 @@
+"""A candidate extension: its text and where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    kind: str  # "wikipedia", "t5", "dialogpt", "causal", "chat", "rewrite"
+    title: str | None = None  # the Wikipedia article it came from
+    origin: str | None = None  # the sentence it was rewritten or shortened from
+
+    def with_text(self, text: str) -> Candidate:
+        """The same candidate with new words; the first text it had stays its origin."""
+        return Candidate(text, self.kind, self.title, self.origin or self.text)

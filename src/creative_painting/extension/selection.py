@@ -1,0 +1,96 @@
+"""Which generators run: the flags, the paper's defaults, and whether each model can be had right now.
+
+A model that is neither local, cached nor reachable is skipped with a one-line note, never a crash, and the
+hub is probed for 2 s rather than waiting out a 50 s connection timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from creative_painting.errors import UserError
+from creative_painting.extension.generators import (
+    CausalContinuation,
+    ChatGenerator,
+    DialogResponder,
+    Generator,
+    SceneRewriter,
+    T5Continuation,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_T5 = "t5-base"
+DEFAULT_DIALOG = "microsoft/DialoGPT-medium"
+BUNDLED_CHAT = ("smollm2", "gemma")
+
+
+def _hub_reachable(timeout: float = 2.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    import socket
+
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def available(spec: str) -> bool:
+    """Local folder, already in the Hugging Face cache, or the hub answers now."""
+    if Path(spec).exists():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(spec, "config.json"), str) or _hub_reachable()
+
+
+def skip_note(kind: str, reason: str) -> None:
+    logger.warning("%s generator skipped: %s", kind, reason)
+
+
+def chat_model(spec: str) -> str:
+    """The folder or id of an instruction model: 'smollm2' and 'gemma' are the bundled ones."""
+    from creative_painting.extension.bundled_lms import bundled_gemma, bundled_smollm2
+
+    return str({"smollm2": bundled_smollm2, "gemma": bundled_gemma}[spec]()) if spec in BUNDLED_CHAT else spec
+
+
+def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, rewrite: int = 0, num: int = 4,
+                       seed: int = 0, defaults: bool = True) -> tuple[list[Generator], SceneRewriter | None]:
+    """Generators for the flags, and the rewriter of retrieved sentences when `rewrite` > 0.
+
+    The paper's t5-base and DialoGPT-medium are tried by default; "none" turns one off. `chat` names the
+    instruction model of both `--chat` (continuations) and `--rewrite` (SmolLM2, bundled, by default)."""
+    wanted: list[Generator] = []
+    for spec, default, cls in ((t5, DEFAULT_T5, T5Continuation), (dialog, DEFAULT_DIALOG, DialogResponder)):
+        if spec != "none" and (spec is not None or defaults):
+            wanted.append(cls(spec or default, num=num, seed=seed))
+    chosen = []
+    for generator in wanted:
+        if available(generator.spec):
+            chosen.append(generator)
+        else:
+            skip_note(generator.kind, f"{generator.spec} is not local, not cached, and the hub cannot be reached")
+    rewriter = None
+    if chat and chat != "none" or rewrite:
+        name = chat if chat and chat != "none" else "smollm2"
+        if rewrite and name == "gemma":
+            raise UserError("--rewrite needs an instruction model; gemma is a base model (try --chat smollm2)")
+        try:
+            folder = chat_model(name)
+        except UserError as e:
+            skip_note(name, str(e))
+            return chosen, None
+        if not (name in BUNDLED_CHAT or available(folder)):
+            skip_note(name, f"{folder} is not local, not cached, and the hub cannot be reached")
+            return chosen, None
+        if chat and chat != "none":  # Gemma is a base model: it continues; an instruction model is asked
+            cls = CausalContinuation if name == "gemma" else ChatGenerator
+            chosen.append(cls(folder, num=num, seed=seed))
+        if rewrite:
+            rewriter = SceneRewriter(folder, seed=seed)
+    return chosen, rewriter
