@@ -21,8 +21,8 @@ import time
 import torch
 from diffusers import StableDiffusionPipeline
 
-from creative_painting.models import build_model, bundled_configs
-from creative_painting.painting import PaintJob, paint, place, resolve_device
+from creative_painting.models import build_model, bundled_configs, place, resolve_device
+from creative_painting.painting import PaintJob, paint
 from creative_painting.painting import painter as painter_module
 from creative_painting.sampling import SamplingSettings, get_sampler
 

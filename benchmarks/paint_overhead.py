@@ -16,8 +16,8 @@ import time
 import torch
 from diffusers import DDIMScheduler, StableDiffusionPipeline
 
-from creative_painting.models import load_model, make_tiny_model
-from creative_painting.painting import PaintJob, paint, resolve_device
+from creative_painting.models import load_model, make_tiny_model, resolve_device
+from creative_painting.painting import PaintJob, paint
 from creative_painting.sampling import SamplingSettings, get_sampler
 
 

@@ -3,6 +3,7 @@ need no network, real weights or long runs are run here, exactly as written."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -19,6 +20,7 @@ PREFIX = ".venv/bin/"
 # Commands run below, with the files they need laid out beforehand.
 RUN = {
     'creative-painting extend "urbanization of china" --top 5',
+    'creative-painting extend "asia morning" --scoring paper --json',
     "creative-painting wikiart stats style_train.csv,style_val.csv --plot fig3.png",
     "creative-painting wikiart validate wikiart.tar.gz",
     "creative-painting wikiart shard wikiart.tar.gz,genre_train.csv,genre_val.csv shards/ --size 512",
@@ -32,6 +34,7 @@ SKIP = {
     "creative-painting demo": "five minutes; tests/training/test_demo.py runs it reduced",
     "creative-painting wiki index": "a Wikipedia dump",
     "creative-painting extend \"urbanization of china\" --index": "an index built from a Wikipedia dump",
+    "creative-painting extend \"the industrial revolution\" --rewrite": "SmolLM2, tested in tests/extension/test_rewrite.py",
     "creative-painting train": "a training config and real weights",
     "accelerate launch": "8 GPUs",
     "creative-painting batch": "real weights",
@@ -100,11 +103,14 @@ def test_readme_commands_that_need_no_network_run_as_written(tmp_path, real_list
         result = subprocess.run([sys.executable, "-m", "creative_painting.cli.main", *words[1:]], cwd=tmp_path,
                                 capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"{command}\n{result.stderr[-2000:]}"
-        outputs[words[1] + " " + words[2]] = result.stdout
+        outputs[" ".join(words[1:3])] = result.stdout
     assert "81,446" in outputs["wikiart stats"] and (tmp_path / "fig3.png").stat().st_size > 10_000
     assert "truncated" in outputs["wikiart validate"]
     assert (tmp_path / "shards" / "shards.json").is_file()
     assert "China" in outputs['extend urbanization of china']
+    paper = json.loads(outputs["extend asia morning"])
+    assert paper["scoring"] == "paper" and paper["formula"] == "tfidf + l1*cosine + l2*entities"
+    assert paper["weights"] == {"l1": 1.0, "l2": 0.1}  # the paper's l2 unless --l2 says otherwise
 
 
 @pytest.mark.parametrize("page", ["paper.md", "studio.md", "architecture.md", "benchmarks.md", "painting.md",

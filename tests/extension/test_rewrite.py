@@ -5,7 +5,14 @@ import json
 import pytest
 
 from creative_painting.cli.main import main
-from creative_painting.extension import EntityTagger, Extender, ExtendSettings, TfidfModel, WikiIndex, load_embedder
+from creative_painting.extension import (
+    EntityTagger,
+    Extender,
+    ExtendSettings,
+    TfidfModel,
+    WikiIndex,
+    load_embedder,
+)
 from creative_painting.extension.candidate import Candidate
 from creative_painting.extension.generators import SceneRewriter
 

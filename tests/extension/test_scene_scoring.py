@@ -68,7 +68,7 @@ def test_scene_json_names_the_formula_and_recomputes_paintability_from_the_shipp
     assert main(["extend", "shenzhen in 1979", "--index", str(small_index), "--json", "--t5", "none",
                  "--dialog", "none", "--top", "20"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["scoring"] == "scene" and out["weights"] == {"l1": 1.0, "l2": 0.1, "l3": 0.3, "l4": 1.0}
+    assert out["scoring"] == "scene" and out["weights"] == {"l1": 1.0, "l2": 0.2, "l3": 0.5, "l4": 1.0}
     model = json.loads(resources.files("creative_painting.extension").joinpath("data/paintability.json").read_text())
     w, b = np.asarray(model["weights"], dtype=np.float64), model["bias"]
     embedder = load_embedder()
@@ -77,8 +77,8 @@ def test_scene_json_names_the_formula_and_recomputes_paintability_from_the_shipp
         assert c["formula"] == "tfidf + l1*cosine + l2*entity_kinds + l3*paintability - l4*overflow"
         v = embedder.encode([c["text"]])[0].astype(np.float64)
         assert t["paintability"] == pytest.approx(1 / (1 + math.exp(-(v @ w + b))), abs=1e-4)
-        assert c["score"] == pytest.approx(t["tfidf"] + t["cosine"] + 0.1 * t["entity_kinds"]
-                                           + 0.3 * t["paintability"] - t["overflow"], abs=1e-9)
+        assert c["score"] == pytest.approx(t["tfidf"] + t["cosine"] + 0.2 * t["entity_kinds"]
+                                           + 0.5 * t["paintability"] - t["overflow"], abs=1e-9)
         assert c["clip_tokens"] <= 77
 
 

@@ -6,9 +6,10 @@ import copy
 import pytest
 import torch
 
-from creative_painting.painting import PaintJob, paint, place, resolve_device
+from creative_painting.models import place, resolve_device
+from creative_painting.models.device import cpu_has_native_bf16
+from creative_painting.painting import PaintJob, paint
 from creative_painting.painting import painter as painter_module
-from creative_painting.painting.device import cpu_has_native_bf16
 from creative_painting.sampling import SamplingSettings
 
 BF16_BOUND = 0.02  # relative L2 error of the final latents; measured 0.0063 (DDIM) and 0.0046 (DPM++)
@@ -45,7 +46,7 @@ def test_bf16_cpu_path_stays_within_the_bound_of_fp32(tiny_model, monkeypatch, s
 
 
 def test_auto_picks_bf16_only_on_a_cpu_with_native_bf16(tmp_path, monkeypatch):
-    import creative_painting.painting.device as device
+    import creative_painting.models.device as device
 
     with_bf16, without = tmp_path / "bf16", tmp_path / "plain"
     with_bf16.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512_bf16\n")

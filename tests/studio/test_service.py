@@ -196,7 +196,10 @@ def test_extend_returns_scores_entities_and_sources(studio):
     found = studio.extend("urbanization of china")
     assert 1 <= len(found) <= 10
     best = found[0]
-    assert best["score"] == pytest.approx(best["tfidf"] + best["cosine"] + 0.1 * len(best["entities"]), abs=1e-9)
+    t = best["terms"]  # the studio ranks as `extend` does: scene scoring
+    assert best["scoring"] == "scene" and best["score"] == pytest.approx(
+        t["tfidf"] + t["cosine"] + 0.2 * t["entity_kinds"] + 0.5 * t["paintability"] - t["overflow"], abs=1e-9)
+    assert t["entity_kinds"] == len({e["kind"] for e in best["entities"]})
     assert best["source"]["kind"] == "wikipedia" and best["source"]["title"]
     for c in found:
         for e in c["entities"]:

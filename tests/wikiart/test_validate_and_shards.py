@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from creative_painting.cli.main import main
+from creative_painting.training.latents import LatentEncoder
 from creative_painting.wikiart import iter_source
 from creative_painting.wikiart.balance import artist_weights, top_share
 from creative_painting.wikiart.shards import ShardSettings, write_shards
@@ -91,7 +92,7 @@ def test_shard_refuses_to_mix_settings(wikiart_folder, tmp_path, capsys):
 
 def test_shard_latents_with_a_tiny_vae(wikiart_tar, tiny_dir, tmp_path):
     manifest = write_shards(str(wikiart_tar), tmp_path, ShardSettings(size=32, shard_size=64), workers=0,
-                            latents_model=str(tiny_dir / "tiny.safetensors"), progress=False)
+                            latents=lambda: LatentEncoder(str(tiny_dir / "tiny.safetensors")), progress=False)
     assert manifest["kind"] == "latents" and manifest["scaling_factor"] == pytest.approx(0.18215)
     samples = _tar_samples(tmp_path)
     assert "jpg" not in next(iter(samples.values()))

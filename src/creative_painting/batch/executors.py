@@ -20,8 +20,8 @@ CRASH_ONCE = "CREATIVE_PAINTING_CRASH_ONCE"  # fault injection for tests: a file
 
 
 def paint_here(job: BatchJob, settings, todo: list[BatchCell]) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
-    from creative_painting.models import load_model
-    from creative_painting.painting import PaintJob, paint, place, resolve_device
+    from creative_painting.models import load_model, place, resolve_device
+    from creative_painting.painting import PaintJob, paint
 
     model = place(load_model(job.model), *resolve_device(job.device, job.dtype))
     for start in range(0, len(todo), job.batch_size):
@@ -36,8 +36,7 @@ class RayPainter:
     def __init__(self, model: str, settings: dict[str, Any], negative: str, device: str, dtype: str, threads: int):
         import torch
 
-        from creative_painting.models import load_model
-        from creative_painting.painting import place, resolve_device
+        from creative_painting.models import load_model, place, resolve_device
         from creative_painting.sampling import SamplingSettings
 
         if threads:

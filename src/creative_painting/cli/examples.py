@@ -8,6 +8,7 @@ EXAMPLES: dict[str, list[str]] = {
         'creative-painting paint "a rocket launch" --artist "Claude Monet" --style Impressionism --year 1890 '
         '--images 4 --preset fast --model ~/models/sd-v1-4.ckpt --out paintings/rocket',
         'creative-painting paint "urbanization of china" --extend 3 --artist "Vincent van Gogh"',
+        'creative-painting paint "$(cat scene.txt)" --long-prompt chunk --model ~/models/sd-v1-4.ckpt',
     ],
     "batch": [
         'creative-painting batch --out runs/china --prompt "urbanization of china" --artist top:30 --seeds 2',
@@ -24,6 +25,8 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "extend": [
         'creative-painting extend "urbanization of china" --top 5',
+        'creative-painting extend "the industrial revolution" --rewrite 3',
+        'creative-painting extend "asia morning" --scoring paper --json',
         'creative-painting extend "urbanization of china" --index ~/wiki-index --json',
         "creative-painting extend fit-tfidf laion-part-0.parquet wikiart.tar.gz --out captions-tfidf.json",
     ],

@@ -52,8 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from creative_painting.io import claim_output_dir
-    from creative_painting.models import load_model
-    from creative_painting.painting import place, resolve_device
+    from creative_painting.models import load_model, place, resolve_device
     from creative_painting.painting.captions import EXTENDED_TEMPLATE
     from creative_painting.painting.request import PaintRequest
     from creative_painting.painting.session import paint_request

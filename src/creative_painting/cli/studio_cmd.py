@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     check_binding(args.host, args.port, auth)
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
-        from creative_painting.painting import place, resolve_device
+        from creative_painting.models import place, resolve_device
 
         device, dtype = resolve_device(args.device, args.dtype)
         if args.model:

@@ -99,7 +99,14 @@ def run_shard(args: argparse.Namespace) -> int:
     settings = ShardSettings(size=args.size, shard_size=args.shard_size, min_size=args.min_size,
                              skip=frozenset(s.strip() for s in args.skip.split(",") if s.strip()),
                              template=args.template or DEFAULT_CAPTION).validate()
-    manifest = write_shards(args.source, args.out, settings, workers=args.workers, latents_model=args.latents,
+    latents = None
+    if args.latents:  # the VAE is loaded by write_shards once the input is checked
+        from functools import partial
+
+        from creative_painting.training.latents import LatentEncoder
+
+        latents = partial(LatentEncoder, args.latents)
+    manifest = write_shards(args.source, args.out, settings, workers=args.workers, latents=latents,
                             balance=args.balance, progress=not args.no_progress)
     print(f"{manifest['samples']:,} samples in {len(manifest['shards'])} shards under {args.out} "
           f"({manifest['kind']}, {manifest['size']} px); {manifest['skipped']} broken files skipped, "

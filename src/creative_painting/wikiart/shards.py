@@ -11,7 +11,7 @@ import dataclasses
 import io
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -130,40 +130,18 @@ def _tasks(entries: Iterator, settings: ShardSettings, out: Path, weights: dict[
         index += 1
 
 
-class LatentEncoder:
-    """Encodes uint8 crops with a model's VAE into the latent distribution's parameters (mean, logvar)."""
-
-    def __init__(self, model_spec: str, device: str = "auto", batch_size: int = 8):
-        from creative_painting.models import load_model
-        from creative_painting.painting.device import resolve_device
-
-        self.device, _ = resolve_device(device, "fp32")
-        self.vae = load_model(model_spec).vae.to(self.device).eval()
-        self.scaling_factor = float(self.vae.config.scaling_factor)
-        self.batch_size = batch_size
-
-    def __call__(self, samples: list[dict[str, Any]]) -> None:
-        import torch  # only latent sharding needs it; pixel workers stay torch-free
-
-        for start in range(0, len(samples), self.batch_size):
-            batch = samples[start : start + self.batch_size]
-            pixels = torch.from_numpy(np.stack([s.pop("pixels") for s in batch]))
-            x = pixels.permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
-            with torch.no_grad():
-                params = self.vae.encode(x).latent_dist.parameters
-            for sample, p in zip(batch, params.to(torch.float16).cpu().numpy(), strict=True):
-                sample["latent.npy"] = p
-
-
 def write_shards(source: str, out: str | Path, settings: ShardSettings, *, workers: int = 2,
-                 latents_model: str | None = None, balance: float | None = None,
+                 latents: Callable[[], Any] | None = None, balance: float | None = None,
                  progress: bool = True) -> dict[str, Any]:
-    """Shard `source` into `out`; returns (and writes as `shards.json`) the manifest with every problem."""
+    """Shard `source` into `out`; returns (and writes as `shards.json`) the manifest with every problem.
+
+    `latents` makes a latent encoder (`training.latents.LatentEncoder`), called once the input is checked:
+    the data tools need no model code of their own."""
     from creative_painting.parallel import ordered_map
     from creative_painting.wikiart.balance import artist_weights
     from creative_painting.wikiart.sources import iter_images, iter_source
 
-    settings = dataclasses.replace(settings, latents=latents_model is not None).validate()
+    settings = dataclasses.replace(settings, latents=latents is not None).validate()
     if balance is not None and not (math.isfinite(balance) and balance >= 0):
         raise UserError(f"--balance must be a finite number >= 0, got {balance}")
     if workers < 0:
@@ -177,7 +155,7 @@ def write_shards(source: str, out: str | Path, settings: ShardSettings, *, worke
         artists = [a.artist_slug for a in iter_source(source)]
         total = len(artists)
         weights = dict(zip(artists, artist_weights(artists, balance), strict=True))
-    encoder = LatentEncoder(latents_model) if latents_model else None
+    encoder = latents() if latents else None
 
     with run_lock(out):
         atomic_write_text(out / SETTINGS, json.dumps(settings.identity()))
@@ -191,7 +169,8 @@ def write_shards(source: str, out: str | Path, settings: ShardSettings, *, worke
                               json.dumps({"samples": len(samples), "problems": problems}, ensure_ascii=False))
             bar.update(count)
         bar.close()
-        return write_manifest(out, settings, latents_model, encoder.scaling_factor if encoder else None)
+        return write_manifest(out, settings, encoder.model_spec if encoder else None,
+                              encoder.scaling_factor if encoder else None)
 
 
 def _check_previous_shards(out: Path, settings: ShardSettings) -> None:

@@ -1,0 +1,41 @@
+"""The package's layers: data tools and model code never import what is built on top of them."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "creative_painting"
+# What each package may not import (directly or lazily, inside functions).
+FORBIDDEN = {
+    "wikiart": {"models", "painting", "sampling", "training", "extension", "batch", "studio", "cli"},
+    "models": {"painting", "sampling", "training", "extension", "batch", "studio", "cli", "wikiart"},
+    "extension": {"painting", "training", "batch", "studio", "cli"},
+    "painting": {"training", "batch", "studio", "cli", "extension"},
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+            [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+        found |= {n.split(".")[1] for n in names if n.startswith("creative_painting.") and n.count(".") >= 1}
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_a_lower_layer_imports_nothing_above_it(package):
+    offenders = {f"{path.name} imports {sorted(imported_packages(path) & FORBIDDEN[package])}"
+                 for path in (PACKAGE / package).rglob("*.py") if imported_packages(path) & FORBIDDEN[package]}
+    assert not offenders
+
+
+def test_editors_see_through_the_lazy_exports():
+    """`from creative_painting.models import StableDiffusion`: a TYPE_CHECKING import names the real module."""
+    import creative_painting.models as models
+
+    source = (PACKAGE / "models" / "__init__.py").read_text()
+    assert "if TYPE_CHECKING:" in source and "from creative_painting.models.bundle import" in source
+    for name in models.__all__:
+        assert f" {name}" in source.split("if TYPE_CHECKING:")[1], name
