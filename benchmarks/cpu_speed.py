@@ -4,9 +4,11 @@ The real SD v1 architecture with random weights (exactly as slow as the real mod
 latents), DDIM with guidance 5, batch 1. Three ways, each round in a rotated order:
 - diffusers: `StableDiffusionPipeline`, everything fp32 (the baseline);
 - ours fp32: our paint loop, fp32 eager (same work as the baseline);
-- ours auto: `--dtype auto`, on a CPU with native bf16 the U-Net in bf16 and channels_last.
+- ours auto: `--dtype auto`, on a CPU with native bf16 the U-Net in bf16 and channels_last;
+- ours openvino: `--backend openvino --dtype auto`, the U-Net compiled by OpenVINO (its one-time
+  conversion, into a temporary cache, is timed apart and not in the per-image figure).
 Prints seconds per image, the ratios against diffusers (goal <= 0.5), and the relative error of the
-final latents of the fast path against fp32.
+final latents of each fast path against fp32.
 
     .venv/bin/python benchmarks/cpu_speed.py [--steps 10] [--size 256] [--rounds 2]
 """
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
+import tempfile
 import time
 
 import torch
@@ -40,6 +44,12 @@ def main() -> None:
     started = time.perf_counter()
     reference = place(build_model(bundled_configs(), seed=0), cpu, torch.float32)
     fast = place(copy.deepcopy(reference), cpu, auto_dtype)
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["CREATIVE_PAINTING_CACHE"] = cache
+        start = time.perf_counter()
+        openvino = place(copy.deepcopy(reference), cpu, auto_dtype, backend="openvino")
+        print(f"OpenVINO: U-Net converted and compiled once in {time.perf_counter() - start:.0f} s "
+              f"(inner precision {openvino.unet_runner.precision})")
     print(f"full-size SD v1 built in {time.perf_counter() - started:.0f} s; torch threads {torch.get_num_threads()}; "
           f"auto picks {auto_dtype}")
     settings = SamplingSettings("ddim", args.steps, 5.0, 0.0, args.size, args.size)
@@ -71,7 +81,8 @@ def main() -> None:
              width=args.size, generator=torch.Generator("cpu").manual_seed(0), output_type="pil")
 
     ways = [("diffusers fp32", diffusers), ("ours fp32", ours("fp32", reference)),
-            (f"ours auto ({str(auto_dtype).removeprefix('torch.')})", ours("auto", fast))]
+            (f"ours auto ({str(auto_dtype).removeprefix('torch.')})", ours("auto", fast)),
+            (f"ours openvino ({openvino.unet_runner.precision})", ours("openvino", openvino))]
     times: dict[str, list[float]] = {name: [] for name, _ in ways}
     for r in range(args.rounds):
         for name, run in ways[r % len(ways):] + ways[: r % len(ways)]:
@@ -86,8 +97,9 @@ def main() -> None:
     for name, _ in ways:
         t = statistics.median(times[name])
         print(f"{name:24s} {t:9.1f} {t / base:13.3f}")
-    error = ((latents["auto"] - latents["fp32"]).norm() / latents["fp32"].norm()).item()
-    print(f"relative error of the fast path's final latents against fp32: {error:.4f}")
+    for name in ("auto", "openvino"):
+        error = ((latents[name] - latents["fp32"]).norm() / latents["fp32"].norm()).item()
+        print(f"relative error of {name}'s final latents against fp32: {error:.4f}")
 
 
 if __name__ == "__main__":

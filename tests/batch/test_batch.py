@@ -85,6 +85,37 @@ def test_sigkill_then_rerun_finishes_without_repainting(tiny_dir, tmp_path):
     assert len(list((out / "images").glob("*.png"))) == 24 and not list((out / "images").glob(".*"))
 
 
+def test_two_launched_processes_split_the_cells_and_match_one_process(tiny_dir, tmp_path, capsys):
+    """`torchrun --nproc_per_node 2` (what `accelerate launch` runs): each process paints half of the missing
+    cells into its own manifest file; together they equal a one-process run, each cell recorded once."""
+    import os
+    import subprocess
+
+    out = tmp_path / "two"
+    job = ["batch", "--out", str(out), "--model", str(tiny_dir / "tiny.safetensors"), "--steps", "2", "--width", "32",
+           "--height", "32", "--seeds", "3", "--prompt", "a harbour", "--prompt", "a city", "--artist", "Claude Monet",
+           "--no-progress", "--json"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519",
+           "-m", "creative_painting.cli.main", *job]
+    result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summaries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(summaries) == 1 and summaries[0]["processes"] == 2  # the main process reports for both
+    parts = [out / "manifest.jsonl", out / "manifest.rank-1.jsonl"]
+    ids = [[json.loads(line)["id"] for line in p.read_text().splitlines()] for p in parts]
+    assert len(ids[0]) == len(ids[1]) == 3 and not set(ids[0]) & set(ids[1])  # 6 cells, split, none twice
+    assert Manifest(out / "manifest.jsonl").finished(out) == set(ids[0]) | set(ids[1])
+    assert (out / "index.html").is_file() and "6 of 6 cells painted" in (out / "index.html").read_text()
+    assert main([*job[:2], str(tmp_path / "one"), *job[3:]]) == 0
+    a, b = _pixels(out), _pixels(tmp_path / "one")
+    assert a.keys() == b.keys() and all(np.abs(a[k].astype(int) - b[k].astype(int)).max() <= 1 for k in a)
+    capsys.readouterr()
+    assert main(job) == 0  # a rerun in one process reads both manifest files: nothing is left to paint
+    rerun = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (rerun["painted"], rerun["skipped"]) == (0, 6)
+
+
 def test_prompts_from_a_tsv_column_and_the_wikiart_top_artists(tiny_dir, tmp_path):
     (tmp_path / "parti.tsv").write_text("Prompt\tCategory\na red bus\tVehicles\na cat on a mat\tAnimals\n")
     lists = tmp_path / "style_train.csv"

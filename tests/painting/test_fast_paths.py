@@ -77,3 +77,57 @@ def test_each_distinct_caption_is_encoded_once(tiny_model, monkeypatch):
     images = paint(tiny_model, jobs, SamplingSettings("ddim", 2, 5.0, 0.0, 32, 32), batch_size=4)
     assert len(images) == 18
     assert sorted(encoded) == sorted([c.caption for c in cells] + ["blurry"])  # 7 texts, not 36
+
+
+OPENVINO_BOUNDS = {"f32": 1e-4, "bf16": 0.05}  # relative L2 error of the final latents against torch fp32
+
+
+@pytest.mark.parametrize("precision", ["f32", "bf16"])
+def test_openvino_backend_stays_within_the_bound_of_fp32(tiny_model, monkeypatch, tmp_path, precision):
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
+    settings = SamplingSettings("ddim", 20, 5.0, 1.0, 64, 64)
+    cpu = torch.device("cpu")
+    reference = final_latents(place(copy.deepcopy(tiny_model), cpu, torch.float32), monkeypatch, settings)
+    dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[precision]
+    model = place(copy.deepcopy(tiny_model), cpu, dtype, backend="openvino")
+    assert model.unet_runner.precision == precision and model.unet.dtype == torch.float32
+    fast = final_latents(model, monkeypatch, settings)
+    error = ((fast - reference).norm() / reference.norm()).item()
+    print(f"\nopenvino {precision}: relative error {error:.2e}")
+    assert 0 < error < OPENVINO_BOUNDS[precision]  # 0 would mean OpenVINO did not run
+
+
+def test_openvino_converts_once_per_set_of_weights_and_takes_any_shape(tiny_model, monkeypatch, tmp_path):
+    import openvino
+
+    from creative_painting.models import make_tiny_model
+    from creative_painting.models.openvino_unet import compile_unet
+
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
+    cpu = torch.device("cpu")
+    first = place(copy.deepcopy(tiny_model), cpu, torch.float32, backend="openvino")
+    assert len(list((tmp_path / "openvino").iterdir())) == 1
+    monkeypatch.setattr(openvino, "convert_model", lambda *a, **k: pytest.fail("converted again"))
+    compile_unet(first.unet, "f32")  # the same weights: read from the cache
+    monkeypatch.undo()
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
+    place(make_tiny_model(seed=1), cpu, torch.float32, backend="openvino")  # other weights: converted
+    assert len(list((tmp_path / "openvino").iterdir())) == 2
+    # Traced at batch 2 and the config's size, it runs one image without guidance, at another size.
+    (image,) = paint(first, [PaintJob("x", seed=0)], SamplingSettings("ddim", 2, 1.0, 0.0, 48, 64))
+    assert image.size == (48, 64)
+
+
+def test_openvino_backend_refuses_a_gpu_and_names_the_extra(monkeypatch):
+    import importlib.util
+
+    from creative_painting.errors import UserError
+    from creative_painting.models import check_backend
+
+    with pytest.raises(UserError, match="runs on the CPU"):
+        check_backend("openvino", torch.device("cuda"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    with pytest.raises(UserError, match=r"creative-painting\[openvino\]"):
+        check_backend("openvino", torch.device("cpu"))
+    assert check_backend("torch", torch.device("cpu")) == "torch"

@@ -19,11 +19,15 @@ from creative_painting.batch.job import BatchCell, BatchJob
 CRASH_ONCE = "CREATIVE_PAINTING_CRASH_ONCE"  # fault injection for tests: a file path; its first actor call dies
 
 
-def paint_here(job: BatchJob, settings, todo: list[BatchCell]) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
+def paint_here(job: BatchJob, settings, todo: list[BatchCell], device=None) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
+    """In this process; `device` is this process's GPU when `accelerate launch` started several."""
     from creative_painting.models import load_model, place, resolve_device
     from creative_painting.painting import PaintJob, paint
 
-    model = place(load_model(job.model), *resolve_device(job.device, job.dtype))
+    chosen, dtype = resolve_device(job.device, job.dtype)
+    if device is not None and chosen.type == device.type:
+        chosen = device
+    model = place(load_model(job.model), chosen, dtype, job.backend)
     for start in range(0, len(todo), job.batch_size):
         chunk = todo[start : start + job.batch_size]
         yield chunk, paint(model, [PaintJob(c.caption, c.seed, job.negative) for c in chunk], settings,
@@ -33,7 +37,8 @@ def paint_here(job: BatchJob, settings, todo: list[BatchCell]) -> Iterator[tuple
 class RayPainter:
     """A Ray Data actor: loads the model once, then paints the batches it is given."""
 
-    def __init__(self, model: str, settings: dict[str, Any], negative: str, device: str, dtype: str, threads: int):
+    def __init__(self, model: str, settings: dict[str, Any], negative: str, device: str, dtype: str, threads: int,
+                 backend: str = "torch"):
         import torch
 
         from creative_painting.models import load_model, place, resolve_device
@@ -41,7 +46,7 @@ class RayPainter:
 
         if threads:
             torch.set_num_threads(threads)
-        self.model = place(load_model(model), *resolve_device(device, dtype))
+        self.model = place(load_model(model), *resolve_device(device, dtype), backend)
         self.settings, self.negative = SamplingSettings(**settings), negative
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -77,7 +82,8 @@ def paint_on_ray(job: BatchJob, settings, todo: list[BatchCell], *, address: str
     painted = dataset.map_batches(
         RayPainter, batch_size=job.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
         fn_constructor_kwargs={"model": job.model, "settings": asdict(settings), "negative": job.negative,
-                               "device": job.device if gpus else "cpu", "dtype": job.dtype, "threads": threads},
+                               "device": job.device if gpus else "cpu", "dtype": job.dtype, "threads": threads,
+                               "backend": job.backend},
         num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1),
         max_restarts=-1, max_task_retries=-1)
     for batch in painted.iter_batches(batch_size=None, batch_format="numpy"):

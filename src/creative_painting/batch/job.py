@@ -67,6 +67,7 @@ class BatchJob:
     batch_size: int = 4
     device: str = "auto"
     dtype: str = "auto"
+    backend: str = "torch"  # or "openvino" (CPU)
 
     def validate(self) -> BatchJob:
         if not 1 <= self.seeds <= 100:
@@ -75,6 +76,10 @@ class BatchJob:
         check_seed(self.seed + self.seeds - 1, "seed + seeds - 1")
         if not 1 <= self.batch_size <= 256:
             raise UserError(f"batch_size must be in 1..256, got {self.batch_size}")
+        from creative_painting.models.device import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         self.settings()
         return self
 

@@ -1,7 +1,8 @@
 """The record of finished cells: append-only JSONL, one line per cell, written after its PNG is in place.
 
 A SIGKILL can at worst leave a torn last line, which is ignored (its cell is painted again), so a cell
-is never recorded twice and never recorded without its image.
+is never recorded twice and never recorded without its image. Processes of one `accelerate launch` each
+append to their own file (`manifest.jsonl`, `manifest.rank-1.jsonl`, ...) and read them all.
 """
 
 from __future__ import annotations
@@ -12,24 +13,34 @@ from pathlib import Path
 from typing import Any
 
 
+def rank_file(path: Path, rank: int) -> Path:
+    """Where process `rank` appends: `manifest.jsonl` for rank 0, `manifest.rank-1.jsonl` for rank 1, ..."""
+    return path if rank == 0 else path.with_name(f"{path.stem}.rank-{rank}{path.suffix}")
+
+
 class Manifest:
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, rank: int = 0):
+        self.path = rank_file(path, rank)
         self.done: dict[str, dict[str, Any]] = {}
         self._torn = False  # the file ends without a newline: the next record starts on a line of its own
-        if path.is_file():
-            with open(path, "rb") as f:
+        if self.path.is_file():
+            with open(self.path, "rb") as f:
                 if f.seek(0, os.SEEK_END):
                     f.seek(-1, os.SEEK_END)
                     self._torn = f.read(1) != b"\n"
-            with open(path, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue  # a line torn by a kill: its cell is painted again
-                    if isinstance(record, dict) and isinstance(record.get("id"), str):
-                        self.done[record["id"]] = record
+        for part in [path, *sorted(path.parent.glob(f"{path.stem}.rank-*{path.suffix}"))]:
+            if part.is_file():
+                self._read(part)
+
+    def _read(self, path: Path) -> None:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # a line torn by a kill: its cell is painted again
+                if isinstance(record, dict) and isinstance(record.get("id"), str):
+                    self.done.setdefault(record["id"], record)
 
     def finished(self, folder: Path) -> set[str]:
         """Ids recorded and whose image is still there."""

@@ -1,10 +1,16 @@
-"""Paint a batch job in one process, resumably: each cell's PNG is written as soon as it is painted, then
-recorded in the manifest; a rerun paints only what is missing. Any split into batches gives the same
-pixels, because an image depends only on its seed."""
+"""Paint a batch job resumably: each cell's PNG is written as soon as it is painted, then recorded in the
+manifest; a rerun paints only what is missing. Any split into batches gives the same pixels, because an
+image depends only on its seed.
+
+Executors: this process; a Ray cluster (`ray=`); or the processes of `accelerate launch` / `torchrun` on
+one machine with several GPUs, each painting every WORLD_SIZE-th missing cell on its own GPU and recording
+it in its own manifest file; the main process writes the grids once all are done.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -38,27 +44,48 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     job = job.validate()
     cells = job.cells()  # every input is read and checked before anything is written
     settings = job.settings()
-    out = claim_resumable_dir(out, "batch")
-    with run_lock(out):
-        atomic_write_text(out / "job.json", json.dumps({"job": job.__dict__, "cells": len(cells)}, indent=1))
-        manifest = Manifest(out / MANIFEST)
+    state = _launched_processes() if ray is None else None
+    rank, world = (state.process_index, state.num_processes) if state else (0, 1)
+    if state:
+        with state.main_process_first():
+            out = claim_resumable_dir(out, "batch")
+    else:
+        out = claim_resumable_dir(out, "batch")
+    with run_lock(out, enabled=rank == 0):
+        if rank == 0:
+            atomic_write_text(out / "job.json", json.dumps({"job": job.__dict__, "cells": len(cells)}, indent=1))
+        manifest = Manifest(out / MANIFEST, rank)
         finished = manifest.finished(out)
-        todo = [c for c in cells if c.id not in finished]
+        todo = [c for c in cells if c.id not in finished][rank::world]
         started = time.perf_counter()
         if todo:
             if ray is None:
-                painted = paint_here(job, settings, todo)
+                painted = paint_here(job, settings, todo, device=state.device if state else None)
             else:
                 painted = paint_on_ray(job, settings, todo, address=ray, actors=actors, threads=threads)
-            _write(painted, job, settings, out, manifest, done=len(cells) - len(todo), total=len(cells),
+            _write(painted, job, settings, out, manifest, done=len(finished), total=len(finished) + len(todo),
                    progress=progress)
+        if state:
+            state.wait_for_everyone()
+            if rank:
+                return {"cells": len(cells), "painted": len(todo), "rank": rank}
         grids = write_grids(out, cells)
         prompts = list(dict.fromkeys(c.prompt for c in cells))  # the cells hold them: no second read of the file
         sheet = write_contact_sheet(out, cells, f"{len(cells):,} cells: {', '.join(prompts[:3])}"
                                                 f"{' ...' if len(prompts) > 3 else ''}")
-    return {"cells": len(cells), "painted": len(todo), "skipped": len(cells) - len(todo),
+    return {"cells": len(cells), "painted": len(todo), "skipped": len(finished), "processes": world,
             "seconds": round(time.perf_counter() - started, 2), "grids": [str(g) for g in grids],
-            "index": str(sheet), "manifest": str(out / MANIFEST)}
+            "index": str(sheet), "manifest": str(out / MANIFEST), "rank": 0}
+
+
+def _launched_processes():
+    """accelerate's process state when launched as several processes (WORLD_SIZE > 1), else None."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    import torch
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())  # gloo between CPU processes, NCCL between GPUs
 
 
 def _write(painted, job: BatchJob, settings, out: Path, manifest: Manifest, *, done: int, total: int,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 JOB_FLAGS = (("model", str), ("preset", str), ("sampler", str), ("steps", int), ("scale", float), ("eta", float),
              ("width", int), ("height", int), ("seed", int), ("seeds", int), ("batch-size", int), ("device", str),
-             ("dtype", str))
+             ("dtype", str), ("backend", str))
 
 
 def _add_job_flags(p: argparse.ArgumentParser) -> None:
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     job = dataclasses.replace(job, **flags,
                               prompts=job.prompts + (args.prompt or []), artists=job.artists + (args.artist or []))
     summary = run_batch(job, args.out, progress=not args.no_progress, **_where(args))
+    if summary["rank"]:  # another process of `accelerate launch`: the main one reports for all
+        return 0
     if args.json:
         print(json.dumps(summary))
     else:

@@ -13,6 +13,7 @@ EXAMPLES: dict[str, list[str]] = {
     "batch": [
         'creative-painting batch --out runs/china --prompt "urbanization of china" --artist top:30 --seeds 2',
         "creative-painting batch parti.yaml --out runs/parti --ray auto",
+        "accelerate launch --num_processes 8 -m creative_painting.cli.main batch parti.yaml --out runs/parti",
     ],
     "figures": [
         "creative-painting figures --model ~/models/sd-v1-4.ckpt --wikiart style_train.csv,style_val.csv "

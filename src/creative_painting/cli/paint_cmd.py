@@ -40,7 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="captions over CLIP's 77 tokens: truncate (default, with a warning of what is cut) or "
                         "chunk (75-token chunks encoded apart and concatenated, as A1111)")
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
-    p.add_argument("--dtype", default="auto", help="auto (fp16 on GPU, fp32 on CPU), fp32, fp16 or bf16")
+    p.add_argument("--dtype", default="auto",
+                   help="auto (fp16 on GPU; bf16 on a CPU with native bf16, else fp32), fp32, fp16 or bf16")
+    p.add_argument("--backend", default="torch", choices=["torch", "openvino"],
+                   help="torch (default), or openvino: the U-Net compiled by OpenVINO for the CPU, converted once "
+                        "per model into the cache (the fastest CPU path here; pip install '.[openvino]')")
     p.add_argument("--out", type=Path, default=Path("paintings"),
                    help="a new or empty folder (the whole output appears at once when painting ends)")
     p.add_argument("--overwrite", action="store_true", help="replace a previous paint output in --out")
@@ -52,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from creative_painting.io import claim_output_dir
-    from creative_painting.models import load_model, place, resolve_device
+    from creative_painting.models import check_backend, load_model, place, resolve_device
     from creative_painting.painting.captions import EXTENDED_TEMPLATE
     from creative_painting.painting.request import PaintRequest
     from creative_painting.painting.session import paint_request
@@ -73,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
         request.template = args.template or EXTENDED_TEMPLATE
         request.validate()
     device, dtype = resolve_device(args.device, args.dtype)
+    check_backend(args.backend, device)
 
-    model = place(load_model(args.model, config_dir=args.config), device, dtype)
+    model = place(load_model(args.model, config_dir=args.config), device, dtype, args.backend)
     result = paint_request(model, request, args.out, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:
         print(path)

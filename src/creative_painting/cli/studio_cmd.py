@@ -28,7 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", help=f"USER:PASS for the page and API (or the {AUTH_ENV} environment variable)")
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
-    p.add_argument("--dtype", default="auto", help="auto (fp16 on GPU, fp32 on CPU), fp32, fp16 or bf16")
+    p.add_argument("--dtype", default="auto",
+                   help="auto (fp16 on GPU; bf16 on a CPU with native bf16, else fp32), fp32, fp16 or bf16")
+    p.add_argument("--backend", default="torch", choices=["torch", "openvino"],
+                   help="openvino: the U-Net compiled by OpenVINO for the CPU (see `paint --help`)")
     p.set_defaults(run=run)
 
 
@@ -61,17 +64,18 @@ def run(args: argparse.Namespace) -> int:
     check_binding(args.host, args.port, auth)
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
-        from creative_painting.models import place, resolve_device
+        from creative_painting.models import check_backend, place, resolve_device
 
         device, dtype = resolve_device(args.device, args.dtype)
+        check_backend(args.backend, device)
         if args.model:
             from creative_painting.models import load_model
 
-            studio.model = place(load_model(args.model, config_dir=args.config), device, dtype)
+            studio.model = place(load_model(args.model, config_dir=args.config), device, dtype, args.backend)
         else:
             from creative_painting.models import make_tiny_model
 
-            studio.model, studio.model_note = place(make_tiny_model(), device, dtype), TINY_NOTE
+            studio.model, studio.model_note = place(make_tiny_model(), device, dtype, args.backend), TINY_NOTE
         os.environ.setdefault("GRADIO_TEMP_DIR", str(studio.cache))
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
         from creative_painting.studio.ui import launch

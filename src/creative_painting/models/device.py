@@ -11,6 +11,7 @@ import torch
 from creative_painting.errors import UserError
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+BACKENDS = ("torch", "openvino")
 
 
 def resolve_device(device: str = "auto", dtype: str = "auto") -> tuple[torch.device, torch.dtype]:
@@ -48,11 +49,31 @@ def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def place(model, device: torch.device, dtype: torch.dtype):
+def check_backend(backend: str, device: torch.device) -> str:
+    """Before any model is loaded: the backend exists, runs on this device and is installed."""
+    import importlib.util
+
+    if backend not in BACKENDS:
+        raise UserError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "openvino" and device.type != "cpu":
+        raise UserError(f"--backend openvino runs on the CPU (--device cpu), not {device.type}")
+    if backend == "openvino" and importlib.util.find_spec("openvino") is None:
+        raise UserError("--backend openvino needs `pip install 'creative-painting[openvino]'`")
+    return backend
+
+
+def place(model, device: torch.device, dtype: torch.dtype, backend: str = "torch"):
     """Move a StableDiffusion bundle to `device` in `dtype`, the U-Net channels_last.
 
     bf16 on the CPU keeps the text encoder and the VAE in fp32: they run once per image, and fp32
-    keeps the decoded pixels exact; the U-Net, called every step, is where bf16 pays."""
+    keeps the decoded pixels exact; the U-Net, called every step, is where bf16 pays. With the
+    `openvino` backend the bundle stays fp32 and OpenVINO runs the U-Net in `dtype` (bf16 or f32)."""
+    if check_backend(backend, device) == "openvino":
+        from creative_painting.models.openvino_unet import PRECISIONS, compile_unet
+
+        model.to(device, torch.float32)
+        model.unet_runner = compile_unet(model.unet, PRECISIONS[dtype])
+        return model
     if device.type == "cpu" and dtype == torch.bfloat16:
         model.to(device, torch.float32)
         model.unet.to(dtype=torch.bfloat16)

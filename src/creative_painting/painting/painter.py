@@ -131,7 +131,7 @@ def paint(
         # 2. Prepare the initial latents.
         noise, generators = initial_noise(model, batch, settings)
         # 3. Denoise.
-        denoise = guided_denoiser(model.unet, cond, uncond, settings.scale)
+        denoise = guided_denoiser(model.unet_runner or model.unet, cond, uncond, settings.scale)
         latents = sample(denoise, scheduler, spec, noise, settings.steps,
                          eta=settings.eta, generator=generators, on_step=on_step)
         # 4. Decode to pixels.
