@@ -10,7 +10,10 @@ latents), DDIM with guidance 5, batch 1. Three ways, each round in a rotated ord
 Prints seconds per image, the ratios against diffusers (goal <= 0.5), and the relative error of the
 final latents of each fast path against fp32.
 
-    .venv/bin/python benchmarks/cpu_speed.py [--steps 10] [--size 256] [--rounds 2]
+With `--compile`, a fifth way: `--dtype auto` with `torch.compile` (inductor) on the U-Net, its compile
+time measured apart on a warm-up image.
+
+    .venv/bin/python benchmarks/cpu_speed.py [--steps 10] [--size 256] [--rounds 2] [--compile]
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile of the bf16 U-Net")
     args = parser.parse_args()
     torch.manual_seed(0)
 
@@ -83,6 +87,13 @@ def main() -> None:
     ways = [("diffusers fp32", diffusers), ("ours fp32", ours("fp32", reference)),
             (f"ours auto ({str(auto_dtype).removeprefix('torch.')})", ours("auto", fast)),
             (f"ours openvino ({openvino.unet_runner.precision})", ours("openvino", openvino))]
+    if args.compile:
+        compiled = copy.deepcopy(fast)
+        compiled.unet = torch.compile(compiled.unet)
+        start = time.perf_counter()
+        ours("compiled", compiled)()
+        print(f"torch.compile: first image (compile included) {time.perf_counter() - start:.0f} s")
+        ways.append(("ours auto + torch.compile", ours("compiled", compiled)))
     times: dict[str, list[float]] = {name: [] for name, _ in ways}
     for r in range(args.rounds):
         for name, run in ways[r % len(ways):] + ways[: r % len(ways)]:

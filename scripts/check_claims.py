@@ -146,6 +146,15 @@ CLAIMS = [
           "torch.cat([e, *[empty] * ((longest - e.shape[0]) // empty.shape[0])])",
           "torch.cat([e, *[torch.zeros_like(empty)] * ((longest - e.shape[0]) // empty.shape[0])])",
           ("tests/painting/test_long_prompt.py",)),
+    Claim("--backend openvino paints with the OpenVINO U-Net", "painting/painter.py",
+          "guided_denoiser(model.unet_runner or model.unet,", "guided_denoiser(model.unet,",
+          ("tests/painting/test_fast_paths.py",)),
+    Claim("the OpenVINO cache is keyed by the weights", "models/openvino_unet.py",
+          "        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())\n", "",
+          ("tests/painting/test_fast_paths.py",)),
+    Claim("accelerate processes each paint their own share of the cells", "batch/runner.py",
+          "todo = [c for c in cells if c.id not in finished][rank::world]",
+          "todo = [c for c in cells if c.id not in finished]", ("tests/batch/test_batch.py",)),
 ]
 
 

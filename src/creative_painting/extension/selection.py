@@ -75,22 +75,21 @@ def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, 
             chosen.append(generator)
         else:
             skip_note(generator.kind, f"{generator.spec} is not local, not cached, and the hub cannot be reached")
-    rewriter = None
-    if chat and chat != "none" or rewrite:
-        name = chat if chat and chat != "none" else "smollm2"
-        if rewrite and name == "gemma":
-            raise UserError("--rewrite needs an instruction model; gemma is a base model (try --chat smollm2)")
-        try:
-            folder = chat_model(name)
-        except UserError as e:
-            skip_note(name, str(e))
-            return chosen, None
-        if not (name in BUNDLED_CHAT or available(folder)):
-            skip_note(name, f"{folder} is not local, not cached, and the hub cannot be reached")
-            return chosen, None
-        if chat and chat != "none":  # Gemma is a base model: it continues; an instruction model is asked
-            cls = CausalContinuation if name == "gemma" else ChatGenerator
-            chosen.append(cls(folder, num=num, seed=seed))
-        if rewrite:
-            rewriter = SceneRewriter(folder, seed=seed)
-    return chosen, rewriter
+    asked = chat if chat not in (None, "none") else None
+    if not (asked or rewrite):
+        return chosen, None
+    name = asked or "smollm2"
+    if rewrite and name == "gemma":
+        raise UserError("--rewrite needs an instruction model; gemma is a base model (try --chat smollm2)")
+    try:
+        folder = chat_model(name)
+    except UserError as e:
+        skip_note(name, str(e))
+        return chosen, None
+    if not (name in BUNDLED_CHAT or available(folder)):
+        skip_note(name, f"{folder} is not local, not cached, and the hub cannot be reached")
+        return chosen, None
+    if asked:  # Gemma is a base model: it continues the prompt; an instruction model is asked for a scene
+        cls = CausalContinuation if name == "gemma" else ChatGenerator
+        chosen.append(cls(folder, num=num, seed=seed))
+    return chosen, SceneRewriter(folder, seed=seed) if rewrite else None
