@@ -82,10 +82,25 @@ def latent_dtype(model: StableDiffusion) -> torch.dtype:
     return torch.float32 if model.dtype == torch.bfloat16 and model.device.type == "cpu" else model.dtype
 
 
+VAE_TILING_PIXELS = 1024 * 1024  # above this, the VAE decodes one image at a time, in overlapping tiles
+
+
 @torch.inference_mode()
 def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.Image]:
+    """Pixels from latents. Large images go through diffusers' VAE slicing and tiling: the decoder's
+    full-resolution activations (128 channels per pixel) would otherwise need gigabytes."""
     latents = latents.to(model.vae.dtype)
-    pixels = model.vae.decode(latents / model.vae.config.scaling_factor).sample
+    f = model.vae_scale_factor
+    large = latents.shape[-2] * latents.shape[-1] * f * f > VAE_TILING_PIXELS
+    if large:
+        model.vae.enable_slicing()
+        model.vae.enable_tiling()
+    try:
+        pixels = model.vae.decode(latents / model.vae.config.scaling_factor).sample
+    finally:
+        if large:
+            model.vae.disable_tiling()
+            model.vae.disable_slicing()
     pixels = ((pixels.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
     return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
 
