@@ -155,6 +155,9 @@ CLAIMS = [
     Claim("accelerate processes each paint their own share of the cells", "batch/runner.py",
           "todo = [c for c in cells if c.id not in finished][rank::world]",
           "todo = [c for c in cells if c.id not in finished]", ("tests/batch/test_batch.py",)),
+    Claim("large images are decoded in tiles, one at a time", "painting/painter.py",
+          "large = latents.shape[-2] * latents.shape[-1] * f * f > VAE_TILING_PIXELS", "large = False",
+          ("tests/painting/test_painting.py",)),
 ]
 
 
