@@ -9,6 +9,7 @@ it in its own manifest file; the main process writes the grids once all are done
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -46,10 +47,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     settings = job.settings()
     state = _launched_processes() if ray is None else None
     rank, world = (state.process_index, state.num_processes) if state else (0, 1)
-    if state:
-        with state.main_process_first():
-            out = claim_resumable_dir(out, "batch")
-    else:
+    with state.main_process_first() if state else contextlib.nullcontext():
         out = claim_resumable_dir(out, "batch")
     with run_lock(out, enabled=rank == 0):
         if rank == 0:

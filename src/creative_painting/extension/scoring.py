@@ -85,7 +85,7 @@ def combine(scoring: str, terms: dict[str, float], weights: dict[str, float]) ->
 
 
 def score_candidates(prompt: str, candidates: list[Candidate], *, tfidf: TfidfModel, embedder, tagger: EntityTagger,
-                     scoring: str = "scene", weights: Weights | None = None, paintability=None) -> list[Scored]:
+                     scoring: str = "scene", weights: Weights | None = None) -> list[Scored]:
     """Score and rank, best first. Under `scene`, long candidates are shortened before they are scored."""
     from creative_painting.extension.paintability import load_paintability
     from creative_painting.extension.shorten import CLIP_TOKENS, clip_length, shorten
@@ -101,13 +101,13 @@ def score_candidates(prompt: str, candidates: list[Candidate], *, tfidf: TfidfMo
         shortened = [shorten(c.text, ents) for c, ents in zip(candidates, entities, strict=True)]
         changed = [i for i, (c, s) in enumerate(zip(candidates, shortened, strict=True)) if s != c.text]
         for i, ents in zip(changed, tagger.tag([shortened[i] for i in changed]), strict=True):
-            candidates[i : i + 1] = [candidates[i].with_text(shortened[i])]
+            candidates[i] = candidates[i].with_text(shortened[i])
             entities[i] = ents
     texts = [c.text for c in candidates]
     lexical = tfidf.similarity(prompt, texts)
     vectors = embedder.encode([prompt, *texts])
     cosines = vectors[1:] @ vectors[0]
-    paintable = (paintability or load_paintability())(np.asarray(vectors[1:]))
+    paintable = load_paintability()(np.asarray(vectors[1:]))
     used = weights.for_scoring(scoring)
     scored = []
     for c, t, cos, p, ents in zip(candidates, lexical, cosines, paintable, entities, strict=True):

@@ -33,6 +33,12 @@ def _batches(items: list, size: int) -> Iterator[list]:
 LONG_PROMPTS = ("truncate", "chunk")
 
 
+def check_long_prompt(mode: str) -> str:
+    if mode not in LONG_PROMPTS:
+        raise UserError(f"--long-prompt must be one of {', '.join(LONG_PROMPTS)}, got {mode!r}")
+    return mode
+
+
 @torch.inference_mode()
 def encode_text(model: StableDiffusion, texts: list[str]) -> torch.Tensor:
     """CLIP's last hidden states for each text, padded to 77 tokens; warns with what truncation cut."""
@@ -119,8 +125,7 @@ def paint(
 
     `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read)."""
     settings.validate()
-    if long_prompt not in LONG_PROMPTS:
-        raise UserError(f"--long-prompt must be one of {', '.join(LONG_PROMPTS)}, got {long_prompt!r}")
+    check_long_prompt(long_prompt)
     spec = get_sampler(settings.sampler)
     scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []

@@ -52,10 +52,9 @@ class PaintRequest:
             raise UserError(f"--batch-size must be at least 1, got {self.batch_size}")
         if not 1 <= self.images <= MAX_IMAGES_PER_CELL:
             raise UserError(f"--images must be in 1..{MAX_IMAGES_PER_CELL} per cell, got {self.images}")
-        from creative_painting.painting.painter import LONG_PROMPTS
+        from creative_painting.painting.painter import check_long_prompt
 
-        if self.long_prompt not in LONG_PROMPTS:
-            raise UserError(f"--long-prompt must be one of {', '.join(LONG_PROMPTS)}, got {self.long_prompt!r}")
+        check_long_prompt(self.long_prompt)
         check_seed(self.seed, "--seed")
         check_seed(self.seed + self.images - 1, "--seed + --images - 1")
         cells = self.cells()
