@@ -35,7 +35,8 @@ CLAIMS = [
           "eps_uncond + scale * (eps_cond - eps_uncond)", "eps_cond + scale * (eps_uncond - eps_cond)",
           ("tests/painting/test_reference_pipeline.py",)),
     Claim("latents are divided by the VAE scaling factor before decoding", "painting/painter.py",
-          "latents / model.vae.config.scaling_factor", "latents * model.vae.config.scaling_factor",
+          "latents.to(model.vae.dtype) / model.vae.config.scaling_factor",
+          "latents.to(model.vae.dtype) * model.vae.config.scaling_factor",
           ("tests/painting/test_reference_pipeline.py",)),
     Claim("every grid cell starts from the seed's noise", "painting/session.py",
           "jobs = [PaintJob(cell.caption, seed + k, negative) for cell in cells for k in range(images_per_cell)]",
@@ -158,6 +159,14 @@ CLAIMS = [
     Claim("large images are decoded in tiles, one at a time", "painting/painter.py",
           "large = latents.shape[-2] * latents.shape[-1] * f * f > VAE_TILING_PIXELS", "large = False",
           ("tests/painting/test_painting.py",)),
+    Claim("a paint that would not fit in memory is refused, naming a batch size that fits", "painting/memory.py",
+          "    if need <= free:\n        return\n", "    return\n", ("tests/painting/test_memory.py",)),
+    Claim("the memory estimate counts the guided batch twice", "painting/memory.py",
+          "guided = batch_size * (2 if settings.scale != 1.0 else 1)", "guided = batch_size",
+          ("tests/painting/test_memory.py",)),
+    Claim("images are decoded one at a time, so the decode's memory does not grow with the batch",
+          "painting/painter.py", "torch.cat([model.vae.decode(one).sample for one in latents.split(1)])",
+          "model.vae.decode(latents).sample", ("tests/painting/test_memory.py",)),
 ]
 
 

@@ -69,3 +69,15 @@ def test_a_killed_ray_driver_is_resumed_without_repainting(local_cluster, tiny_d
     ids = [json.loads(line)["id"] for line in manifest.read_text().splitlines() if line.endswith("}")]
     assert len(ids) == len(set(ids)) == 20
     assert {f: (out / f).stat().st_mtime_ns for f in before} == mtimes
+
+
+def test_a_batch_too_big_for_a_workers_memory_is_one_line_from_the_driver(local_cluster, tiny_dir, tmp_path):
+    from creative_painting.errors import UserError
+
+    # 200 images of 2048x2048 in one fp32 batch: about 124 GB beyond the model, on any worker.
+    job = BatchJob(prompts=["a harbour", "a city"], seeds=100, model=str(tiny_dir / "tiny.safetensors"), steps=1,
+                   width=2048, height=2048, batch_size=200, dtype="fp32")
+    with pytest.raises(UserError, match="a Ray worker refused the job: 2048x2048 at batch size 200 needs about "
+                                        r"\d+\.\d GB of memory .* use a batch size of \d+ or less"):
+        run_batch(job, tmp_path / "job", progress=False, ray="", actors=1)
+    assert not (tmp_path / "job" / "images").exists() or not any((tmp_path / "job" / "images").iterdir())

@@ -19,15 +19,25 @@ from creative_painting.batch.job import BatchCell, BatchJob
 CRASH_ONCE = "CREATIVE_PAINTING_CRASH_ONCE"  # fault injection for tests: a file path; its first actor call dies
 
 
-def paint_here(job: BatchJob, settings, todo: list[BatchCell], device=None) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
-    """In this process; `device` is this process's GPU when `accelerate launch` started several."""
+def load_here(job: BatchJob, settings, cells: int, device=None):
+    """The job's model in this process, checked to fit in memory at the job's batch size (or its `cells`, if
+    fewer), before the output folder is claimed. `device` is this process's GPU when `accelerate launch`
+    started several."""
     from creative_painting.models import load_model, place, resolve_device
-    from creative_painting.painting import PaintJob, paint
+    from creative_painting.painting.memory import check_memory
 
     chosen, dtype = resolve_device(job.device, job.dtype)
     if device is not None and chosen.type == device.type:
         chosen = device
     model = place(load_model(job.model), chosen, dtype, job.backend)
+    check_memory(model, settings, min(job.batch_size, cells))
+    return model
+
+
+def paint_here(model, job: BatchJob, settings, todo: list[BatchCell]) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
+    """In this process, with the model from `load_here`."""
+    from creative_painting.painting import PaintJob, paint
+
     for start in range(0, len(todo), job.batch_size):
         chunk = todo[start : start + job.batch_size]
         yield chunk, paint(model, [PaintJob(c.caption, c.seed, job.negative) for c in chunk], settings,
@@ -56,9 +66,16 @@ class RayPainter:
         if marker and not os.path.exists(marker):
             open(marker, "w").close()
             os._exit(1)  # a worker dying mid-job: Ray must retry its batch
+        from creative_painting.errors import UserError
+
         jobs = [PaintJob(str(c), int(s), self.negative) for c, s in zip(batch["caption"], batch["seed"], strict=True)]
-        images = paint(self.model, jobs, self.settings, batch_size=len(jobs))
-        return {"id": batch["id"], "pixels": np.stack([np.asarray(image) for image in images])}
+        try:
+            images = paint(self.model, jobs, self.settings, batch_size=len(jobs))
+        except UserError as error:  # e.g. too big for this worker's memory: the driver says it in one line
+            return {"id": batch["id"], "pixels": np.zeros((len(jobs), 0, 0, 3), np.uint8),
+                    "refused": np.array([str(error)] * len(jobs))}
+        return {"id": batch["id"], "pixels": np.stack([np.asarray(image) for image in images]),
+                "refused": np.array([""] * len(jobs))}
 
 
 def paint_on_ray(job: BatchJob, settings, todo: list[BatchCell], *, address: str | None, actors: int | None,
@@ -87,4 +104,8 @@ def paint_on_ray(job: BatchJob, settings, todo: list[BatchCell], *, address: str
         num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1),
         max_restarts=-1, max_task_retries=-1)
     for batch in painted.iter_batches(batch_size=None, batch_format="numpy"):
+        if batch["refused"][0]:
+            from creative_painting.errors import UserError
+
+            raise UserError(f"a Ray worker refused the job: {batch['refused'][0]}")
         yield [by_id[str(i)] for i in batch["id"]], [Image.fromarray(p) for p in batch["pixels"]]

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from creative_painting import __version__
 from creative_painting.batch.contact import write_contact_sheet, write_grids
-from creative_painting.batch.executors import paint_here, paint_on_ray
+from creative_painting.batch.executors import load_here, paint_here, paint_on_ray
 from creative_painting.batch.job import BatchCell, BatchJob
 from creative_painting.batch.manifest import Manifest
 from creative_painting.io import atomic_write_text, claim_resumable_dir, run_lock
@@ -47,6 +47,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     settings = job.settings()
     state = _launched_processes() if ray is None else None
     rank, world = (state.process_index, state.num_processes) if state else (0, 1)
+    model = load_here(job, settings, len(cells), device=state.device if state else None) if ray is None else None
     with state.main_process_first() if state else contextlib.nullcontext():
         out = claim_resumable_dir(out, "batch")
     with run_lock(out, enabled=rank == 0):
@@ -58,7 +59,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
         started = time.perf_counter()
         if todo:
             if ray is None:
-                painted = paint_here(job, settings, todo, device=state.device if state else None)
+                painted = paint_here(model, job, settings, todo)
             else:
                 painted = paint_on_ray(job, settings, todo, address=ray, actors=actors, threads=threads)
             _write(painted, job, settings, out, manifest, done=len(finished), total=len(finished) + len(todo),

@@ -6,6 +6,9 @@ Measured at full SD v1 size: `benchmarks/cpu_speed.py`, docs/benchmarks.md."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 import torch
 
 from creative_painting.errors import UserError
@@ -74,10 +77,24 @@ def place(model, device: torch.device, dtype: torch.dtype, backend: str = "torch
         model.to(device, torch.float32)
         model.unet_runner = compile_unet(model.unet, PRECISIONS[dtype])
         return model
-    if device.type == "cpu" and dtype == torch.bfloat16:
-        model.to(device, torch.float32)
-        model.unet.to(dtype=torch.bfloat16)
-    else:
-        model.to(device, dtype)
+    with _quiet_casts():
+        if device.type == "cpu" and dtype == torch.bfloat16:
+            model.to(device, torch.float32)
+            model.unet.to(dtype=torch.bfloat16)
+        else:
+            model.to(device, dtype)
     model.unet.to(memory_format=torch.channels_last)
     return model
+
+
+@contextlib.contextmanager
+def _quiet_casts():
+    """diffusers warns on every dtype cast of a U-Net whose list of modules to keep in fp32 is empty
+    ("should be kept in float32: []"); SD v1 has none, so the warning says nothing."""
+    log = logging.getLogger("diffusers.models.modeling_utils")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

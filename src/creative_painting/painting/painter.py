@@ -11,6 +11,7 @@ from PIL import Image
 
 from creative_painting.errors import UserError
 from creative_painting.models import StableDiffusion
+from creative_painting.painting.memory import VAE_TILING_PIXELS, check_memory
 from creative_painting.sampling import SamplingSettings, get_sampler, guided_denoiser, sample
 
 logger = logging.getLogger(__name__)
@@ -88,25 +89,21 @@ def latent_dtype(model: StableDiffusion) -> torch.dtype:
     return torch.float32 if model.dtype == torch.bfloat16 and model.device.type == "cpu" else model.dtype
 
 
-VAE_TILING_PIXELS = 1024 * 1024  # above this, the VAE decodes one image at a time, in overlapping tiles
-
-
 @torch.inference_mode()
 def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.Image]:
-    """Pixels from latents. Large images go through diffusers' VAE slicing and tiling: the decoder's
-    full-resolution activations (128 channels per pixel) would otherwise need gigabytes."""
-    latents = latents.to(model.vae.dtype)
+    """Pixels from latents, one image at a time (diffusers' VAE slicing): the decoder's full-resolution
+    activations take about 4 KB per pixel, so a batch would multiply the peak memory for no speed. Large
+    images are decoded in tiles (diffusers' VAE tiling)."""
+    latents = latents.to(model.vae.dtype) / model.vae.config.scaling_factor
     f = model.vae_scale_factor
     large = latents.shape[-2] * latents.shape[-1] * f * f > VAE_TILING_PIXELS
     if large:
-        model.vae.enable_slicing()
         model.vae.enable_tiling()
     try:
-        pixels = model.vae.decode(latents / model.vae.config.scaling_factor).sample
+        pixels = torch.cat([model.vae.decode(one).sample for one in latents.split(1)])
     finally:
         if large:
             model.vae.disable_tiling()
-            model.vae.disable_slicing()
     pixels = ((pixels.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
     return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
 
@@ -126,6 +123,7 @@ def paint(
     `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read)."""
     settings.validate()
     check_long_prompt(long_prompt)
+    check_memory(model, settings, min(batch_size, len(jobs)))
     spec = get_sampler(settings.sampler)
     scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []
