@@ -101,8 +101,7 @@ def paint_on_ray(job: BatchJob, settings, todo: list[BatchCell], *, address: str
         fn_constructor_kwargs={"model": job.model, "settings": asdict(settings), "negative": job.negative,
                                "device": job.device if gpus else "cpu", "dtype": job.dtype, "threads": threads,
                                "backend": job.backend},
-        num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1),
-        max_restarts=-1, max_task_retries=-1)
+        num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1))  # Ray Data restarts dead actors
     for batch in painted.iter_batches(batch_size=None, batch_format="numpy"):
         if batch["refused"][0]:
             from creative_painting.errors import UserError
