@@ -214,3 +214,17 @@ def test_entities_are_highlighted_by_kind_and_text_is_escaped():
                                        {"text": "1979", "kind": "temporal", "start": 27, "end": 31}])
     assert marked == ('&lt;b&gt;<mark class="entity spatial" title="spatial">Shenzhen</mark>&lt;/b&gt; grew after '
                       '<mark class="entity temporal" title="temporal">1979</mark>')
+
+
+def test_a_job_that_would_not_fit_in_memory_is_refused_at_submission(studio, monkeypatch):
+    from creative_painting.painting import memory
+    from creative_painting.painting.request import PaintRequest
+
+    # At 512 px the tiny model's U-Net batch outweighs one image's decode from about 3 images on.
+    request = {"prompts": ["a tree"], "steps": 1, "width": 512, "height": 512, "images": 16, "batch_size": 16}
+    eight = memory.estimate_bytes(studio.model, PaintRequest.from_json(request).settings(), 8)
+    monkeypatch.setattr(memory, "free_bytes", lambda device: eight)
+    with pytest.raises(UserError, match="512x512 at batch size 16 needs about .* use a batch size of 8 or less"):
+        studio.submit(request)
+    assert studio.jobs() == []  # nothing was queued
+    assert wait(studio, studio.submit({**request, "batch_size": 8}))["state"] == "done"

@@ -92,8 +92,9 @@ def latent_dtype(model: StableDiffusion) -> torch.dtype:
 @torch.inference_mode()
 def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.Image]:
     """Pixels from latents, one image at a time (diffusers' VAE slicing): the decoder's full-resolution
-    activations take about 4 KB per pixel, so a batch would multiply the peak memory for no speed. Large
-    images are decoded in tiles (diffusers' VAE tiling)."""
+    activations take about 4 KB per pixel, so a batch would multiply the peak memory (on the CPU for no speed:
+    4 full-size 256 px images decode in 7.3 s either way). Large images are decoded in tiles (diffusers' VAE
+    tiling)."""
     latents = latents.to(model.vae.dtype) / model.vae.config.scaling_factor
     f = model.vae_scale_factor
     large = latents.shape[-2] * latents.shape[-1] * f * f > VAE_TILING_PIXELS
