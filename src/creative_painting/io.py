@@ -151,15 +151,21 @@ def claim_output_dir(path: str | os.PathLike, kind: str, *, overwrite: bool = Fa
     return path
 
 
-def claim_resumable_dir(path: str | os.PathLike, kind: str) -> Path:
-    """A folder a run fills over time and resumes in: new, empty, or marked as a `kind` folder of ours."""
+def check_resumable_dir(path: str | os.PathLike, kind: str) -> Path:
+    """Check, writing nothing, that `path` is new, empty, or marked as a `kind` folder of ours."""
     path = check_location(path)
+    if not is_empty(path):
+        marker = read_marker(path)
+        if marker is None or marker.get("kind") != kind:
+            raise UserError(f"{path} is not empty and is not a {kind} folder of ours; choose a new or empty folder")
+    return path
+
+
+def claim_resumable_dir(path: str | os.PathLike, kind: str) -> Path:
+    """A folder a run fills over time and resumes in (see `check_resumable_dir`); a new one gets our marker."""
+    path = check_resumable_dir(path, kind)
     if is_empty(path):
         atomic_write_text(path / MARKER, json.dumps({"kind": kind, "files": []}))
-        return path
-    marker = read_marker(path)
-    if marker is None or marker.get("kind") != kind:
-        raise UserError(f"{path} is not empty and is not a {kind} folder of ours; choose a new or empty folder")
     return path
 
 

@@ -23,7 +23,7 @@ from creative_painting.batch.contact import write_contact_sheet, write_grids
 from creative_painting.batch.executors import load_here, paint_here, paint_on_ray
 from creative_painting.batch.job import BatchCell, BatchJob
 from creative_painting.batch.manifest import Manifest
-from creative_painting.io import atomic_write_text, claim_resumable_dir, run_lock
+from creative_painting.io import atomic_write_text, check_resumable_dir, claim_resumable_dir, run_lock
 
 MANIFEST = "manifest.jsonl"
 
@@ -47,6 +47,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     settings = job.settings()
     state = _launched_processes() if ray is None else None
     rank, world = (state.process_index, state.num_processes) if state else (0, 1)
+    check_resumable_dir(out, "batch")  # the folder first, then the model and whether it fits, then the claim
     model = load_here(job, settings, len(cells), device=state.device if state else None) if ray is None else None
     with state.main_process_first() if state else contextlib.nullcontext():
         out = claim_resumable_dir(out, "batch")
