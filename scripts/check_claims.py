@@ -1,6 +1,6 @@
 """Break each headline claim on purpose in a copy of src/ and check that the fast tests backing it fail.
 
-    .venv/bin/python scripts/check_claims.py            # every claim (about 5 minutes on 2 cores)
+    .venv/bin/python scripts/check_claims.py            # every claim (about 10 minutes on 2 cores)
     .venv/bin/python scripts/check_claims.py guidance   # the claims whose name contains "guidance"
 
 A claim whose mutant survives (its tests still pass) is not backed: the script exits 1 and names it.

@@ -31,7 +31,7 @@ print(json.dumps(status("VmHWM") - base))
 '''
 
 
-@pytest.mark.parametrize(("size", "batch", "scale"), [(512, 1, 5.0), (1024, 4, 5.0), (1024, 4, 1.0), (1536, 1, 5.0)])
+@pytest.mark.parametrize(("size", "batch", "scale"), [(512, 1, 5.0), (1024, 4, 5.0), (1536, 1, 5.0)])
 def test_the_estimate_is_at_least_the_measured_peak_and_not_wasteful(tiny_model, size, batch, scale):
     out = subprocess.run([sys.executable, "-c", CHILD, str(size), str(batch), str(scale)],
                          capture_output=True, text=True, check=True)
