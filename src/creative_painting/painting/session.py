@@ -16,6 +16,7 @@ from creative_painting.models import StableDiffusion
 from creative_painting.painting.captions import Cell
 from creative_painting.painting.grid import make_grid
 from creative_painting.painting.images import save_png
+from creative_painting.painting.memory import check_memory
 from creative_painting.painting.painter import PaintJob, paint
 from creative_painting.painting.request import PaintRequest
 from creative_painting.sampling import SamplingSettings
@@ -58,6 +59,7 @@ def paint_grid(
     settings = settings.validate()
     out_dir = claim_output_dir(out_dir, "paint", overwrite=overwrite)
     jobs = [PaintJob(cell.caption, seed + k, negative) for cell in cells for k in range(images_per_cell)]
+    check_memory(model, settings, min(batch_size, len(jobs)))  # before the progress bar shows
     total = -(-len(jobs) // batch_size) * settings.steps  # the sampler steps once per batch
     done = 0
     with tqdm(total=total, desc="painting", unit="step", disable=not progress) as bar:
