@@ -30,7 +30,7 @@ def load_here(job: BatchJob, settings, cells: int, device=None):
     if device is not None and chosen.type == device.type:
         chosen = device
     model = place(load_model(job.model), chosen, dtype, job.backend)
-    check_memory(model, settings, min(job.batch_size, cells))
+    check_memory(model, settings, job.batch_size, cells)
     return model
 
 

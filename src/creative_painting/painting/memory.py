@@ -80,15 +80,18 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
-def check_memory(model: StableDiffusion, settings: SamplingSettings, batch_size: int) -> None:
-    """Raise a one-line UserError when painting at `batch_size` would not fit, naming a batch size that would."""
+def check_memory(model: StableDiffusion, settings: SamplingSettings, batch_size: int, images: int) -> None:
+    """Raise a one-line UserError when painting `images` at `batch_size` (at most `images` per U-Net call)
+    would not fit, naming a batch size that would."""
+    batch_size = min(batch_size, images)
     free = free_bytes(model.device)
     need = estimate_bytes(model, settings, batch_size)
     if need <= free:
         return
     size = f"{settings.width}x{settings.height}"
-    if estimate_bytes(model, settings, 1) > free:
-        raise UserError(f"one {size} image needs about {_gb(estimate_bytes(model, settings, 1))} of memory beyond "
+    one = estimate_bytes(model, settings, 1)
+    if one > free:
+        raise UserError(f"one {size} image needs about {_gb(one)} of memory beyond "
                         f"the model, but {_gb(free)} is free; paint smaller (SD v1 paints 512x512) and upscale")
     fits = max(b for b in range(1, batch_size) if estimate_bytes(model, settings, b) <= free)
     raise UserError(f"{size} at batch size {batch_size} needs about {_gb(need)} of memory beyond the model, "

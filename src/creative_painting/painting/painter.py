@@ -124,7 +124,7 @@ def paint(
     `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read)."""
     settings.validate()
     check_long_prompt(long_prompt)
-    check_memory(model, settings, min(batch_size, len(jobs)))
+    check_memory(model, settings, batch_size, len(jobs))
     spec = get_sampler(settings.sampler)
     scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []

@@ -59,7 +59,7 @@ def paint_grid(
     settings = settings.validate()
     out_dir = claim_output_dir(out_dir, "paint", overwrite=overwrite)
     jobs = [PaintJob(cell.caption, seed + k, negative) for cell in cells for k in range(images_per_cell)]
-    check_memory(model, settings, min(batch_size, len(jobs)))  # before the progress bar shows
+    check_memory(model, settings, batch_size, len(jobs))  # before the progress bar shows
     total = -(-len(jobs) // batch_size) * settings.steps  # the sampler steps once per batch
     done = 0
     with tqdm(total=total, desc="painting", unit="step", disable=not progress) as bar:

@@ -152,7 +152,7 @@ class Studio:
             request = PaintRequest.from_json(request)
         request.validate()
         cells = len(request.prompts) * max(1, len(request.artists))
-        check_memory(self.model, request.settings(), min(request.batch_size, cells * request.images))
+        check_memory(self.model, request.settings(), request.batch_size, cells * request.images)
         label = f"{request.prompts[0][:60]}" + (f" (+{len(request.prompts) - 1})" if len(request.prompts) > 1 else "")
         label += f" · {cells * request.images} image{'s' if cells * request.images > 1 else ''}"
         return self.queue.submit(request.to_json(), label)
