@@ -209,6 +209,8 @@ CASES = [
     ("studio-auth-no-password", ["studio", "--auth", "ann"], "USER:PASS", None),
     ("studio-data-is-a-file", ["studio", "--data", "file.txt"], "is a file", None),
     ("studio-data-of-someone-else", ["studio", "--data", "notours"], "not a studio folder", None),
+    ("studio-host-not-ours", ["studio", "--host", "192.0.2.1", "--auth", "a:b"], "cannot listen on 192.0.2.1", None),
+    ("studio-host-unknown", ["studio", "--host", "no-such-host.invalid", "--auth", "a:b"], "cannot listen on", None),
     *[(f"train-{key}", ["train", "{train_cfg}", override], words, None) for key, override, words in [
         ("seed-huge", f"seed={HUGE}", "0..2**64-1"), ("log-every-zero", "log_every=0", "log_every"),
         ("max-steps-float", "max_steps=2.5", "max_steps must be int"), ("lr-nan", "learning_rate=.nan", "finite"),

@@ -20,14 +20,14 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data: Path, model: Path | None, *extra: str, port: int | None = None):
+    def __init__(self, data: Path, model: Path | None, *extra: str, port: int | None = None, host: str = "127.0.0.1"):
         self.data, self.port = data, port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
         self.log = data.parent / f"studio-{self.port}.log"
-        cmd = [*CLI, "--data", str(data), "--port", str(self.port), *extra]
+        cmd = [*CLI, "--data", str(data), "--host", host, "--port", str(self.port), *extra]
         if model is not None:
             cmd += ["--model", str(model)]
-        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "NO_PROXY": "127.0.0.1,localhost"}
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "NO_PROXY": "127.0.0.1,localhost,::1"}
         with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
 

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(default: a tiny random model that paints noise)")
     p.add_argument("--config", type=Path, help="diffusers folder whose configs describe a non-SD-v1 single file")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (anything but localhost needs --auth)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     p.add_argument("--auth", help=f"USER:PASS for the page and API (or the {AUTH_ENV} environment variable)")
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
     p.add_argument("--dtype", default="auto",
@@ -44,24 +44,41 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def check_binding(host: str, port: int, auth: tuple[str, str] | None) -> None:
+def check_binding(host: str, port: int, auth: tuple[str, str] | None) -> str:
+    """Refuse what cannot or should not be served, before anything loads; returns the host as Gradio takes it
+    (an IPv6 literal in brackets: "[::1]")."""
     if not 1 <= port <= 65535:
         raise UserError(f"--port must be in 1..65535, got {port}")
-    local = host in LOCAL_HOSTS
-    if not local:
-        try:
-            local = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            local = False
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        address = None
+    local = bare in LOCAL_HOSTS or (address is not None and address.is_loopback)
     if not local and auth is None:
         raise UserError(f"binding {host} lets other machines in: give --auth USER:PASS (or set {AUTH_ENV})")
+    _try_bind(bare, port)
+    return f"[{bare}]" if address is not None and address.version == 6 else bare
+
+
+def _try_bind(host: str, port: int) -> None:
+    """Bind and release the address now: a typo or a busy port is one line, not a server's traceback."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as e:
+        raise UserError(f"cannot listen on {host} port {port}: {e.strerror or e}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     from creative_painting.studio.service import TINY_NOTE, Studio
 
     auth = parse_auth(args.auth if args.auth is not None else os.environ.get(AUTH_ENV))
-    check_binding(args.host, args.port, auth)
+    host = check_binding(args.host, args.port, auth)
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
         from creative_painting.models import check_backend, place, resolve_device
@@ -83,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         studio.start()
         print(f"studio: data {studio.data}, model {studio.model.source}; "
               f"{len(studio.recovered)} interrupted job(s) queued again", flush=True)
-        launch(studio, host=args.host, port=args.port, auth=auth)
+        launch(studio, host=host, port=args.port, auth=auth)
     finally:
         studio.close()
     return 0

@@ -23,7 +23,6 @@ from typing import Any
 
 from creative_painting.errors import UserError
 from creative_painting.io import claim_resumable_dir, run_lock
-from creative_painting.painting.memory import check_memory
 from creative_painting.painting.request import PaintRequest
 from creative_painting.studio.queue import Job, JobQueue
 
@@ -152,6 +151,8 @@ class Studio:
             request = PaintRequest.from_json(request)
         request.validate()
         cells = len(request.prompts) * max(1, len(request.artists))
+        from creative_painting.painting.memory import check_memory  # imports diffusers: not before the lock
+
         check_memory(self.model, request.settings(), request.batch_size, cells * request.images)
         label = f"{request.prompts[0][:60]}" + (f" (+{len(request.prompts) - 1})" if len(request.prompts) > 1 else "")
         label += f" · {cells * request.images} image{'s' if cells * request.images > 1 else ''}"

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from creative_painting.errors import UserError
@@ -32,6 +31,7 @@ from creative_painting.training.checkpoints import (
 )
 from creative_painting.training.config import TrainConfig
 from creative_painting.training.data import StepBatches, open_items
+from creative_painting.training.loss import diffusion_loss
 
 log = logging.getLogger(__name__)
 
@@ -100,47 +100,17 @@ def trainable_modules(cfg: TrainConfig, model) -> tuple[torch.nn.Module, torch.n
     return text_encoder, unet, groups
 
 
+def step_batches(cfg: TrainConfig, items, *, rank: int = 0, world_size: int = 1) -> StepBatches:
+    """The micro-batches of this process: what it reads, how captions drop out, how artists are balanced."""
+    return StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution,
+                       template=cfg.caption_template, caption_dropout=cfg.caption_dropout,
+                       field_dropout=cfg.field_dropout, balance=cfg.balance, rank=rank, world_size=world_size,
+                       length=cfg.max_steps * cfg.gradient_accumulation_steps, aliases=cfg.artist_aliases)
+
+
 def _noise_generator(cfg: TrainConfig, micro_step: int, rank: int) -> torch.Generator:
     """The latent sample, noise and timesteps of one micro-step on one rank: a pure function of the seed."""
     return torch.Generator().manual_seed(derive_seed(cfg.seed, "noise", micro_step, rank))
-
-
-def diffusion_loss(batch: dict[str, Any], *, unet, text_encoder, vae, tokenizer, noise_scheduler,
-                   scaling_factor: float, snr_gamma: float, generator: torch.Generator,
-                   device: torch.device) -> torch.Tensor:
-    """Eq. 15: || eps - eps_theta(z_t, t, tau(y)) ||^2 with z from the (frozen) VAE."""
-    x = batch["x"].to(device)
-    with torch.no_grad():
-        if batch["kind"] == "latent":  # stored mean and logvar of the VAE posterior
-            mean, logvar = x.chunk(2, dim=1)
-            eps = torch.randn(mean.shape, generator=generator).to(device)
-            latents = (mean + torch.exp(0.5 * logvar.clamp(-30, 20)) * eps) * scaling_factor
-        else:
-            posterior = vae.encode(x.to(vae.dtype)).latent_dist
-            eps = torch.randn(posterior.mean.shape, generator=generator).to(device, posterior.mean.dtype)
-            latents = (posterior.mean + posterior.std * eps).float() * scaling_factor
-    noise = torch.randn(latents.shape, generator=generator).to(device)
-    timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],),
-                              generator=generator).to(device)
-    noisy = noise_scheduler.add_noise(latents, noise, timesteps)
-    ids = tokenizer(batch["captions"], padding="max_length", max_length=tokenizer.model_max_length,
-                    truncation=True, return_tensors="pt").input_ids.to(device)
-    hidden = text_encoder(ids)[0]
-    pred = unet(noisy, timesteps, hidden, return_dict=False)[0]
-    if noise_scheduler.config.prediction_type == "v_prediction":
-        target = noise_scheduler.get_velocity(latents, noise, timesteps)
-    else:
-        target = noise
-    per_sample = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
-    if snr_gamma:
-        from diffusers.training_utils import compute_snr
-
-        snr = compute_snr(noise_scheduler, timesteps)
-        weights = torch.minimum(snr, torch.full_like(snr, snr_gamma)) / snr
-        if noise_scheduler.config.prediction_type == "v_prediction":
-            weights = weights * snr / (snr + 1)
-        per_sample = per_sample * weights
-    return per_sample.mean()
 
 
 @dataclass
@@ -239,11 +209,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         # 5. Loop: the batch and the noise of every step are pure functions of (seed, step).
         accum = cfg.gradient_accumulation_steps
         samples_per_step = cfg.batch_size * accum * accelerator.num_processes
-        batches = StepBatches(items, batch_size=cfg.batch_size, seed=cfg.seed, resolution=cfg.resolution,
-                              template=cfg.caption_template, caption_dropout=cfg.caption_dropout,
-                              field_dropout=cfg.field_dropout, balance=cfg.balance, rank=accelerator.process_index,
-                              world_size=accelerator.num_processes, length=cfg.max_steps * accum,
-                              aliases=cfg.artist_aliases)
+        batches = step_batches(cfg, items, rank=accelerator.process_index, world_size=accelerator.num_processes)
         remaining = torch.utils.data.Subset(batches, range(start_step * accum, cfg.max_steps * accum))
         loader = torch.utils.data.DataLoader(remaining, batch_size=None, num_workers=cfg.num_workers,
                                              persistent_workers=False, prefetch_factor=2 if cfg.num_workers else None)
