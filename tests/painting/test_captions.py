@@ -39,7 +39,21 @@ def test_required_field_missing_is_a_user_error():
         render("{prompt} by {artist}", {"prompt": "x"})
 
 
-@pytest.mark.parametrize(("prompts", "artists"), [([""], None), (["   "], ["a"]), (["ok"], [" "]), ([], None)])
-def test_empty_inputs_are_user_errors(prompts, artists):
-    with pytest.raises(UserError, match="must not be empty"):
+@pytest.mark.parametrize(("prompts", "artists", "message"), [
+    ([""], None, "prompt must not be empty"), (["   "], ["a"], "prompt must not be empty"),
+    (["ok"], [" "], "--artist must not be empty"), ([], None, "give at least one prompt")])
+def test_empty_inputs_are_user_errors(prompts, artists, message):
+    with pytest.raises(UserError, match=message):
         build_cells(prompts, artists)
+
+
+def test_each_prompt_may_have_its_own_template_and_its_cells_record_it():
+    from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
+
+    cells = build_cells(["a marathon", "Haile won in Dubai."], ["Claude Monet"],
+                        template=[DEFAULT_TEMPLATE, EXTENDED_TEMPLATE])
+    assert [c.caption for c in cells] == ["a painting of a marathon by Claude Monet",
+                                          "Haile won in Dubai., a painting by Claude Monet"]
+    assert [c.template for c in cells] == [DEFAULT_TEMPLATE, EXTENDED_TEMPLATE]
+    with pytest.raises(UserError, match="one per prompt"):
+        build_cells(["a", "b"], template=[DEFAULT_TEMPLATE])

@@ -12,6 +12,7 @@ from PIL import Image
 
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
+from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
 from creative_painting.painting.images import read_png_metadata
 from creative_painting.studio.service import MAX_UPLOAD_BYTES, Studio, highlight_entities, png_parameters
 
@@ -89,12 +90,43 @@ def test_a_job_paints_what_paint_paints_in_its_layout_and_png_info_reads_it_back
     info = png_parameters(run / "00-01-vincent-van-gogh-1.png")
     assert info["request"] == {"prompts": ["a red bus"], "artists": ["Vincent van Gogh"], "negative": "blurry",
                                "style": "Impressionism", "sampler": "ddim", "steps": 3, "scale": 5.0, "eta": 1.0,
-                               "width": 32, "height": 32, "seed": 8}
+                               "width": 32, "height": 32, "seed": 8, "long_prompt": "truncate",
+                               "template": DEFAULT_TEMPLATE, "batch_size": 4, "pad_batch_to": 4}
     again = wait(studio, studio.submit(info["request"]))
-    repainted = np.asarray(Image.open(again["images"][0])).astype(int)
-    original = np.asarray(Image.open(run / "00-01-vincent-van-gogh-1.png")).astype(int)
-    assert np.abs(repainted - original).max() <= 1  # batch of 1 instead of 4: float sums in another order
+    repainted = np.asarray(Image.open(again["images"][0]))
+    original = np.asarray(Image.open(run / "00-01-vincent-van-gogh-1.png"))
+    assert np.array_equal(repainted, original)  # painted alone, in a batch padded to the original's 4: bit for bit
     assert read_png_metadata(again["images"][0])["seed"] == 8
+
+
+def test_every_png_of_a_topic_and_extension_grid_repaints_bit_for_bit(studio):
+    """The topic's row keeps the default template and an extension's row the extension's, and each PNG says so."""
+    from creative_painting.studio.ui import row_templates
+
+    topic, extension = "a marathon", "Haile triumphed at the Dubai Marathon."
+    request = {"prompts": [topic, extension], "artists": ["Claude Monet"], "seed": 3, "batch_size": 3,
+               "template": row_templates(topic, [topic, extension]), **SMALL}
+    job = wait(studio, studio.submit(request))
+    alone = wait(studio, studio.submit({**request, "prompts": [topic], "template": row_templates(topic, [topic]),
+                                        "pad_batch_to": 2}))  # the batch size it was painted at
+    assert np.array_equal(np.asarray(Image.open(job["images"][0])), np.asarray(Image.open(alone["images"][0])))
+    captions = [read_png_metadata(p)["caption"] for p in job["images"]]
+    assert captions == ["a painting of a marathon by Claude Monet",
+                        "Haile triumphed at the Dubai Marathon., a painting by Claude Monet"]
+    for path in job["images"]:
+        info = png_parameters(path)
+        again = wait(studio, studio.submit(info["request"]))
+        assert read_png_metadata(again["images"][0])["caption"] == read_png_metadata(path)["caption"]
+        assert np.array_equal(np.asarray(Image.open(again["images"][0])), np.asarray(Image.open(path)))
+
+
+def test_png_info_of_an_older_png_without_a_template_finds_the_one_that_gives_its_caption(tmp_path):
+    from creative_painting.painting.images import save_png
+
+    old = {"prompt": "Haile won.", "caption": "Haile won., a painting by Claude Monet", "artist": "Claude Monet",
+           "seed": 1, "steps": 3, "width": 32, "height": 32}
+    path = save_png(Image.new("RGB", (32, 32)), tmp_path / "old.png", old)
+    assert png_parameters(path)["request"]["template"] == EXTENDED_TEMPLATE
 
 
 def test_png_info_refuses_what_it_cannot_read_with_a_message(tmp_path):

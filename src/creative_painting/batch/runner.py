@@ -29,7 +29,10 @@ MANIFEST = "manifest.jsonl"
 
 
 def _record(cell: BatchCell, job: BatchJob, settings) -> dict[str, Any]:
+    from creative_painting.painting.captions import DEFAULT_TEMPLATE
+
     return {"id": cell.id, "file": cell.file, "prompt": cell.prompt, "artist": cell.artist, "caption": cell.caption,
+            "template": job.template or DEFAULT_TEMPLATE, "style": job.style, "genre": job.genre, "year": job.year,
             "seed": cell.seed, "negative_prompt": job.negative or None, "sampler": settings.sampler,
             "steps": settings.steps, "scale": settings.scale, "eta": settings.eta, "width": settings.width,
             "height": settings.height, "model": job.model, "software": f"creative-painting {__version__}"}
@@ -99,7 +102,7 @@ def _write(painted, job: BatchJob, settings, out: Path, manifest: Manifest, *, d
             for cell, image in zip(chunk, images, strict=True):
                 if cell.id in manifest.done:
                     continue  # a retried batch on a cluster: never recorded twice
-                record = _record(cell, job, settings)
+                record = {**_record(cell, job, settings), "batch": len(chunk)}
                 save_png(image, out / cell.file, record)
                 records.append(record)
             manifest.append(records)

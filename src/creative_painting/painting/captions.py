@@ -25,6 +25,7 @@ class Cell:
     style: str | None = None
     genre: str | None = None
     year: str | None = None
+    template: str = DEFAULT_TEMPLATE  # what made `caption` from the fields: recorded, so a PNG repaints exactly
 
 
 def _without_repeated_lead(template: str, prompt: str) -> str:
@@ -39,23 +40,31 @@ def build_cells(
     prompts: list[str],
     artists: list[str] | None = None,
     *,
-    template: str = DEFAULT_TEMPLATE,
+    template: str | list[str] = DEFAULT_TEMPLATE,
     style: str | None = None,
     genre: str | None = None,
     year: str | int | None = None,
 ) -> list[Cell]:
-    """Rows are prompts, columns artists; with no artist, one column of plain captions."""
+    """Rows are prompts, columns artists; with no artist, one column of plain captions.
+
+    `template` is one for every row, or one per prompt (the studio paints a topic with the default template and
+    its extensions, whole sentences, with EXTENDED_TEMPLATE in one grid)."""
     prompts = [re.sub(r"\s+", " ", p).strip() for p in prompts]
-    if not prompts or any(not p for p in prompts):
+    if not prompts:
+        raise UserError("give at least one prompt")
+    if any(not p for p in prompts):
         raise UserError("prompt must not be empty")
+    templates = [template] * len(prompts) if isinstance(template, str) else list(template)
+    if len(templates) != len(prompts):
+        raise UserError(f"give one template, or one per prompt ({len(prompts)}), not {len(templates)}")
     columns: list[str | None] = list(artists) if artists else [None]
     if any(a is not None and not a.strip() for a in columns):
         raise UserError("--artist must not be empty")
     cells = []
-    for row, prompt in enumerate(prompts):
+    for row, (prompt, row_template) in enumerate(zip(prompts, templates, strict=True)):
         for col, artist in enumerate(columns):
-            fields = {"prompt": _without_repeated_lead(template, prompt), "artist": artist,
+            fields = {"prompt": _without_repeated_lead(row_template, prompt), "artist": artist,
                       "style": style, "genre": genre, "year": year}
-            cells.append(Cell(row, col, prompt, artist, render(template, fields), style, genre,
-                              None if year is None else str(year)))
+            cells.append(Cell(row, col, prompt, artist, render(row_template, fields), style, genre,
+                              None if year is None else str(year), row_template))
     return cells

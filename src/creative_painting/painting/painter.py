@@ -118,10 +118,14 @@ def paint(
     batch_size: int = 4,
     on_step: Callable[[], None] | None = None,
     long_prompt: str = "truncate",
+    pad_to: int | None = None,
 ) -> list[Image.Image]:
     """Paint one image per job with classifier-free guidance; returns them in job order.
 
-    `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read)."""
+    `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read).
+    `pad_to`: fill a shorter batch with copies of its last job. The U-Net's sums depend on the batch size
+    (one grey level here, at most), not on the other images: so an image painted in a batch of N repaints
+    bit for bit, alone, in a padded batch of N."""
     settings.validate()
     check_long_prompt(long_prompt)
     check_memory(model, settings, batch_size, len(jobs))
@@ -139,6 +143,9 @@ def paint(
         return [embeddings[t] for t in texts]
 
     for batch in _batches(jobs, batch_size):
+        count = len(batch)
+        if pad_to and count < pad_to:
+            batch = batch + [batch[-1]] * (pad_to - count)
         # 1. Encode captions (and negatives, for guidance), each distinct text once; chunked ones are padded
         # to the batch's longest, as cross-attention reads them side by side.
         texts = [job.caption for job in batch] + ([job.negative for job in batch] if settings.scale != 1.0 else [])
@@ -154,5 +161,5 @@ def paint(
         latents = sample(denoise, scheduler, spec, noise, settings.steps,
                          eta=settings.eta, generator=generators, on_step=on_step)
         # 4. Decode to pixels.
-        images.extend(decode_latents(model, latents))
+        images.extend(decode_latents(model, latents[:count]))
     return images

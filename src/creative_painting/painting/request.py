@@ -24,7 +24,7 @@ class PaintRequest:
     style: str | None = None
     genre: str | None = None
     year: str | None = None
-    template: str | None = None
+    template: str | list[str] | None = None  # one for every prompt, or one per prompt
     negative: str = ""
     preset: str = "paper"
     sampler: str | None = None
@@ -37,6 +37,7 @@ class PaintRequest:
     images: int = 1
     batch_size: int = 4
     long_prompt: str = "truncate"  # or "chunk": every token of a long caption is read
+    pad_batch_to: int | None = None  # PNG info: the size of the batch an image was painted in (bit-for-bit repaint)
 
     def settings(self) -> SamplingSettings:
         return preset_settings(self)
@@ -50,6 +51,8 @@ class PaintRequest:
         self.settings()
         if self.batch_size < 1:
             raise UserError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.pad_batch_to is not None and not 1 <= self.pad_batch_to <= self.batch_size:
+            raise UserError(f"pad_batch_to must be in 1..batch_size ({self.batch_size}), got {self.pad_batch_to}")
         if not 1 <= self.images <= MAX_IMAGES_PER_CELL:
             raise UserError(f"--images must be in 1..{MAX_IMAGES_PER_CELL} per cell, got {self.images}")
         from creative_painting.painting.painter import check_long_prompt
@@ -83,11 +86,16 @@ class PaintRequest:
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(PaintRequest) if f.name not in ("prompts", "artists")}
 _LISTS = {"prompts", "artists"}
-_INTS = {"steps", "width", "height", "seed", "images", "batch_size"}
+_TEXT_OR_LIST = {"template"}
+_INTS = {"steps", "width", "height", "seed", "images", "batch_size", "pad_batch_to"}
 _FLOATS = {"scale", "eta"}
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name in _TEXT_OR_LIST and isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise UserError(f"{name} must be a text or a list of texts")
+        return value
     if name in _LISTS:
         if isinstance(value, str):
             value = [value]

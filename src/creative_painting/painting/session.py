@@ -48,6 +48,7 @@ def paint_grid(
     on_step: Callable[[int, int], None] | None = None,
     manifest_extra: dict | None = None,
     long_prompt: str = "truncate",
+    pad_batch_to: int | None = None,
 ) -> PaintResult:
     """Every cell uses the same seeds, so columns differ only by their artist (the paper's comparison).
 
@@ -71,11 +72,15 @@ def paint_grid(
             if on_step is not None:
                 on_step(done, total)
 
-        images = paint(model, jobs, settings, batch_size=batch_size, on_step=step, long_prompt=long_prompt)
+        images = paint(model, jobs, settings, batch_size=batch_size, on_step=step, long_prompt=long_prompt,
+                       pad_to=pad_batch_to)
 
     with output_dir(out_dir, "paint", overwrite=overwrite) as staging:
+        batches = [max(pad_batch_to or 1, min(batch_size, len(jobs) - i // batch_size * batch_size))
+                   for i in range(len(jobs))]  # the size of the batch each image was painted in
         records = _write(staging, model, cells, images, settings, seed=seed, negative=negative,
-                         images_per_cell=images_per_cell, extra=manifest_extra, long_prompt=long_prompt)
+                         images_per_cell=images_per_cell, extra=manifest_extra, long_prompt=long_prompt,
+                         batches=batches)
     return PaintResult([out_dir / r["file"] for r in records], out_dir / "grid.png", out_dir / "paint.json")
 
 
@@ -85,22 +90,23 @@ def paint_request(model: StableDiffusion, request: PaintRequest, out_dir: str | 
     The request goes into paint.json, so that any output can be painted again (the studio's gallery)."""
     return paint_grid(model, request.cells(), request.settings(), out_dir, seed=request.seed,
                       images_per_cell=request.images, negative=request.negative, batch_size=request.batch_size,
-                      manifest_extra={"request": request.to_json()}, long_prompt=request.long_prompt, **options)
+                      manifest_extra={"request": request.to_json()}, long_prompt=request.long_prompt,
+                      pad_batch_to=request.pad_batch_to, **options)
 
 
 def _write(folder: Path, model: StableDiffusion, cells: list[Cell], images: list, settings: SamplingSettings, *,
            seed: int, negative: str, images_per_cell: int = 1, extra: dict | None = None,
-           long_prompt: str = "truncate") -> list[dict]:
+           long_prompt: str = "truncate", batches: list[int]) -> list[dict]:
     """The cell PNGs (with their metadata), the labelled grid and the manifest."""
     n = images_per_cell
     records = []
     for i, image in enumerate(images):
         cell, k = cells[i // n], i % n
         metadata = {
-            "prompt": cell.prompt, "caption": cell.caption, "artist": cell.artist, "style": cell.style,
+            "prompt": cell.prompt, "caption": cell.caption, "template": cell.template, "artist": cell.artist, "style": cell.style,
             "genre": cell.genre, "year": cell.year, "negative_prompt": negative or None, "seed": seed + k,
             "sampler": settings.sampler, "steps": settings.steps, "scale": settings.scale, "eta": settings.eta,
-            "width": settings.width, "height": settings.height, "long_prompt": long_prompt, "model": model.source,
+            "width": settings.width, "height": settings.height, "long_prompt": long_prompt, "batch": batches[i], "model": model.source,
             "software": f"creative-painting {__version__}",
         }
         name = f"{cell.row:02d}-{cell.col:02d}-{_slug(cell.artist)}" + (f"-{k}" if n > 1 else "")

@@ -249,6 +249,21 @@ class Studio:
         return candidate
 
 
+def _template_of(meta: dict[str, Any], request: dict[str, Any]) -> str | None:
+    """PNGs of version 0.3 and older carry no template: the known one that gives back their caption."""
+    from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE, build_cells
+
+    for template in (DEFAULT_TEMPLATE, EXTENDED_TEMPLATE):
+        try:
+            cell = build_cells(request["prompts"], request["artists"] or None, template=template,
+                               style=meta.get("style"), genre=meta.get("genre"), year=meta.get("year"))[0]
+        except UserError:
+            return None
+        if cell.caption == meta.get("caption"):
+            return template
+    return None
+
+
 def png_parameters(path: str | Path) -> dict[str, Any]:
     """A painted PNG's parameters as a paint request (A1111's "PNG Info"); a one-line error otherwise."""
     from PIL import Image
@@ -285,9 +300,15 @@ def png_parameters(path: str | Path) -> dict[str, Any]:
     request = {"prompts": [meta.get("prompt") or meta.get("caption") or ""],
                "artists": [meta["artist"]] if meta.get("artist") else [],
                "negative": meta.get("negative_prompt") or ""}
-    for key in ("style", "genre", "year", "sampler", "steps", "scale", "eta", "width", "height", "seed"):
+    for key in ("style", "genre", "year", "sampler", "steps", "scale", "eta", "width", "height", "seed",
+                "long_prompt"):
         if meta.get(key) is not None:
             request[key] = meta[key]
+    if isinstance(meta.get("batch"), int) and meta["batch"] > 1:  # the same batch size: the same sums, bit for bit
+        request["batch_size"] = request["pad_batch_to"] = meta["batch"]
+    template = meta.get("template") or _template_of(meta, request)
+    if template:
+        request["template"] = template
     return {"request": request, "caption": meta.get("caption"), "model": meta.get("model"),
             "software": meta.get("software")}
 

@@ -69,6 +69,26 @@ def _request(prompts: list[str], top: list[str], more: list[str], values: dict[s
     return {"prompts": list(prompts or []), "artists": artists, **values}
 
 
+def row_templates(topic: str, prompts: list[str]) -> str | list[str]:
+    """The topic's row keeps the default template whatever else is ticked; an extension gets EXTENDED_TEMPLATE."""
+    templates = [DEFAULT_TEMPLATE if p == topic.strip() else EXTENDED_TEMPLATE for p in prompts]
+    return templates[0] if len(set(templates)) == 1 else templates
+
+
+def _one_template(template: str | list[str] | None) -> str:
+    """The form's template box: a template every row shares, else empty (rows choose theirs, as row_templates)."""
+    if isinstance(template, list):
+        return template[0] if len(set(template)) == 1 else ""
+    return template or ""
+
+
+def _topic_of(request: PaintRequest) -> str:
+    """The topic box of a filled form: the row painted with the default template, so Paint keeps every row's."""
+    if isinstance(request.template, list):
+        return next((p for p, t in zip(request.prompts, request.template, strict=True) if t == DEFAULT_TEMPLATE), "")
+    return request.prompts[0]
+
+
 def _status(job: dict[str, Any]) -> str:
     head = f"**Job {job['id']}** ({html.escape(job['label'])}): "
     if job["state"] == "running" and not job["steps"]:
@@ -167,8 +187,8 @@ def build_app(studio: Studio) -> gr.Blocks:
             request = _request(prompts, top_artists, more_artists, dict(zip(FIELDS, values, strict=True)))
             if not request["prompts"]:
                 raise UserError("tick at least one prompt to paint (press Extend first)")
-            if not request["template"] and any(p != text.strip() for p in request["prompts"]):
-                request["template"] = EXTENDED_TEMPLATE  # whole sentences, as `paint --extend` paints them
+            if not request["template"]:  # the topic as `paint` paints it; extensions, whole sentences, as `--extend`
+                request["template"] = row_templates(text, request["prompts"])
             new_id = studio.submit(request)
             return new_id, _status(studio.job(new_id)), None, [], None
 
@@ -238,9 +258,9 @@ def build_app(studio: Studio) -> gr.Blocks:
             values = {"preset": checked.preset, "sampler": settings.sampler, "steps": settings.steps,
                       "scale": settings.scale, "eta": settings.eta, "width": settings.width,
                       "height": settings.height, "seed": checked.seed, "images": checked.images,
-                      "negative": checked.negative, "template": checked.template or "",
+                      "negative": checked.negative, "template": _one_template(checked.template),
                       "style": checked.style or "", "genre": checked.genre or "", "year": checked.year or ""}
-            return [gr.Tabs(selected="paint"), checked.prompts[0],
+            return [gr.Tabs(selected="paint"), _topic_of(checked),
                     gr.CheckboxGroup(choices=checked.prompts, value=checked.prompts),
                     [n for n in checked.artists if n in ranked], [n for n in checked.artists if n not in ranked],
                     *(values[f] for f in FIELDS)]
