@@ -138,3 +138,23 @@ def test_bad_jobs_are_refused_before_anything_is_written(tiny_dir, tmp_path, ove
     with pytest.raises(UserError, match=message):
         run_batch(_job(tiny_dir, **overrides), tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_holds_one_job_another_is_refused_or_replaces_it_with_overwrite(tiny_dir, tmp_path, capsys):
+    out = tmp_path / "job"
+    run_batch(_job(tiny_dir), out, progress=False)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    other = _job(tiny_dir, prompts=["a harbour"], artists=["Claude Monet"], seeds=1, seed=5)  # no cell in common
+    with pytest.raises(UserError, match="holds another batch job.*--overwrite"):
+        run_batch(other, out, progress=False)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    replaced = run_batch(other, out, progress=False, overwrite=True)
+    assert (replaced["painted"], replaced["skipped"], replaced["cells"]) == (1, 0, 1)
+    assert len(list((out / "images").glob("*.png"))) == 1 and len((out / "manifest.jsonl").read_text().splitlines()) == 1
+    assert sorted(p.name for p in (out / "grids").iterdir()) == ["prompt-00000.png"]  # the old all.png is gone
+    assert "1 of 1 cells painted" in (out / "index.html").read_text()
+    assert json.loads((out / "job.json").read_text())["job"]["seed"] == 5
+    # The first job again: refused without --overwrite, from the command line too (one line, exit 2).
+    assert main(["batch", "--out", str(out), "--prompt", "a harbour", "--model", str(tiny_dir / "tiny.safetensors"),
+                 "--steps", "2", "--width", "32", "--height", "32", "--no-progress"]) == 2
+    assert "holds another batch job" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import os
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from creative_painting.batch.contact import write_contact_sheet, write_grids
 from creative_painting.batch.executors import load_here, paint_here, paint_on_ray
 from creative_painting.batch.job import BatchCell, BatchJob
 from creative_painting.batch.manifest import Manifest
+from creative_painting.errors import UserError
 from creative_painting.io import atomic_write_text, check_resumable_dir, claim_resumable_dir, run_lock
 
 MANIFEST = "manifest.jsonl"
@@ -38,27 +40,50 @@ def _record(cell: BatchCell, job: BatchJob, settings) -> dict[str, Any]:
             "height": settings.height, "model": job.model, "software": f"creative-painting {__version__}"}
 
 
+def _holds_another_job(out: Path, cells: list[BatchCell]) -> bool:
+    """A folder holds one job: it may grow (more seeds, prompts or artists keep every recorded cell), but a
+    recorded cell that this job lacks belongs to another job."""
+    return not set(Manifest(out / MANIFEST).done) <= {c.id for c in cells}
+
+
+def _clear(out: Path) -> None:
+    """Remove a previous job's outputs (only the files a batch writes) before another job takes the folder."""
+    for name in ("images", "grids"):
+        shutil.rmtree(out / name, ignore_errors=True)
+    for path in [out / "job.json", out / "index.html", *out.glob("manifest*.jsonl")]:
+        path.unlink(missing_ok=True)
+
+
 def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str | None = None,
-              actors: int | None = None, threads: int = 1) -> dict[str, Any]:
+              actors: int | None = None, threads: int = 1, overwrite: bool = False) -> dict[str, Any]:
     """Paint every cell of `job` not yet in `out`; returns counts, seconds and where the grids are.
 
-    `ray`: None paints in this process; "" uses the Ray cluster of RAY_ADDRESS (or starts a local one);
-    an address connects to that cluster.
+    A folder holds one job: the same job resumes, and may grow; a job without some of the recorded cells is
+    another job, refused, or replacing the previous one with `overwrite`. `ray`: None paints in this process; "" uses the Ray cluster of
+    RAY_ADDRESS (or starts a local one); an address connects to that cluster.
     """
     job = job.validate()
     cells = job.cells()  # every input is read and checked before anything is written
     settings = job.settings()
     state = _launched_processes() if ray is None else None
     rank, world = (state.process_index, state.num_processes) if state else (0, 1)
-    check_resumable_dir(out, "batch")  # the folder first, then the model and whether it fits, then the claim
+    out = check_resumable_dir(out, "batch")  # the folder first, then the model and whether it fits, then the claim
+    replace = out.is_dir() and _holds_another_job(out, cells)
+    if replace and not overwrite:
+        raise UserError(f"{out} holds another batch job (other prompts, artists, seeds or settings); "
+                        "pass --overwrite to replace it, or choose another folder")
     model = load_here(job, settings, len(cells), device=state.device if state else None) if ray is None else None
     with state.main_process_first() if state else contextlib.nullcontext():
         out = claim_resumable_dir(out, "batch")
     with run_lock(out, enabled=rank == 0):
         if rank == 0:
+            if replace:
+                _clear(out)
             atomic_write_text(out / "job.json", json.dumps({"job": job.__dict__, "cells": len(cells)}, indent=1))
+        if state:
+            state.wait_for_everyone()  # the other processes read the manifest after a replaced job is cleared
         manifest = Manifest(out / MANIFEST, rank)
-        finished = manifest.finished(out)
+        finished = manifest.finished(out) & {c.id for c in cells}
         todo = [c for c in cells if c.id not in finished][rank::world]
         started = time.perf_counter()
         if todo:

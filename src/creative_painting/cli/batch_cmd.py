@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", action="append", help="a prompt (repeatable), added to the job's")
     p.add_argument("--artist", action="append", help="an artist (repeatable), added to the job's")
     _add_job_flags(p)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace another job's outputs in --out (without it, --out resumes only the same job)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=run)
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     flags = _job_flags(args)
     job = dataclasses.replace(job, **flags,
                               prompts=job.prompts + (args.prompt or []), artists=job.artists + (args.artist or []))
-    summary = run_batch(job, args.out, progress=not args.no_progress, **_where(args))
+    summary = run_batch(job, args.out, progress=not args.no_progress, overwrite=args.overwrite, **_where(args))
     if summary["rank"]:  # another process of `accelerate launch`: the main one reports for all
         return 0
     if args.json:
