@@ -41,7 +41,7 @@ def test_required_field_missing_is_a_user_error():
 
 @pytest.mark.parametrize(("prompts", "artists", "message"), [
     ([""], None, "prompt must not be empty"), (["   "], ["a"], "prompt must not be empty"),
-    (["ok"], [" "], "--artist must not be empty"), ([], None, "give at least one prompt")])
+    (["ok"], [" "], "an artist must not be empty"), ([], None, "give at least one prompt")])
 def test_empty_inputs_are_user_errors(prompts, artists, message):
     with pytest.raises(UserError, match=message):
         build_cells(prompts, artists)

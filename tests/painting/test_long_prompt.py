@@ -66,7 +66,7 @@ def test_the_mode_is_recorded_in_the_png_and_the_manifest(tiny_dir, tmp_path):
 
 
 def test_an_unknown_mode_is_a_one_line_error(capsys):
-    with pytest.raises(UserError, match="--long-prompt must be one of truncate, chunk"):
+    with pytest.raises(UserError, match="long_prompt must be one of truncate, chunk"):
         PaintRequest.from_json({"prompts": ["x"], "long_prompt": "zip"})
     with pytest.raises(SystemExit) as exit_:
         main(["paint", "x", "--long-prompt", "zip"])

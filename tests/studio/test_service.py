@@ -46,6 +46,7 @@ def wait(studio, job_id, timeout=120):
     (["--scale", "nan"], {"scale": float("nan")}),
     (["--artist", " "], {"artists": [" "]}),
     (["--preset", "fast", "--steps", "1000"], {"preset": "fast", "steps": 1000}),
+    ([a for i in range(300) for a in ("--artist", f"Painter {i}")], {"artists": [f"Painter {i}" for i in range(300)]}),
 ])
 def test_form_values_get_the_command_lines_checks_and_messages(studio, capsys, flags, request_):
     assert main(["paint", "a tree", "--model", "unused", *flags]) == 2
@@ -57,6 +58,8 @@ def test_form_values_get_the_command_lines_checks_and_messages(studio, capsys, f
 
 
 @pytest.mark.parametrize(("request_", "message"), [
+    ({"prompts": ["x"], "artists": [f"A{i}" for i in range(1000)]}, "1,000 images .* more than 256 in one request"),
+    ({"prompts": []}, "give at least one prompt"), ({"prompts": ["x" * 20_000]}, "20,000 characters is more than 2,000"),
     ({"artists": ["x"]}, "needs prompts"), ({"prompts": ["x"], "colour": 1}, "unknown paint option 'colour'"),
     ({"prompts": [3]}, "list of texts"), ({"prompts": ["x"], "steps": "ten"}, "steps must be an integer"),
     ({"prompts": ["x"], "scale": True}, "scale must be a number"), ([1, 2], "JSON object"),
@@ -192,7 +195,7 @@ def test_cancel_stops_a_running_job_and_a_failing_job_does_not_stop_the_queue(st
     running = studio.job(long)
     assert running["state"] == "running" and running["steps"] == 999 and 0 < running["step"] < 999
     assert running["seconds_left"] > 0
-    assert studio.cancel(long) == "running"
+    assert studio.cancel(long) == "stopping"
     assert wait(studio, long)["state"] == "cancelled"
     assert not (studio.runs / "000001").exists()
 
@@ -260,3 +263,11 @@ def test_a_job_that_would_not_fit_in_memory_is_refused_at_submission(studio, mon
         studio.submit(request)
     assert studio.jobs() == []  # nothing was queued
     assert wait(studio, studio.submit({**request, "batch_size": 8}))["state"] == "done"
+
+
+@pytest.mark.parametrize("value", ["abc", -1, 0, True, "1.5"])
+def test_a_job_is_named_by_its_number(studio, value):
+    with pytest.raises(UserError, match="a job is named by its number"):
+        studio.job(value)
+    with pytest.raises(UserError, match="a job is named by its number"):
+        studio.cancel(value)

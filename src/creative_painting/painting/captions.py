@@ -59,7 +59,7 @@ def build_cells(
         raise UserError(f"give one template, or one per prompt ({len(prompts)}), not {len(templates)}")
     columns: list[str | None] = list(artists) if artists else [None]
     if any(a is not None and not a.strip() for a in columns):
-        raise UserError("--artist must not be empty")
+        raise UserError("an artist must not be empty")
     cells = []
     for row, (prompt, row_template) in enumerate(zip(prompts, templates, strict=True)):
         for col, artist in enumerate(columns):

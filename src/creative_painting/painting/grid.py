@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+MAX_COLUMNS = 10  # columns of one block; wider grids wrap
+
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """DejaVu Sans ships with matplotlib, a dependency; Pillow's own font is the fallback."""
@@ -32,13 +34,25 @@ def make_grid(
     pad: int = 4,
     background: str = "white",
     min_side: int = 128,
+    max_cols: int = MAX_COLUMNS,
 ) -> Image.Image:
     """Lay `images[row][col]` out on a grid; labels go under each column and left of each row.
 
     Cells smaller than `min_side` (the CPU demo's 32 px paintings) are enlarged, pixel for pixel,
-    so that the labels stay readable."""
+    so that the labels stay readable. More than `max_cols` columns wrap: the next columns form a block of
+    all rows below, so thirty artists make a page, not a 30-picture-wide strip."""
     if not images or not images[0]:
         raise ValueError("make_grid needs at least one image")
+    if len(images[0]) > max_cols:
+        blocks = [make_grid([row[i : i + max_cols] for row in images], col_labels[i : i + max_cols] if col_labels else None,
+                            row_labels, pad=pad, background=background, min_side=min_side, max_cols=max_cols)
+                  for i in range(0, len(images[0]), max_cols)]
+        page = Image.new("RGB", (max(b.width for b in blocks), sum(b.height for b in blocks)), background)
+        top = 0
+        for block in blocks:
+            page.paste(block, (0, top))
+            top += block.height
+        return page
     factor = -(-min_side // min(images[0][0].size))
     if factor > 1:
         images = [[im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST) for im in row]

@@ -36,7 +36,7 @@ LONG_PROMPTS = ("truncate", "chunk")
 
 def check_long_prompt(mode: str) -> str:
     if mode not in LONG_PROMPTS:
-        raise UserError(f"--long-prompt must be one of {', '.join(LONG_PROMPTS)}, got {mode!r}")
+        raise UserError(f"long_prompt must be one of {', '.join(LONG_PROMPTS)}, got {mode!r}")
     return mode
 
 
@@ -49,6 +49,7 @@ def encode_text(model: StableDiffusion, texts: list[str]) -> torch.Tensor:
         ids = tokenizer(text, add_special_tokens=False).input_ids
         if len(ids) > max_length - 2:
             cut = tokenizer.decode(ids[max_length - 2 :])
+            cut = cut if len(cut) <= 120 else f"{cut[:100]} ... ({len(cut):,} characters)"  # one readable log line
             logger.warning("caption is %d tokens, CLIP reads %d (--long-prompt chunk reads all); cut: %r",
                            len(ids) + 2, max_length, cut)
     tokens = tokenizer(texts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt")

@@ -12,7 +12,8 @@ from creative_painting.sampling.presets import SamplingSettings, preset_settings
 from creative_painting.seeds import check_seed
 
 MAX_IMAGES_PER_CELL = 16
-MAX_GRID_CELLS = 1024  # one paint output holds every image in memory; `batch` is for more
+MAX_PROMPT_CHARS = 2000  # about 400 tokens: a long prompt in chunks, not a page of text in every log line
+MAX_GRID_IMAGES = 256  # one request, from `paint`, the studio's form or its API; `batch` is for more
 
 
 @dataclass
@@ -49,21 +50,25 @@ class PaintRequest:
     def validate(self) -> PaintRequest:
         """Every check `paint` makes before loading a model, with the same one-line messages."""
         self.settings()
+        longest = max((len(p) for p in self.prompts), default=0)
+        if longest > MAX_PROMPT_CHARS:
+            raise UserError(f"a prompt of {longest:,} characters is more than {MAX_PROMPT_CHARS:,}; "
+                            "CLIP reads 77 tokens (about 300 characters), --long-prompt chunk all of them")
         if self.batch_size < 1:
-            raise UserError(f"--batch-size must be at least 1, got {self.batch_size}")
+            raise UserError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.pad_batch_to is not None and not 1 <= self.pad_batch_to <= self.batch_size:
             raise UserError(f"pad_batch_to must be in 1..batch_size ({self.batch_size}), got {self.pad_batch_to}")
         if not 1 <= self.images <= MAX_IMAGES_PER_CELL:
-            raise UserError(f"--images must be in 1..{MAX_IMAGES_PER_CELL} per cell, got {self.images}")
+            raise UserError(f"images must be in 1..{MAX_IMAGES_PER_CELL} per cell, got {self.images}")
         from creative_painting.painting.painter import check_long_prompt
 
         check_long_prompt(self.long_prompt)
-        check_seed(self.seed, "--seed")
-        check_seed(self.seed + self.images - 1, "--seed + --images - 1")
+        check_seed(self.seed, "seed")
+        check_seed(self.seed + self.images - 1, "seed + images - 1")
         cells = self.cells()
-        if len(cells) * self.images > MAX_GRID_CELLS:
-            raise UserError(f"{len(cells) * self.images:,} images is more than {MAX_GRID_CELLS:,} in one grid; "
-                            "use `creative-painting batch` for large jobs")
+        if len(cells) * self.images > MAX_GRID_IMAGES:
+            raise UserError(f"{len(cells) * self.images:,} images (prompts x artists x images) is more than "
+                            f"{MAX_GRID_IMAGES} in one request; use `creative-painting batch` for large jobs")
         return self
 
     def to_json(self) -> dict[str, Any]:

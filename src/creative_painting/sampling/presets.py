@@ -46,7 +46,7 @@ class SamplingSettings:
             raise UserError(f"guidance scale must be >= 0, got {self.scale}")
         if self.eta is not None and not spec.takes_eta:
             hint = " (CompVis: ddim_eta must be 0 for PLMS)" if self.sampler == "plms" else ""
-            raise UserError(f"--eta applies to ddim only, not {self.sampler}{hint}")
+            raise UserError(f"eta applies to ddim only, not {self.sampler}{hint}")
         if self.eta is not None and self.eta < 0:
             raise UserError(f"eta must be >= 0, got {self.eta}")
         return self

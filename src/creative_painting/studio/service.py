@@ -36,6 +36,17 @@ TINY_NOTE = ("No --model was given: painting uses a tiny random model that paint
 PROGRESS_EVERY_S = 0.25
 
 
+def job_number(value: Any) -> int:
+    """A job id from a form or the API: 7, 7.0 or "7"; anything else is a one-line error."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = int(value) if isinstance(value, float) and value.is_integer() else -1
+    if isinstance(value, bool) or number < 1:
+        raise UserError(f"a job is named by its number (1, 2, ...), got {value!r}")
+    return number
+
+
 class Cancelled(Exception):
     """Raised from the progress callback to stop a job that a user cancelled."""
 
@@ -159,13 +170,14 @@ class Studio:
         return self.queue.submit(request.to_json(), label)
 
     def cancel(self, job_id: int) -> str:
-        state = self.queue.cancel(int(job_id))
+        """"cancelled" for a pending job; "stopping" for a running one (it stops at its next step); else its state."""
+        state = self.queue.cancel(job_number(job_id))
         if state is None:
             raise UserError(f"no job {job_id}")
-        return state
+        return "stopping" if state == "running" else state
 
     def job(self, job_id: int) -> dict[str, Any]:
-        job = self.queue.get(int(job_id))
+        job = self.queue.get(job_number(job_id))
         if job is None:
             raise UserError(f"no job {job_id}")
         info = job.to_json()

@@ -15,7 +15,7 @@ from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPL
 from creative_painting.painting.request import PaintRequest
 from creative_painting.sampling.presets import PRESETS
 from creative_painting.sampling.samplers import SAMPLERS
-from creative_painting.studio.service import Studio, highlight_entities, png_parameters
+from creative_painting.studio.service import Studio, highlight_entities, job_number, png_parameters
 from creative_painting.wikiart.catalog import genres, ranked_artists, styles
 
 TOP_ARTISTS = 30
@@ -224,8 +224,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         def on_cancel(job):
             if job is None:
                 raise UserError("give the number of the job to cancel")
-            state = studio.cancel(int(job))
-            gr.Info(f"job {int(job)}: {'stopping' if state == 'running' else state}")
+            gr.Info(f"job {job_number(job)}: {studio.cancel(job)}")
             return on_queue_rows()
 
         cancel_btn.click(_user_errors(on_cancel), cancel_id, queue_table, api_visibility="private")
@@ -311,7 +310,7 @@ def _api(studio: Studio) -> None:
     @_user_errors
     def job(job_id: int) -> dict:
         """A job's state, progress and, when done, its files."""
-        info = studio.job(int(job_id))
+        info = studio.job(job_id)
         done = info["state"] == "done"
         info["files"] = ["/gradio_api/file=" + p for p in ([info["grid"], *info["images"], info["manifest"]]
                                                            if done else [])]
@@ -325,7 +324,7 @@ def _api(studio: Studio) -> None:
     @_user_errors
     def cancel(job_id: int) -> str:
         """Cancel a pending job or stop a running one."""
-        return studio.cancel(int(job_id))
+        return studio.cancel(job_id)
 
     for fn in (extend, submit, job, jobs, cancel):
         gr.api(fn, api_name=fn.__name__, concurrency_limit=None)
