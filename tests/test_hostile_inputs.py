@@ -204,6 +204,8 @@ CASES = [
     ("batch-scale-nan", ["batch", "--out", "b", "--prompt", "x", "--scale", "nan"], "finite", None),
     ("batch-out-is-a-file", ["batch", "--out", "file.txt", "--prompt", "x"], "is a file", None),
     ("batch-into-user-folder", ["batch", "--out", "notours", "--prompt", "x"], "not a batch folder", None),
+    ("paint-hub-offline", ["paint", "a tree", "--steps", "1", "--width", "32", "--height", "32"],
+     "the hub is offline (HF_HUB_OFFLINE is set, or no network); pass --model PATH", None),
     ("studio-port-zero", ["studio", "--port", "0"], "--port", None),
     ("studio-open-without-auth", ["studio", "--host", "0.0.0.0"], "--auth", None),
     ("studio-auth-no-password", ["studio", "--auth", "ann"], "USER:PASS", None),

@@ -10,15 +10,28 @@ import dataclasses
 import json
 from pathlib import Path
 
-JOB_FLAGS = (("model", str), ("preset", str), ("sampler", str), ("steps", int), ("scale", float), ("eta", float),
-             ("width", int), ("height", int), ("seed", int), ("seeds", int), ("batch-size", int), ("device", str),
-             ("dtype", str), ("backend", str))
+JOB_FLAGS = (  # each overrides the job file's key of the same name; None keeps the job's value
+    ("model", str, "hub id, diffusers folder, or .ckpt/.safetensors (job default CompVis/stable-diffusion-v1-4)"),
+    ("preset", str, "paper (DDIM eta 1, 200 steps, 512x512, scale 5; job default) or fast (dpmpp-2m, 25 steps)"),
+    ("sampler", str, "ddpm, ddim, plms, dpmpp-2m, euler-a or unipc (default: the preset's)"),
+    ("steps", int, "sampler steps (default: the preset's)"),
+    ("scale", float, "guidance scale (default: the preset's)"),
+    ("eta", float, "DDIM eta, 0 deterministic, 1 stochastic (default: the preset's)"),
+    ("width", int, "image width, a multiple of 8 (default: the preset's)"),
+    ("height", int, "image height, a multiple of 8 (default: the preset's)"),
+    ("seed", int, "first seed (job default 0)"),
+    ("seeds", int, "images per prompt x artist, seeds SEED, SEED+1, ... (job default 1)"),
+    ("batch-size", int, "images painted together (job default 4)"),
+    ("device", str, "auto, cuda, cuda:1, mps or cpu (job default auto)"),
+    ("dtype", str, "auto, fp32, fp16 or bf16 (job default auto)"),
+    ("backend", str, "torch or openvino (job default torch)"),
+)
 
 
 def _add_job_flags(p: argparse.ArgumentParser) -> None:
     """`paint`'s model and sampling flags, each overriding the job key of the same name; where to paint."""
-    for flag, kind in JOB_FLAGS:
-        p.add_argument(f"--{flag}", type=kind)
+    for flag, kind, text in JOB_FLAGS:
+        p.add_argument(f"--{flag}", type=kind, help=text)
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="paint on a Ray cluster (ADDRESS, or RAY_ADDRESS, or a local one); one actor per GPU")
     p.add_argument("--actors", type=int, help="Ray actors (default: one per GPU, else CPUs / --threads)")
@@ -36,14 +49,14 @@ def _where(args: argparse.Namespace) -> dict:
 
 
 def _job_flags(args: argparse.Namespace) -> dict:
-    values = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in JOB_FLAGS}
+    values = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _, _ in JOB_FLAGS}
     return {k: v for k, v in values.items() if v is not None}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help="paint a job of many cells, resumable, with grids and an index.html",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("job", nargs="?", type=Path, help="YAML or TOML job file (keys: creative_painting/batch/job.py)")
+    p.add_argument("job", nargs="?", type=Path, help="YAML or TOML job file (its keys: docs/batch.md); flags override its keys")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. seeds=4 steps=50")
     p.add_argument("--out", type=Path, required=True, help="job folder (resumed when it holds this job's cells)")
     p.add_argument("--prompt", action="append", help="a prompt (repeatable), added to the job's")
@@ -52,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace another job's outputs in --out (without it, --out resumes only the same job)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     p.set_defaults(run=run)
     register_figures(sub)
 
@@ -80,13 +93,13 @@ def register_figures(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("figures", help="the paper's Figures 3-12 (batch jobs, resumable)",
                        description="Example: creative-painting figures --model sd-v1-4.ckpt --wikiart "
                                    "style_train.csv,style_val.csv --out figures/")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for every figure's batch job (resumed)")
     p.add_argument("--wikiart", help="WikiArt lists or collection: Figure 3 and the top-30 artists of Figures 4, 9-12 "
                                      "(without it, only Figures 5-8)")
     p.add_argument("--extend", type=int, metavar="K", help="also paint this project's top-K extensions of the topic")
     _add_job_flags(p)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     p.set_defaults(run=run_figures)
 
 

@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="can retraining teach an artist unseen subjects? synthetic artists, held-out "
                                     "pairs, two judges")
     p.add_argument("--out", type=Path, help="keep data, models and grids here (default: a temporary folder)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--artists", type=int, default=6)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--artists", type=int, default=6, help="synthetic painters in the experiment, 2..12")
     p.add_argument("--seeds", type=int, default=1, help="repeat with N seeds; report mean and minimum")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES),
                    help="; ".join(f"{k}: {v}" for k, v in RECIPES.items()))
@@ -24,12 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="; ".join(f"{k}: {v}" for k, v in BASE_CAPTIONS.items()))
     p.add_argument("--steps", type=int, help="the same step count for base, stage 1 and stage 2, for quick looks "
                    "(default 800, 500 and 1800)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     p.set_defaults(run=run_demo_cmd)
     v = sub.add_parser("train-vae", help="train a KL autoencoder (reconstruction + KL [+ patch-GAN])")
-    v.add_argument("config", type=Path)
-    v.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
-    v.add_argument("--no-progress", action="store_true")
+    v.add_argument("config", type=Path, help="YAML or TOML file with VAE training keys")
+    v.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. max_steps=200")
+    v.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     v.set_defaults(run=run_train_vae)
 
 

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extend", help="extend a short prompt into concrete scenes (or: extend fit-tfidf FILES)",
                        description=__doc__)
     p.add_argument("prompt", nargs="+", help='the prompt, e.g. "urbanization of china"')
-    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--top", type=int, default=10, help="how many extensions to print, best first")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--out", type=Path, help="fit-tfidf: where to write the TF-IDF JSON")
     p.add_argument("--column", default="TEXT", help="fit-tfidf: caption column of parquet/CSV files")

@@ -1,4 +1,5 @@
-"""`creative-painting`: one entry point; each subcommand lives in its own module."""
+"""creative-painting: have famous painters paint modern topics with Stable Diffusion, extend a short prompt
+into scenes, and retrain on WikiArt. Start with `paint`, `extend` or `studio`; each command's --help has examples."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from creative_painting.cli import (
     wiki_cmd,
     wikiart_cmd,
 )
-from creative_painting.cli.parser import OneLineParser
+from creative_painting.cli.parser import HelpFormatter, OneLineParser
 from creative_painting.errors import UserError
 
 COMMANDS = (paint_cmd, batch_cmd, studio_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, demo_cmd, models_cmd)
@@ -52,10 +53,8 @@ def _add_examples(parser: argparse.ArgumentParser) -> None:
     from creative_painting.cli.examples import epilog
 
     for path, leaf in leaf_parsers(parser).items():
-        text = epilog(path)
-        if text:
-            leaf.epilog = text
-            leaf.formatter_class = argparse.RawDescriptionHelpFormatter
+        leaf.epilog = epilog(path) or leaf.epilog
+        leaf.formatter_class = HelpFormatter
 
 
 class _NoteFormatter(logging.Formatter):

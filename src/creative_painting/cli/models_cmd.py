@@ -14,17 +14,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     models = parser.add_subparsers(dest="models_command", required=True, parser_class=type(parser))
 
     tiny = models.add_parser("make-tiny", help="write a tiny random SD-architecture model (for tests, not quality)")
-    tiny.add_argument("dir", type=Path)
-    tiny.add_argument("--seed", type=int, default=0)
+    tiny.add_argument("dir", type=Path, help="folder for the tiny model (a .safetensors file and a diffusers folder)")
+    tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     tiny.add_argument("--overwrite", action="store_true", help="replace a tiny model written there before")
     tiny.set_defaults(run=make_tiny)
 
     inspect = models.add_parser("inspect", help="load a model and report its components and unused keys")
-    inspect.add_argument("model")
+    inspect.add_argument("model", help="hub id, diffusers folder, or .ckpt/.safetensors file")
     inspect.set_defaults(run=inspect_model)
 
     convert = models.add_parser("convert", help="convert between a diffusers folder and a single file")
-    convert.add_argument("model")
+    convert.add_argument("model", help="hub id, diffusers folder, or .ckpt/.safetensors file")
     convert.add_argument("output", type=Path, help="a .safetensors/.ckpt file or a new folder for diffusers")
     convert.add_argument("--overwrite", action="store_true",
                          help="replace an existing output file, or a diffusers folder written by us")

@@ -28,14 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="paper", choices=sorted(PRESETS),
                    help="paper: ddim eta 1.0, 200 steps, 512x512, scale 5.0 (default); fast: dpmpp-2m, 25 steps")
     p.add_argument("--sampler", help=f"one of {', '.join(SAMPLERS)}")
-    p.add_argument("--steps", type=int)
+    p.add_argument("--steps", type=int, help="sampler steps (default: the preset's, 200 for paper)")
     p.add_argument("--scale", type=float, help="guidance scale")
     p.add_argument("--eta", type=float, help="DDIM eta (0 deterministic, 1 stochastic)")
-    p.add_argument("--width", type=int)
-    p.add_argument("--height", type=int)
+    p.add_argument("--width", type=int, help="image width in pixels, a multiple of 8 (default: the preset's, 512)")
+    p.add_argument("--height", type=int, help="image height in pixels, a multiple of 8 (default: the preset's, 512)")
     p.add_argument("--seed", type=int, default=0, help="shared by every cell so columns are comparable")
     p.add_argument("--images", type=int, default=1, help="images per cell, with seeds SEED, SEED+1, ...")
-    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=4, help="images painted together (more is faster on a GPU, needs more memory)")
     p.add_argument("--long-prompt", default="truncate", choices=["truncate", "chunk"],
                    help="captions over CLIP's 77 tokens: truncate (default, with a warning of what is cut) or "
                         "chunk (75-token chunks encoded apart and concatenated, as A1111)")
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a previous paint output in --out")
     p.add_argument("--extend", type=int, metavar="K", help="paint the top-K prompt extensions of each prompt instead")
     p.add_argument("--extend-index", type=Path, help="index for --extend (default: the built-in one)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     p.set_defaults(run=run)
 
 

@@ -17,12 +17,15 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from creative_painting.models.configs import DEFAULT_MODEL
+
     p = sub.add_parser("studio", help="web studio: topic, extensions, artists, grids, queue, gallery, PNG info",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("studio-data"),
                    help="folder for the job queue and every run (default studio-data/)")
-    p.add_argument("--model", help="loaded once at start: hub id, diffusers folder, or .ckpt/.safetensors "
-                                   "(default: a tiny random model that paints noise)")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="loaded once at start: hub id, diffusers folder, or .ckpt/.safetensors, as `paint` takes; "
+                        "'tiny': a tiny random model that paints noise, to try the page offline")
     p.add_argument("--config", type=Path, help="diffusers folder whose configs describe a non-SD-v1 single file")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (anything but localhost needs --auth)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
@@ -85,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
         device, dtype = resolve_device(args.device, args.dtype)
         check_backend(args.backend, device)
-        if args.model:
+        if args.model != "tiny":
             from creative_painting.models import load_model
 
             studio.model = place(load_model(args.model, config_dir=args.config), device, dtype, args.backend)

@@ -10,11 +10,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("wiki", help="Wikipedia index for prompt extension")
     wiki = parser.add_subparsers(dest="wiki_command", required=True, parser_class=type(parser))
     index = wiki.add_parser("index", help="index a dump (.xml[.bz2]), wikiextractor .jsonl, or wikipedia .parquet")
-    index.add_argument("source", type=Path)
-    index.add_argument("index_dir", type=Path)
+    index.add_argument("source", type=Path, help="a Wikipedia dump (*-pages-articles*.xml[.bz2]), JSONL or parquet of title and text")
+    index.add_argument("index_dir", type=Path, help="folder for the index (resumed if interrupted)")
     index.add_argument("--max-sentences", type=int, default=0, help="index only the first N sentences per article")
     index.add_argument("--heap-mb", type=int, default=256, help="tantivy writer memory before it flushes a segment")
-    index.add_argument("--no-progress", action="store_true")
+    index.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     index.set_defaults(run=run_index)
 
 

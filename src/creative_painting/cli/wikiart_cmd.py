@@ -18,15 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     stats.add_argument("source", help=SOURCE_HELP)
     stats.add_argument("--json", action="store_true", help="print machine-readable JSON")
     stats.add_argument("--plot", type=Path, help="write the top-30 artists bar chart (the paper's Figure 3)")
-    stats.add_argument("--top", type=int, default=30)
+    stats.add_argument("--top", type=int, default=30, help="how many artists to list, most paintings first")
     stats.set_defaults(run=run_stats)
 
     validate = wikiart.add_parser("validate", help="find unreadable, truncated, tiny, grayscale and CMYK images")
     validate.add_argument("source", help=SOURCE_HELP)
     validate.add_argument("--min-size", type=int, default=64, help="shorter side below this is 'tiny' (default 64)")
-    validate.add_argument("--workers", type=int, default=2)
-    validate.add_argument("--json", action="store_true")
-    validate.add_argument("--no-progress", action="store_true")
+    validate.add_argument("--workers", type=int, default=2, help="decoding processes (0: in this process)")
+    validate.add_argument("--json", action="store_true", help="print the result as JSON")
+    validate.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     validate.set_defaults(run=run_validate)
 
     shard = wikiart.add_parser("shard", help="write WebDataset tar shards for training (resumable)")
@@ -35,14 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     shard.add_argument("--size", type=int, default=512, help="square side after resize and centre crop")
     shard.add_argument("--shard-size", type=int, default=1000, help="images per shard")
     shard.add_argument("--workers", type=int, default=2, help="decode/resize processes (0: in this process)")
-    shard.add_argument("--min-size", type=int, default=64)
+    shard.add_argument("--min-size", type=int, default=64, help="images whose shorter side is below this are left out")
     shard.add_argument("--skip", default="unreadable,truncated,tiny",
                        help="problem kinds to leave out; grayscale and CMYK are converted to RGB unless listed")
     shard.add_argument("--template", help="caption template, fields {title} {genre} {a_genre} {artist} {style} {year}")
     shard.add_argument("--latents", metavar="MODEL", help="store this model's VAE latents instead of pixels")
     shard.add_argument("--balance", type=float, metavar="POWER",
                        help="store artist-balancing sample weights count**-POWER (1: every artist equal)")
-    shard.add_argument("--no-progress", action="store_true")
+    shard.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     shard.set_defaults(run=run_shard)
 
 

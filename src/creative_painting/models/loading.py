@@ -57,12 +57,26 @@ def load_from_hub(repo_id: str) -> StableDiffusion:
     try:
         folder = snapshot_download(repo_id, allow_patterns=HUB_PATTERNS, ignore_patterns=HUB_IGNORE)
     except Exception as e:  # offline, unknown repo, gated repo, no network: all mean "give me a path"
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(
-            f"cannot load {repo_id!r} from the Hugging Face hub ({reason[:160]}); "
+            f"cannot load {repo_id!r} from the Hugging Face hub: {_hub_reason(e)}; "
             f"pass --model PATH to a local diffusers folder or a .ckpt/.safetensors file"
         ) from e
     return load_diffusers_folder(Path(folder), source=repo_id)
+
+
+def _hub_reason(error: Exception) -> str:
+    """Why the hub gave nothing, in whole words (its own messages run to several sentences)."""
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    if isinstance(error, GatedRepoError):
+        return "the repository is gated (accept its licence on the hub and log in first)"
+    if isinstance(error, RepositoryNotFoundError):
+        return "no such repository, or it is private"
+    if isinstance(error, LocalEntryNotFoundError) or "outgoing traffic has been disabled" in str(error):
+        return "it is not in the local cache and the hub is offline (HF_HUB_OFFLINE is set, or no network)"
+    text = " ".join(str(error).split()) or type(error).__name__
+    first = text.split(". ")[0].rstrip(".")
+    return first if len(first) <= 200 else first[:197] + "..."
 
 
 def load_diffusers_folder(folder: Path, source: str | None = None) -> StableDiffusion:

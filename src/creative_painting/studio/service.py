@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TINY_NOTE = ("No --model was given: painting uses a tiny random model that paints noise. "
+TINY_NOTE = ("--model tiny: painting uses a tiny random model that paints noise. "
              "Start the studio with --model (a hub id, a diffusers folder or a .safetensors/.ckpt file) to paint.")
 PROGRESS_EVERY_S = 0.25
 
