@@ -29,3 +29,27 @@ def test_figures_paints_every_figure_with_the_papers_prompts_and_artists(tiny_di
     assert main(args) == 0  # a rerun resumes: nothing is painted again
     again = json.loads(capsys.readouterr().out)
     assert all(again[name]["painted"] == 0 for name in ("figure-4", "figures-5-8", "figures-9-12"))
+
+
+def test_without_wikiart_the_skipped_figures_are_named_with_the_reason(tiny_dir, tmp_path, capsys, caplog):
+    args = ["figures", "--out", str(tmp_path / "fig"), "--model", str(tiny_dir / "tiny.safetensors"), "--steps", "1",
+            "--width", "32", "--height", "32", "--batch-size", "16", "--no-progress"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "Figures 3, 4 and 9-12 skipped" in caplog.text and "--wikiart" in caplog.text  # a note on stderr
+    assert captured.out.startswith("figures-5-8: ") and "skipped" not in captured.out
+
+
+def test_long_row_labels_stay_beside_their_row():
+    import numpy as np
+
+    from creative_painting.painting.grid import make_grid
+
+    cell = Image.new("RGB", (128, 128), "white")
+    label = "Haile Gebrselassie triumphed at the Dubai Marathon in January 2008 " * 6  # a long extension
+    grid = np.asarray(make_grid([[cell, cell]], ["A", "B"], [label, "short"][:1], min_side=128))
+    row_w = int(128 * 0.9)
+    ink = (grid[:, : row_w + 4] < 128).any(axis=2)
+    assert ink.any(), "the label is drawn"
+    assert not ink[:, row_w:].any(), "no letter reaches the first column"
+    assert not ink[4 + 128 :, :].any(), "nor runs below its row"

@@ -139,3 +139,14 @@ def test_large_images_are_decoded_in_tiles_one_at_a_time(tiny_model, monkeypatch
     other = np.abs(pixels(whole[0]) - pixels(whole[1])).mean()
     for a, b in zip(whole, tiled, strict=True):
         assert a.size == b.size and np.abs(pixels(a) - pixels(b)).mean() < other / 2
+
+
+def test_wide_grids_wrap_into_blocks_of_ten_columns():
+    cells = [Image.new("RGB", (64, 64), (10 * i, 0, 0)) for i in range(23)]
+    one_block = make_grid([cells[:10]], [f"A{i}" for i in range(10)], min_side=64)
+    grid = make_grid([cells], [f"A{i}" for i in range(23)], min_side=64)
+    assert grid.width == one_block.width and grid.height == 3 * one_block.height
+    array = pixels(grid)
+    # column 13 (the fourth of the second block) sits under column 3 of the first
+    assert tuple(array[4 + 32, 4 + 3 * 68 + 32]) == (30, 0, 0)
+    assert tuple(array[one_block.height + 4 + 32, 4 + 3 * 68 + 32]) == (130, 0, 0)

@@ -6,10 +6,13 @@ Each painted figure is a batch job in its own folder, so `figures` resumes like 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
 from creative_painting.batch.job import BatchJob
+
+log = logging.getLogger(__name__)
 
 # Figure 4: the text-to-image prompts of the latent diffusion paper (Rombach et al. 2022, Figure 5 there).
 LDM_PROMPTS = [
@@ -45,6 +48,10 @@ def figure_jobs(base: BatchJob, wikiart: str | None, extensions: list[str] = ())
     return jobs
 
 
+SKIPPED_WITHOUT_WIKIART = ("Figures 3, 4 and 9-12 skipped: they need WikiArt's artist counts; give --wikiart "
+                           "(ArtGAN's style_train.csv,style_val.csv, a WikiArt folder or its tar)")
+
+
 def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: list[str] = (),
                  progress: bool = True, **where) -> dict[str, Any]:
     """Figure 3 (with WikiArt lists), then each painted figure as a batch job; `where`: run_batch's ray,
@@ -57,6 +64,9 @@ def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: 
         job.cells()  # every input checked before anything is painted
     claim_resumable_dir(out, "figures")
     done: dict[str, Any] = {}
+    if not wikiart:
+        done["skipped"] = SKIPPED_WITHOUT_WIKIART
+        log.warning(SKIPPED_WITHOUT_WIKIART)
     if wikiart:
         from creative_painting.wikiart import collection_stats, iter_source, plot_top_artists
 

@@ -123,5 +123,6 @@ def run_figures(args: argparse.Namespace) -> int:
         print(json.dumps(done))
     else:
         for name, result in done.items():
-            print(f"{name}: {result if isinstance(result, str) else result['index']}")
+            if name != "skipped":  # already a note on stderr
+                print(f"{name}: {result if isinstance(result, str) else result['index']}")
     return 0

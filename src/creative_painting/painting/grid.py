@@ -20,10 +20,23 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size=size)
 
 
-def _wrapped(draw: ImageDraw.ImageDraw, text: str, font, width_px: int) -> list[str]:
-    """Wrap `text` into lines that fit `width_px` (at least one word a line)."""
+def _wrapped(draw: ImageDraw.ImageDraw, text: str, font, width_px: int, max_lines: int | None = None) -> list[str]:
+    """Wrap `text` into lines that each measure at most `width_px`; past `max_lines` the last line ends in "...".
+
+    The first guess comes from the average letter; wide letters ("WWW") shrink it until every line fits."""
     average = max(1.0, draw.textlength("abcdefghij", font=font) / 10)
-    return textwrap.wrap(text, width=max(1, int(width_px / average))) or [""]
+    width = max(1, int(width_px / average))
+    lines = textwrap.wrap(text, width=width) or [""]
+    while width > 1 and max(draw.textlength(line, font=font) for line in lines) > width_px:
+        width -= 1
+        lines = textwrap.wrap(text, width=width) or [""]
+    if max_lines and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and draw.textlength(last + "...", font=font) > width_px:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + "..."
+    return lines
 
 
 def make_grid(
@@ -65,7 +78,8 @@ def make_grid(
     col_lines = [_wrapped(probe, label, font, w) for label in col_labels or []]
     label_h = (max(map(len, col_lines)) * line_h + pad) if col_lines else 0
     row_w = int(w * 0.9) if row_labels else 0
-    row_lines = [_wrapped(probe, label, font, row_w - pad) for label in row_labels or []]
+    row_lines = [_wrapped(probe, label, font, row_w - 2 * pad, max_lines=max(1, h // line_h))  # beside its row only
+                 for label in row_labels or []]
 
     grid = Image.new("RGB", (row_w + cols * (w + pad) + pad, rows * (h + label_h + pad) + pad), background)
     draw = ImageDraw.Draw(grid)
