@@ -19,7 +19,9 @@ def test_an_ipv6_loopback_serves_the_page(tmp_path, tiny_dir):
         assert http_status(server.url + "/config") == 200
     finally:
         server.stop()
-    assert "Traceback" not in server.log.read_text()
+    log = server.log.read_text()
+    assert "Traceback" not in log and "share=True" not in log
+    assert f"studio: open http://[::1]:{server.port} " in log
 
 
 def _refused_quickly(argv: list[str]) -> str:

@@ -101,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
         from creative_painting.studio.ui import launch
 
         studio.start()
-        print(f"studio: data {studio.data}, model {studio.model.source}; "
-              f"{len(studio.recovered)} interrupted job(s) queued again", flush=True)
-        launch(studio, host=host, port=args.port, auth=auth)
+        print(f"studio: open http://{host}:{args.port} (data {studio.data}, model {studio.model.source}; "
+              f"{len(studio.recovered)} interrupted job(s) queued again)", flush=True)
+        launch(studio, host=host, port=args.port, auth=auth, quiet=True)  # Gradio's own lines advertise share=True
     finally:
         studio.close()
     return 0

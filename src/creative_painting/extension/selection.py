@@ -65,16 +65,18 @@ def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, 
 
     The paper's t5-base and DialoGPT-medium are tried by default; "none" turns one off. `chat` names the
     instruction model of both `--chat` (continuations) and `--rewrite` (SmolLM2, bundled, by default)."""
-    wanted: list[Generator] = []
+    wanted: list[tuple[Generator, bool]] = []  # (generator, named by the user)
     for spec, default, cls in ((t5, DEFAULT_T5, T5Continuation), (dialog, DEFAULT_DIALOG, DialogResponder)):
         if spec != "none" and (spec is not None or defaults):
-            wanted.append(cls(spec or default, num=num, seed=seed))
+            wanted.append((cls(spec or default, num=num, seed=seed), spec is not None))
     chosen = []
-    for generator in wanted:
+    for generator, named in wanted:
         if available(generator.spec):
             chosen.append(generator)
-        else:
+        elif named:  # a default that cannot be had is no news: it is tried again, quietly, on every run
             skip_note(generator.kind, f"{generator.spec} is not local, not cached, and the hub cannot be reached")
+        else:
+            logger.debug("default %s generator %s is not available", generator.kind, generator.spec)
     asked = chat if chat not in (None, "none") else None
     if not (asked or rewrite):
         return chosen, None

@@ -100,16 +100,27 @@ class StableDiffusion:
         """Write a diffusers folder that both our loader and `StableDiffusionPipeline.from_pretrained` read.
 
         An existing folder is replaced only if it is a diffusers output of ours and `overwrite` is set."""
-        with output_dir(folder, "diffusers", overwrite=overwrite) as staging:
-            self.unet.save_pretrained(staging / "unet")
-            self.vae.save_pretrained(staging / "vae")
-            self.text_encoder.save_pretrained(staging / "text_encoder")
-            self.tokenizer.save_pretrained(staging / "tokenizer")
-            (staging / "scheduler").mkdir()
-            scheduler = {"_class_name": "PNDMScheduler", **self.scheduler_config}
-            (staging / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
-            (staging / "model_index.json").write_text(json.dumps(_model_index(), indent=2))
+        import transformers
+
+        bars = transformers.utils.logging.is_progress_bar_enabled()
+        transformers.utils.logging.disable_progress_bar()  # "Writing model shards" for a text encoder of one shard
+        try:
+            with output_dir(folder, "diffusers", overwrite=overwrite) as staging:
+                self._save_parts(staging)
+        finally:
+            if bars:
+                transformers.utils.logging.enable_progress_bar()
         return Path(folder)
+
+    def _save_parts(self, staging: Path) -> None:
+        self.unet.save_pretrained(staging / "unet")
+        self.vae.save_pretrained(staging / "vae")
+        self.text_encoder.save_pretrained(staging / "text_encoder")
+        self.tokenizer.save_pretrained(staging / "tokenizer")
+        (staging / "scheduler").mkdir()
+        scheduler = {"_class_name": "PNDMScheduler", **self.scheduler_config}
+        (staging / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
+        (staging / "model_index.json").write_text(json.dumps(_model_index(), indent=2))
 
 
 def _model_index() -> dict[str, Any]:
