@@ -126,7 +126,7 @@ def upload(page, path: Path) -> None:
 def test_png_info_fills_the_form_and_a_foreign_png_gets_a_message(server, page, tmp_path):
     from playwright.sync_api import expect
 
-    painted = next((server.data / "runs").glob("*/00-01-*.png"), None)
+    painted = next((server.data / "runs").glob("*/01-01-*.png"), None)  # an extension's row
     assert painted is not None, "the paint test runs first and leaves a run"
     page.goto(server.url)
     page.get_by_role("tab", name="PNG info").click()
@@ -140,6 +140,17 @@ def test_png_info_fills_the_form_and_a_foreign_png_gets_a_message(server, page, 
     expect(page.locator("#top-artists input[type=checkbox]:checked")).to_have_count(1)
     assert page.locator("#topic textarea").input_value().strip() != ""
     shot(page, "studio-pnginfo")
+
+    # Paint from the PNG alone: the same caption (the extension's template) and the same pixels, bit for bit.
+    page.click("#paint")
+    expect(page.locator("#status")).to_contain_text("done", timeout=180_000)
+    links = page.locator("#downloads a")
+    expect(links.first).to_be_visible()
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    cell = next(h for h in hrefs if h.endswith("00-00-claude-monet.png"))
+    with Image.open(io.BytesIO(page.request.get(cell).body())) as again, Image.open(painted) as original:
+        assert again.info["caption"] == original.info["caption"] and ", a painting by Claude Monet" in again.info["caption"]
+        assert list(again.getdata()) == list(original.getdata())
 
     foreign = tmp_path / "photo.png"
     Image.new("RGB", (16, 16), (200, 30, 30)).save(foreign)
@@ -156,6 +167,7 @@ def test_gallery_search_and_paint_again(server, page):
     page.fill("#gallery-search textarea", "monet")
     gallery = page.locator("#gallery")
     expect(gallery.locator("img").first).to_be_visible()
+    expect(gallery).to_contain_text("Claude Monet")  # each thumbnail captioned with its artist and prompt
     gallery.locator("img").first.click()
     expect(page.locator("#run-info")).to_contain_text("Claude Monet")
     shot(page, "studio-gallery")

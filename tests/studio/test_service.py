@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import time
 import zlib
 from pathlib import Path
@@ -183,6 +184,12 @@ def test_gallery_lists_runs_and_searches_prompts_and_artists(studio):
     assert [r.id for r in studio.gallery("harbour rembrandt")] == ["000002"]
     assert studio.gallery("van gogh") == []
     assert studio.run("000002").request["prompts"] == ["a quiet harbour"]
+    # The page shows each picture as a thumbnail with its artist, prompt, run and date, newest run first.
+    items = studio.gallery_items()
+    assert [Path(image).name for image, _, _ in items] == ["00-00-rembrandt.png", "00-00-claude-monet.png"]
+    caption = items[1][1]
+    assert caption.startswith("Claude Monet · a red bus · run 1, ") and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d$", caption)
+    assert [run_id for _, _, run_id in studio.gallery_items("monet")] == ["000001"]
 
 
 def test_cancel_stops_a_running_job_and_a_failing_job_does_not_stop_the_queue(studio, monkeypatch):

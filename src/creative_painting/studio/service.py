@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY_NOTE = ("--model tiny: painting uses a tiny random model that paints noise. "
              "Start the studio with --model (a hub id, a diffusers folder or a .safetensors/.ckpt file) to paint.")
 PROGRESS_EVERY_S = 0.25
+GALLERY_IMAGES = 120  # thumbnails on the gallery page; the search finds older ones
 
 
 def job_number(value: Any) -> int:
@@ -45,6 +46,10 @@ def job_number(value: Any) -> int:
     if isinstance(value, bool) or number < 1:
         raise UserError(f"a job is named by its number (1, 2, ...), got {value!r}")
     return number
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 class Cancelled(Exception):
@@ -63,6 +68,7 @@ class Run:
     artists: list[str]
     request: dict[str, Any] | None
     created: float
+    labels: list[str] = field(default_factory=list)  # per image: "artist · prompt"
 
     def matches(self, query: str) -> bool:
         words = query.lower().split()
@@ -241,16 +247,29 @@ class Studio:
         except (OSError, ValueError):
             return None
         images = manifest.get("images", [])
+        labels = [f"{r.get('artist') or 'no artist'} · {_short(r.get('prompt') or '')}" for r in images]
         return Run(run_id, folder, folder / "grid.png", [folder / r["file"] for r in images],
                    list(dict.fromkeys(r.get("prompt", "") for r in images)),
                    list(dict.fromkeys(r["artist"] for r in images if r.get("artist"))),
-                   manifest.get("request"), (folder / "paint.json").stat().st_mtime)
+                   manifest.get("request"), (folder / "paint.json").stat().st_mtime, labels)
 
     def gallery(self, query: str = "") -> list[Run]:
         """Every finished run in the data folder, newest first, filtered by words of its prompts or artists."""
         runs = [run for folder in self.runs.iterdir() if not folder.name.startswith(".")
                 and (run := self.run(folder.name)) is not None]
         return sorted((r for r in runs if r.matches(query or "")), key=lambda r: (r.created, r.id), reverse=True)
+
+    def gallery_items(self, query: str = "") -> list[tuple[Path, str, str]]:
+        """Each painted image of the matching runs, newest run first, as (image, caption, run id): a thumbnail
+        per picture, captioned with its artist, prompt, run and date. At most GALLERY_IMAGES."""
+        items = []
+        for run in self.gallery(query):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
+            items += [(image, f"{label} · run {int(run.id)}, {when}", run.id)
+                      for image, label in zip(run.images, run.labels, strict=True)]
+            if len(items) >= GALLERY_IMAGES:
+                break
+        return items[:GALLERY_IMAGES]
 
     # -- files -----------------------------------------------------------------------------------------
     def data_file(self, relative: str) -> Path:

@@ -158,7 +158,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                     cancel_btn = gr.Button("Cancel job", elem_id="cancel")
             with gr.Tab("Gallery", id="gallery"):
                 query = gr.Textbox(label="Search prompts and artists", elem_id="gallery-search")
-                runs = gr.Gallery(label="Past runs", columns=4, elem_id="gallery")
+                runs = gr.Gallery(label="Past paintings (newest first)", columns=6, height="auto", object_fit="contain",
+                                  elem_id="gallery")
                 run_info = gr.Markdown(elem_id="run-info")
                 selected_run = gr.State(None)
                 again_btn = gr.Button("Paint again", elem_id="paint-again")
@@ -231,18 +232,17 @@ def build_app(studio: Studio) -> gr.Blocks:
 
         # -- gallery --------------------------------------------------------------------------------------
         def on_gallery(text: str = ""):
-            return [(str(r.grid), f"{r.id}: {'; '.join(r.prompts)[:80]} · {', '.join(r.artists)[:80]}")
-                    for r in studio.gallery(text)]
+            return [(str(image), caption) for image, caption, _ in studio.gallery_items(text)]
 
         query.change(on_gallery, query, runs, api_visibility="private")
         app.load(on_gallery, None, runs, api_visibility="private")
         tabs.change(on_gallery, query, runs, api_visibility="private")
 
         def on_select_run(text: str, evt: gr.SelectData):
-            found = studio.gallery(text)
+            found = studio.gallery_items(text)
             if evt.index is None or evt.index >= len(found):
                 return None, ""
-            r = found[evt.index]
+            r = studio.run(found[evt.index][2])
             info = (f"**Run {r.id}** · prompts: {html.escape('; '.join(r.prompts))}"
                     f" · artists: {html.escape(', '.join(r.artists) or 'none')}")
             return r.id, info
