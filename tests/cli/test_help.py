@@ -22,10 +22,10 @@ def test_every_option_of_every_command_has_help_and_shows_its_default():
             name = action.option_strings[0] if action.option_strings else action.dest
             if not action.help:
                 missing.append(f"{path} {name}")
-            elif action.default not in (None, False, [], "") and action.option_strings:
-                # the default appears in the help text: written by hand or appended by HelpFormatter
-                if f"default: {action.default}" not in " ".join(text.split()) and "default" not in action.help:
-                    undefaulted.append(f"{path} {name}")
+            # a default appears in the help text: written by hand or appended by HelpFormatter
+            elif (action.default not in (None, False, [], "") and action.option_strings
+                  and f"default: {action.default}" not in " ".join(text.split()) and "default" not in action.help):
+                undefaulted.append(f"{path} {name}")
     assert not missing and not undefaulted, (missing, undefaulted)
 
 

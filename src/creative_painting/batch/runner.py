@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any

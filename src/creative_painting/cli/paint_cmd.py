@@ -56,10 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from creative_painting.io import claim_output_dir
-    from creative_painting.models import check_backend, load_model, place, resolve_device
     from creative_painting.painting.captions import EXTENDED_TEMPLATE
     from creative_painting.painting.request import PaintRequest
-    from creative_painting.painting.session import paint_request
 
     # Everything the user typed is checked before the (slow) model load.
     request = PaintRequest(
@@ -76,6 +74,14 @@ def run(args: argparse.Namespace) -> int:
         request.prompts = [p.rstrip(" .") for p in extend_prompts(request.prompts, args.extend, args.extend_index)]
         request.template = args.template or EXTENDED_TEMPLATE
         request.validate()
+    from creative_painting.models import (  # seconds of imports
+        check_backend,
+        load_model,
+        place,
+        resolve_device,
+    )
+    from creative_painting.painting.session import paint_request
+
     device, dtype = resolve_device(args.device, args.dtype)
     check_backend(args.backend, device)
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from creative_painting.errors import UserError
 from creative_painting.io import atomic_write_text
 from creative_painting.textfiles import read_texts
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 SETTINGS = {"lowercase": True, "stop_words": "english", "sublinear_tf": True, "min_df": 2, "max_features": 200_000}
 
@@ -30,6 +33,8 @@ class TfidfModel:
         if not texts:
             raise UserError("no text to fit TF-IDF on")
         settings = {**SETTINGS, "min_df": 1 if len(texts) < 1000 else SETTINGS["min_df"], **overrides}
+        from sklearn.feature_extraction.text import TfidfVectorizer  # 1 s of imports: not before the checks
+
         return cls(TfidfVectorizer(**settings).fit(texts))
 
     def similarity(self, query: str, texts: list[str]) -> np.ndarray:
@@ -50,6 +55,8 @@ class TfidfModel:
     def load(cls, path: str | Path) -> TfidfModel:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
             v = TfidfVectorizer(**data["params"])
             v.vocabulary_ = data["vocabulary"]
             v.idf_ = np.asarray(data["idf"], dtype=np.float64)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from creative_painting.errors import UserError
 from creative_painting.models import StableDiffusion
 from creative_painting.painting.memory import VAE_TILING_PIXELS, check_memory
+from creative_painting.painting.request import check_long_prompt
 from creative_painting.sampling import SamplingSettings, get_sampler, guided_denoiser, sample
 
 logger = logging.getLogger(__name__)
@@ -29,15 +29,6 @@ class PaintJob:
 def _batches(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-LONG_PROMPTS = ("truncate", "chunk")
-
-
-def check_long_prompt(mode: str) -> str:
-    if mode not in LONG_PROMPTS:
-        raise UserError(f"long_prompt must be one of {', '.join(LONG_PROMPTS)}, got {mode!r}")
-    return mode
 
 
 @torch.inference_mode()

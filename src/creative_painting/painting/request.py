@@ -16,6 +16,15 @@ MAX_PROMPT_CHARS = 2000  # about 400 tokens: a long prompt in chunks, not a page
 MAX_GRID_IMAGES = 256  # one request, from `paint`, the studio's form or its API; `batch` is for more
 
 
+LONG_PROMPTS = ("truncate", "chunk")
+
+
+def check_long_prompt(mode: str) -> str:
+    if mode not in LONG_PROMPTS:
+        raise UserError(f"long_prompt must be one of {', '.join(LONG_PROMPTS)}, got {mode!r}")
+    return mode
+
+
 @dataclass
 class PaintRequest:
     """Prompts x artists with one preset and its overrides; `None` keeps the preset's value."""
@@ -60,8 +69,6 @@ class PaintRequest:
             raise UserError(f"pad_batch_to must be in 1..batch_size ({self.batch_size}), got {self.pad_batch_to}")
         if not 1 <= self.images <= MAX_IMAGES_PER_CELL:
             raise UserError(f"images must be in 1..{MAX_IMAGES_PER_CELL} per cell, got {self.images}")
-        from creative_painting.painting.painter import check_long_prompt
-
         check_long_prompt(self.long_prompt)
         check_seed(self.seed, "seed")
         check_seed(self.seed + self.images - 1, "seed + images - 1")
