@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -28,6 +29,7 @@ from creative_painting.errors import UserError
 from creative_painting.io import atomic_write_text, check_resumable_dir, claim_resumable_dir, run_lock
 
 MANIFEST = "manifest.jsonl"
+logger = logging.getLogger(__name__)
 
 
 def _record(cell: BatchCell, job: BatchJob, settings) -> dict[str, Any]:
@@ -65,6 +67,10 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     job = job.validate()
     cells = job.cells()  # every input is read and checked before anything is written
     settings = job.settings()
+    from creative_painting.wikiart.catalog import artist_notes
+
+    for note in artist_notes(list(dict.fromkeys(c.artist for c in cells))):
+        logger.warning(note)
     state = _launched_processes() if ray is None else None
     rank, world = (state.process_index, state.num_processes) if state else (0, 1)
     out = check_resumable_dir(out, "batch")  # the folder first, then the model and whether it fits, then the claim

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from creative_painting.errors import UserError
@@ -65,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         negative=args.negative, preset=args.preset, sampler=args.sampler, steps=args.steps, scale=args.scale,
         eta=args.eta, width=args.width, height=args.height, seed=args.seed, images=args.images,
         batch_size=args.batch_size, long_prompt=args.long_prompt).validate()
+    from creative_painting.wikiart.catalog import artist_notes
+
+    for note in artist_notes(request.artists):
+        logging.getLogger(__name__).warning(note)
     if args.extend is not None and not 1 <= args.extend <= 100:
         raise UserError(f"--extend must be in 1..100 extensions per prompt, got {args.extend}")
     claim_output_dir(args.out, "paint", overwrite=args.overwrite)

@@ -16,7 +16,7 @@ from creative_painting.painting.request import PaintRequest
 from creative_painting.sampling.presets import PRESETS
 from creative_painting.sampling.samplers import SAMPLERS
 from creative_painting.studio.service import Studio, highlight_entities, job_number, png_parameters
-from creative_painting.wikiart.catalog import genres, ranked_artists, styles
+from creative_painting.wikiart.catalog import artist_notes, genres, ranked_artists, styles
 
 TOP_ARTISTS = 30
 CSS = """
@@ -191,6 +191,8 @@ def build_app(studio: Studio) -> gr.Blocks:
             if not request["template"]:  # the topic as `paint` paints it; extensions, whole sentences, as `--extend`
                 request["template"] = row_templates(text, request["prompts"])
             new_id = studio.submit(request)
+            for note in artist_notes(request["artists"]):  # a likely typo: painted as typed, with a hint
+                gr.Warning(note)
             return new_id, _status(studio.job(new_id)), None, [], None
 
         paint_btn.click(_user_errors(on_paint), [topic, chosen, top, more, *form], [job_id, status, grid, cells, downloads],

@@ -5,6 +5,7 @@ work offline without the lists."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -36,3 +37,18 @@ def styles() -> tuple[str, ...]:
 @cache
 def genres() -> tuple[str, ...]:
     return tuple(line for line in _lines("genres.txt") if line)
+
+
+def artist_notes(names: list[str | None]) -> list[str]:
+    """A note for each name that looks like a misspelled WikiArt artist ("Vincnet van Gohg"), naming the nearest.
+
+    Only a note: a user may mean a painter WikiArt lacks, and a name far from every WikiArt artist passes quietly."""
+    known = {a.name.lower(): a.name for a in ranked_artists()}
+    notes = []
+    for name in dict.fromkeys(n for n in names if n):
+        if name.strip().lower() in known:
+            continue
+        close = difflib.get_close_matches(name.strip().lower(), known, n=1, cutoff=0.8)
+        if close:
+            notes.append(f"{name!r} is not one of WikiArt's artists; did you mean {known[close[0]]}?")
+    return notes
