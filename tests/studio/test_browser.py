@@ -164,10 +164,10 @@ def test_gallery_search_and_paint_again(server, page):
 
     page.goto(server.url)
     page.get_by_role("tab", name="Gallery").click()
-    page.fill("#gallery-search textarea", "monet")
+    page.fill("#gallery-search textarea", "monet gogh")  # the first run's two painters (PNG info's repaint has one)
     gallery = page.locator("#gallery")
     expect(gallery.locator("img").first).to_be_visible()
-    expect(gallery).to_contain_text("Claude Monet")  # each thumbnail captioned with its artist and prompt
+    expect(gallery).to_contain_text("Vincent van Gogh · urbanization of china · run 1,")  # captioned thumbnails
     gallery.locator("img").first.click()
     expect(page.locator("#run-info")).to_contain_text("Claude Monet")
     shot(page, "studio-gallery")
