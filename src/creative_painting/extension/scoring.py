@@ -68,6 +68,8 @@ class Scored:
             source["title"] = self.candidate.title
         if self.candidate.origin:
             source["from"] = self.candidate.origin
+        if self.candidate.sources:
+            source["ids"] = list(self.candidate.sources)
         return {"text": self.candidate.text, "score": self.score, "scoring": self.scoring,
                 "formula": FORMULAS[self.scoring], "terms": self.terms, "weights": self.weights,
                 "tfidf": self.tfidf, "cosine": self.cosine,

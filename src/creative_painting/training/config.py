@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -91,9 +92,29 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=1)
 
 
-def _parse_value(text: str) -> Any:
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true and false. YAML 1.1's yes/no/on/off stay words, so `mixed_precision: no`
+    is the string "no" (a bool field still takes yes and no, in `_coerce`)."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                    list("tTfF"))
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _parse_value(text: str, kind: Any) -> Any:
+    """An override's value: a text field takes the word as typed; others are read as YAML (numbers, lists)."""
+    if kind is str or (typing.get_origin(kind) in (typing.Union, types.UnionType) and str in typing.get_args(kind)
+                       and text.strip() not in ("null", "~")):
+        return text
     try:
-        return yaml.safe_load(text)  # numbers, booleans, lists
+        return _load_yaml(text)
     except yaml.YAMLError:
         return text
 
@@ -152,17 +173,19 @@ def load_config(path: str | Path | None, overrides: list[str] = (), base: dict[s
             raise UserError(f"config not found: {path}")
         try:
             text = path.read_text(encoding="utf-8")
-            loaded = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+            loaded = tomllib.loads(text) if path.suffix == ".toml" else _load_yaml(text)
         except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
             raise UserError(f"cannot parse {path}: {str(e).splitlines()[0]}") from e
         if not isinstance(loaded, dict):
             raise UserError(f"{path} must hold a mapping of settings")
         data.update(loaded)
+    hints = typing.get_type_hints(cls)
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"override {item!r} is not key=value")
-        data[key.strip().replace("-", "_")] = _parse_value(value)
+        key = key.strip().replace("-", "_")
+        data[key] = _parse_value(value, hints.get(key))
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known
     if unknown:
@@ -171,7 +194,6 @@ def load_config(path: str | Path | None, overrides: list[str] = (), base: dict[s
                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING} - set(data)
     if missing:
         raise UserError(f"config needs: {', '.join(sorted(missing))}")
-    hints = typing.get_type_hints(cls)
     return cls(**{key: _coerce(key, hints[key], value) for key, value in data.items()}).validate()
 
 

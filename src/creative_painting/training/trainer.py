@@ -49,14 +49,37 @@ def _fresh_text_encoder(text_encoder, seed: int):
         return CLIPTextModel(text_encoder.config)
 
 
-def _optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
-    if cfg.use_8bit_adam:
-        try:
-            import bitsandbytes as bnb
+def check_options(cfg: TrainConfig) -> None:
+    """An option that cannot run here is a one-line error before anything loads, never a silent fallback
+    (a run sized for 8-bit optimizer states would run out of memory hours later)."""
+    import importlib.util
 
-            return bnb.optim.AdamW8bit(groups, weight_decay=cfg.weight_decay)
-        except ImportError:
-            log.warning("bitsandbytes is not installed: using torch AdamW")
+    from creative_painting.models.device import cpu_has_native_bf16
+
+    if cfg.use_8bit_adam and importlib.util.find_spec("bitsandbytes") is None:
+        raise UserError("use_8bit_adam needs bitsandbytes (pip install bitsandbytes), which is not installed; "
+                        "set use_8bit_adam: false for AdamW, whose states take 6 bytes a parameter more")
+    gpu = torch.cuda.is_available()
+    if cfg.mixed_precision == "fp16" and not gpu:
+        raise UserError("mixed_precision fp16 needs a GPU; on a CPU use bf16 (where it has native bf16) or no")
+    if cfg.mixed_precision == "bf16" and not gpu and not cpu_has_native_bf16():
+        raise UserError("mixed_precision bf16: this CPU has no native bf16 (avx512_bf16 or AMX), where it is "
+                        "emulated and slower than fp32; use no")
+
+
+def master_weights(model) -> None:
+    """Trained weights in fp32 whatever the checkpoint's dtype (most SD v1 files are fp16), as diffusers'
+    training scripts keep them; mixed precision runs the forward pass in fp16/bf16 under autocast."""
+    model.unet.float()
+    model.text_encoder.float()
+    model.vae.float()
+
+
+def _optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
+    if cfg.use_8bit_adam:  # check_options made sure it is installed
+        import bitsandbytes as bnb
+
+        return bnb.optim.AdamW8bit(groups, weight_decay=cfg.weight_decay)
     # The fused kernel (CPU and CUDA) updates every tensor in one pass: on the tiny demo model the
     # optimizer step takes 3 ms instead of 23 ms. Same update rule, rounding aside.
     return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay, fused=True)
@@ -156,6 +179,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
 
     # 1. Data: opened (and its problems reported) before anything is written.
     out = Path(cfg.output_dir)
+    check_options(cfg)
     check_output_dir(out, cfg, resume)
     items, manifest = open_items(cfg.data)
     if manifest.get("kind") == "pixels" and manifest.get("size") not in (None, cfg.resolution):
@@ -166,6 +190,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
 
     # 2. What trains: decided once, by the stage.
     model = load_model(cfg.model)
+    master_weights(model)
     text_encoder, unet, groups = trainable_modules(cfg, model)
     params = [p for g in groups for p in g["params"]]
 

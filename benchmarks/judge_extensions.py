@@ -1,0 +1,108 @@
+"""Blind judging of prompt extension: today's default against the composed scenes, on unseen topics.
+
+    .venv/bin/python benchmarks/judge_extensions.py sheet   # run both systems, write an anonymous sheet and its key
+    .venv/bin/python benchmarks/judge_extensions.py score   # read the judgments, print the rates
+
+`sheet` runs `extend TOPIC --top 3` two ways for every topic of benchmarks/data/extension_topics.txt:
+`baseline` (`--no-compose`, the default before composed scenes) and `scenes` (the default now). It writes
+`benchmarks/data/judging/sheet.tsv`: every candidate once, in a shuffled order, with its topic and the
+source sentences it names, and no system; the key (item -> system) goes to `key.tsv`. A judge fills
+`judgments.tsv` (item, relevant, concrete, true, place_or_time as y/n) by the rubric in
+benchmarks/data/extension_rubric.md, reading the sheet only. `score` then joins the key and prints, for each
+system, the share of good candidates (relevant, concrete and true), the share of topics with at least 2
+good of 3, and the share with at least 2 of 3 holding a real place or time. It also prints the automatic
+proxies of both systems (relevance to the whole topic, visibility), which a test can guard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+FOLDER = DATA / "judging"
+QUESTIONS = ("relevant", "concrete", "true", "place_or_time")
+
+
+def topics() -> list[str]:
+    lines = (DATA / "extension_topics.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def sheet(seed: int = 0) -> None:
+    from creative_painting.extension.pipeline import Extender
+    from creative_painting.extension.scenes import topic_relevance
+
+    systems = {"baseline": Extender.from_options(top=3, compose=False), "scenes": Extender.from_options(top=3)}
+    rows, proxies = [], {name: [] for name in systems}
+    for topic in topics():
+        for name, extender in systems.items():
+            started = time.perf_counter()
+            found = extender.extend(topic)
+            seconds = time.perf_counter() - started
+            relevance = topic_relevance(extender.embedder, topic, [r.candidate.text for r in found])
+            for r, rel in zip(found, relevance, strict=True):
+                source = r.candidate.origin or r.candidate.text
+                rows.append({"topic": topic, "text": r.candidate.text, "sources": f"[{r.candidate.title}] {source}",
+                             "system": name})
+                proxies[name].append((float(rel), r.measures["paintability"], seconds))
+    random.Random(seed).shuffle(rows)
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    with open(FOLDER / "sheet.tsv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, delimiter="\t")
+        out.writerow(["item", "topic", "candidate", "its sources"])
+        for i, row in enumerate(rows):
+            out.writerow([i, row["topic"], row["text"], row["sources"]])
+    with open(FOLDER / "key.tsv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, delimiter="\t")
+        out.writerow(["item", "system", "topic"])
+        for i, row in enumerate(rows):
+            out.writerow([i, row["system"], row["topic"]])
+    for name, values in proxies.items():
+        rel, paint, secs = zip(*values, strict=True)
+        print(f"{name:9s} relevance {sum(rel) / len(rel):.3f}  paintability {sum(paint) / len(paint):.3f}  "
+              f"warm s/topic {sum(secs) / len(secs):.2f}")
+    print(f"{len(rows)} candidates -> {FOLDER / 'sheet.tsv'} (key apart)")
+
+
+def score() -> None:
+    with open(FOLDER / "key.tsv", encoding="utf-8") as f:
+        key = {row["item"]: row for row in csv.DictReader(f, delimiter="\t")}
+    with open(FOLDER / "judgments.tsv", encoding="utf-8") as f:
+        judged = {row["item"]: row for row in csv.DictReader(f, delimiter="\t")}
+    missing = set(key) - set(judged)
+    if missing:
+        raise SystemExit(f"{len(missing)} items are not judged yet, e.g. {sorted(missing, key=int)[:5]}")
+    by_system: dict[str, dict[str, list[dict[str, bool]]]] = {}
+    for item, row in key.items():
+        answers = {q: judged[item][q].strip().lower() == "y" for q in QUESTIONS}
+        answers["good"] = answers["relevant"] and answers["concrete"] and answers["true"]
+        by_system.setdefault(row["system"], {}).setdefault(row["topic"], []).append(answers)
+    print(f"{'system':9s} {'good':>6s} {'relevant':>9s} {'concrete':>9s} {'true':>6s} {'place/time':>11s} "
+          f"{'topics >=2 good':>16s} {'topics >=2 place/time':>22s}")
+    for system, per_topic in sorted(by_system.items()):
+        flat = [a for answers in per_topic.values() for a in answers]
+
+        def share(q: str, items=flat) -> str:
+            return f"{100 * sum(a[q] for a in items) / len(items):.0f} %"
+
+        passing = sum(sum(a["good"] for a in answers) >= 2 for answers in per_topic.values())
+        placed = sum(sum(a["place_or_time"] for a in answers) >= 2 for answers in per_topic.values())
+        n = len(per_topic)
+        print(f"{system:9s} {share('good'):>6s} {share('relevant'):>9s} {share('concrete'):>9s} {share('true'):>6s} "
+              f"{share('place_or_time'):>11s} {f'{passing}/{n} = {100 * passing / n:.0f} %':>16s} "
+              f"{f'{placed}/{n} = {100 * placed / n:.0f} %':>22s}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["sheet", "score"])
+    args = parser.parse_args()
+    sheet() if args.step == "sheet" else score()
+
+
+if __name__ == "__main__":
+    main()
