@@ -1,5 +1,6 @@
 import importlib.util
 import json
+import re
 
 import pytest
 
@@ -173,9 +174,9 @@ def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path,
     assert main(args) == 0
     manifest = json.loads((out / "paint.json").read_text())
     captions = [c["caption"] for c in manifest["images"]]
-    assert captions[0] == "Shenzhen is a major city in Guangdong, China, a painting by Claude Monet"
-    assert len(captions) == 2 and "after 1979" in captions[1]
-    assert "extend: 'shenzhen' ->" in caplog.text
+    painted = re.findall(r"extend: 'shenzhen' -> '([^']+)'", caplog.text)  # the top 2, as extend ranks them
+    assert len(painted) == 2 and all(p.startswith("shenzhen") for p in painted)  # composed scenes of the topic
+    assert captions == [f"{p.rstrip(' .')}, a painting by Claude Monet" for p in painted]
     assert main([*args[:2], "--extend", "0", *args[4:]]) == 2
 
 

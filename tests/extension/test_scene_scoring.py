@@ -14,7 +14,7 @@ from creative_painting.extension.scoring import Weights, score_candidates
 from creative_painting.extension.shorten import clip_length, shorten
 
 PROMPT = "the harbour of marseille"
-SCENE = "Fishing boats crowd the harbour of Marseille at dawn in the summer of 1890."
+SCENE = "Fishing boats crowd the harbour of Marseille, France, at dawn in the summer of 1890."  # France: spaCy tags Marseille ORG
 DEFINITION = ("The harbour of Marseille is a seaport that is defined as the principal commercial port of France "
               "and is classified as a major European port.")
 LIST = ("The harbour of Marseille trades with Spain, Italy, Greece, Turkey, Egypt, Tunisia, Algeria, Morocco, "
