@@ -202,6 +202,12 @@ CLAIMS = [
           "if len(cells) * self.images > MAX_GRID_IMAGES:", "if False:", ("tests/studio/test_service.py",)),
     Claim("wide grids wrap at 10 columns", "painting/grid.py",
           "    if len(images[0]) > max_cols:", "    if False:", ("tests/painting/test_painting.py",)),
+    Claim("training keeps fp32 master weights whatever the checkpoint's dtype", "training/trainer.py",
+          "    model.unet.float()\n    model.text_encoder.float()\n", "    pass\n",
+          ("tests/training/test_precision_and_options.py",)),
+    Claim("8-bit AdamW without bitsandbytes is refused, not replaced", "training/trainer.py",
+          'if cfg.use_8bit_adam and importlib.util.find_spec("bitsandbytes") is None:', "if False:",
+          ("tests/training/test_precision_and_options.py",)),
 ]
 
 

@@ -40,8 +40,9 @@ def test_fp16_weights_train_with_fp32_master_weights(make_config, fp16_model, tm
 
 
 @pytest.mark.skipif(not cpu_has_native_bf16(), reason="bf16 mixed precision needs a CPU with native bf16")
-def test_bf16_mixed_precision_with_gradient_checkpointing_trains_like_fp32(make_config, tmp_path):
-    common = {"stage": 2, "max_steps": 3, "gradient_checkpointing": True}
+def test_bf16_mixed_precision_with_gradient_checkpointing_trains_like_fp32(make_config, fp16_model, tmp_path):
+    """From fp16 weights, as published: CLIP's LayerNorm once met fp16 parameters under bf16 autocast."""
+    common = {"stage": 2, "max_steps": 3, "gradient_checkpointing": True, "model": str(fp16_model)}
     bf16 = train(load_config(make_config(mixed_precision="bf16", output_dir=str(tmp_path / "bf16"), **common)),
                  progress=False)
     fp32 = train(load_config(make_config(output_dir=str(tmp_path / "fp32"), **common)), progress=False)

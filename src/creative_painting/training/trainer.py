@@ -184,6 +184,11 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     items, manifest = open_items(cfg.data)
     if manifest.get("kind") == "pixels" and manifest.get("size") not in (None, cfg.resolution):
         raise UserError(f"{cfg.data} holds {manifest['size']} px images but resolution is {cfg.resolution}")
+    from accelerate.state import AcceleratorState
+
+    # accelerate keeps one state per process: a second run in it (the demo's stages, a notebook, the tests) with
+    # another precision would be refused. Its process group (PartialState) is kept.
+    AcceleratorState._reset_state()
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=launched_on_cpus(),
                               gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
                               project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")))
