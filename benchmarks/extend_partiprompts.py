@@ -33,6 +33,7 @@ from creative_painting.extension import (
 from creative_painting.extension.builtin import builtin_index
 from creative_painting.extension.bundled_lms import bundled_smollm2
 from creative_painting.extension.generators import SceneRewriter
+from creative_painting.extension.scenes import SceneComposer
 
 DEFAULT_PROMPTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "prompts" / "PartiPrompts.tsv"
 TOP = 3
@@ -71,6 +72,10 @@ def main() -> None:
     tfidf, embedder, tagger = TfidfModel.load(index.tfidf_path), load_embedder(), EntityTagger()
     extenders = {s: Extender(index, tfidf, embedder, tagger, settings=ExtendSettings(top=10, scoring=s))
                  for s in ("paper", "scene")}
+    # the default since composed scenes: scene scoring over retrieved sentences and scenes composed from them
+    extenders["scene + composed scenes (default)"] = Extender(index, tfidf, embedder, tagger,
+                                                              settings=ExtendSettings(top=10, scoring="scene"),
+                                                              composer=SceneComposer(embedder, tagger.parser()))
     for extender in extenders.values():
         extender.extend("warm up the models")
 
@@ -104,7 +109,7 @@ def main() -> None:
     for name, (tops, seconds) in rows.items():
         row(name, tops, seconds)
     # scene's weights were chosen on the even-indexed prompts: the odd ones were never looked at.
-    for name in ("paper", "scene"):
+    for name in ("paper", "scene", "scene + composed scenes (default)"):
         row(f"{name}, odd-indexed half only", rows[name][0][1::2])
     rewritten = [r for top in rows.get(f"scene + rewrite 3 ({len(sample)} prompts)", ([], 0))[0] for r in top
                  if r.candidate.kind == "rewrite"]

@@ -31,7 +31,7 @@ def add_extension_options(p: argparse.ArgumentParser) -> None:
                                   "SmolLM2-135M-Instruct), a chat model id/path, or 'gemma' (bundled base model)")
     p.add_argument("--rewrite", type=int, default=0, metavar="N",
                    help="rewrite the N best retrieved sentences into short scenes with the --chat model "
-                        "(default smollm2); 3 add about 4 s a prompt on 2 CPU cores")
+                        "(default smollm2); 3 add about 4 s a prompt on 2 quiet CPU cores (24 s was seen on a loaded one)")
     p.add_argument("--no-compose", action="store_true",
                    help="no composed scenes (scene scoring composes the topic with the places, dates and things of "
                         "the retrieved sentences about it; each names its source sentence)")
