@@ -129,3 +129,13 @@ def test_version_is_the_same_in_the_package_pyproject_and_changelog():
 
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == __version__
     assert f"## [{__version__}]" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_readme_stays_short_and_states_speed_as_median_and_range():
+    """A new user reads it first: what this is, the two commands, the tour and links (issue 29: 12.5 KB had
+    grown back). Speed figures are medians with their range over several runs, never one good run."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.encode()) <= 8 * 1024
+    speed = text[text.index("## Painting"):text.index("## Prompt extension")]
+    assert re.search(r"0\.\d+x .*medians? of .* runs on .* days", " ".join(speed.split()))
+    assert re.search(r"ranges? 0\.\d+-0\.\d+", speed)

@@ -148,3 +148,12 @@ def test_bundled_configs_are_sd_v1_4():
     assert (configs.scheduler["beta_schedule"], configs.scheduler["beta_start"], configs.scheduler["beta_end"]) == (
         "scaled_linear", 0.00085, 0.012)
     assert CONFIG_METADATA_KEY == "creative_painting.configs"
+
+
+def test_make_tiny_prints_its_files_and_no_progress_bar(tmp_path, capfd):
+    from creative_painting.cli.main import main
+
+    assert main(["models", "make-tiny", str(tmp_path / "t")]) == 0
+    out, err = capfd.readouterr()
+    assert "Writing model shards" not in out + err and "%|" not in err
+    assert len(out.strip().splitlines()) == 3 and err.strip() == ""
