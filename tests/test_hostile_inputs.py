@@ -168,8 +168,8 @@ CASES = [
     # Values refused before any work.
     ("paint-huge", [*PAINT, "--width", "100000", "--height", "100000"], "at most 4096", None),
     ("paint-too-many-pixels", [*PAINT, "--width", "4096", "--height", "4096"], "pixels", None),
-    ("paint-does-not-fit-memory", ["paint", *[f"p{i}" for i in range(64)], "--model", "{tiny}", "--steps", "1",
-                                   "--width", "2048", "--height", "2048", "--images", "16", "--batch-size", "1024",
+    ("paint-does-not-fit-memory", ["paint", *[f"p{i}" for i in range(16)], "--model", "{tiny}", "--steps", "1",
+                                   "--width", "2048", "--height", "2048", "--images", "16", "--batch-size", "256",
                                    "--no-progress"], "of memory beyond the model", None),
     ("batch-does-not-fit-memory", ["batch", "--out", "b", "--model", "{tiny}", "--prompt", "x", "--prompt", "y",
                                    "--prompt", "z", "--seeds", "100", "--steps", "1", "--width", "2048", "--height",

@@ -148,7 +148,7 @@ def test_security_traversal_auth_and_upload_limits(tmp_path, tiny_dir):
     data = tmp_path / "data"
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
-    server = Server(data, None, "--auth", "ann:s3cret").wait_ready()  # no --model: the tiny one, with a note
+    server = Server(data, None, "--model", "tiny", "--auth", "ann:s3cret").wait_ready()  # the tiny one, with a note
     try:
         assert http_status(server.url + "/gradio_api/info") == 401  # no login, no API
         client = server.client(auth=("ann", "s3cret"))

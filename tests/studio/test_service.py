@@ -242,7 +242,7 @@ def test_extend_returns_scores_entities_and_sources(studio):
     assert best["scoring"] == "scene" and best["score"] == pytest.approx(
         t["tfidf"] + t["cosine"] + 0.2 * t["entity_kinds"] + 0.5 * t["paintability"] - t["overflow"], abs=1e-9)
     assert t["entity_kinds"] == len({e["kind"] for e in best["entities"]})
-    assert best["source"]["kind"] == "wikipedia" and best["source"]["title"]
+    assert best["source"]["kind"] in ("scene", "wikipedia") and best["source"]["title"] and best["source"]["ids"]
     for c in found:
         for e in c["entities"]:
             assert c["text"][e["start"]:e["end"]] == e["text"] and e["kind"] in ("spatial", "temporal")
