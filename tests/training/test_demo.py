@@ -112,6 +112,7 @@ def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_pat
     assert main(["demo", "--steps", "0"]) == 2 and main(["demo", "--seeds", "0"]) == 2
 
 
+@pytest.mark.slow  # 90 s: the world's premise, checked by `make test-all`; no claim of the fast suite rests on it
 def test_laion_world_base_model_paints_a_style_asked_in_its_own_words(tmp_path):
     """The simulated world is what it claims: before any retraining, the base model already ties its style
     words ("in red and cyan ... strokes") to the right palette, and it never read a WikiArt name."""
