@@ -65,8 +65,9 @@ def test_demo_runs_every_phase_and_resumes(tmp_path):
 
 def test_reduced_demo_stage2_learns_the_artists_of_seen_pairs(tmp_path):
     """A broken stage 2 (frozen, wrong captions, no text conditioning) fails this in about a minute."""
-    settings = DemoSettings(artists=3, subjects=3, copies=4, vae_steps=150, base_steps=200, stage1_steps=0,
-                            stage2_steps=600, batch_size=8, samples=2, sample_steps=10, recipe="stage2")
+    # 400 stage-2 steps: seen-pair artist accuracy 1.00 against the base's 0.33, joint 0.83 against 0.17 (68 s)
+    settings = DemoSettings(artists=3, subjects=3, copies=4, vae_steps=150, base_steps=150, stage1_steps=0,
+                            stage2_steps=400, batch_size=8, samples=2, sample_steps=10, recipe="stage2")
     result = run_demo(tmp_path, settings, progress=False)
     base, trained = result["seen"]["base"], result["seen"]["stage2"]
     assert trained["artist"] >= base["artist"] + 0.4, result["seen"]

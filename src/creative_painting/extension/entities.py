@@ -109,6 +109,7 @@ class EntityTagger:
         self.spacy_model, self.hf_model = spacy_model, hf_model
         self.use_gazetteer, self.use_regex = use_gazetteer, use_regex
         self._nlp = self._hf = None
+        self._cache: dict[str, list[Entity]] = {}  # composition and scoring tag the same retrieved sentences
 
     def _spacy(self):
         if self._nlp is None:
@@ -141,6 +142,14 @@ class EntityTagger:
         return self._hf
 
     def tag(self, texts: list[str]) -> list[list[Entity]]:
+        new = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if new:
+            if len(self._cache) > 20_000:
+                self._cache.clear()
+            self._cache.update(zip(new, self._tag(new), strict=True))
+        return [list(self._cache[t]) for t in texts]
+
+    def _tag(self, texts: list[str]) -> list[list[Entity]]:
         found: list[list[Entity]] = [[] for _ in texts]
         names: list[list[tuple[int, int]]] = [[] for _ in texts]  # people, works... that gazetteer and regex skip
         if self.spacy_model:
