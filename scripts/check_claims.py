@@ -67,7 +67,7 @@ CLAIMS = [
     Claim("stage 2 trains the U-Net", "training/trainer.py",
           "        groups.append({\"params\": [p for p in unet.parameters() if p.requires_grad], \"lr\": cfg.learning_rate})",
           "        pass", ("tests/training/test_training.py",)),
-    Claim("stage 2 learns 'by {artist}' (reduced held-out demo)", "training/trainer.py",
+    Claim("stage 2 learns 'by {artist}' (reduced held-out demo)", "training/loss.py",
           "    hidden = text_encoder(ids)[0]\n", "    hidden = text_encoder(ids)[0] * 0\n",
           ("tests/training/test_demo.py::test_reduced_demo_stage2_learns_the_artists_of_seen_pairs",)),
     Claim("resume restores weights and optimizer", "training/checkpoints.py",
