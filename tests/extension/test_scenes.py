@@ -54,7 +54,7 @@ def test_concreteness_tells_things_from_ideas(embedder):
 
 
 def _sources(texts):
-    return [Source(sentence_id("T", t), "T", t, 0.6) for t in texts]
+    return [Source(sentence_id("T", t), "T", t) for t in texts]
 
 
 def test_every_place_and_date_of_a_scene_is_in_the_topic_or_its_source(embedder, tagger):

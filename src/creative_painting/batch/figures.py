@@ -64,14 +64,14 @@ def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: 
         job.cells()  # every input checked before anything is painted
     claim_resumable_dir(out, "figures")
     done: dict[str, Any] = {}
-    if not wikiart:
-        done["skipped"] = SKIPPED_WITHOUT_WIKIART
-        log.warning(SKIPPED_WITHOUT_WIKIART)
     if wikiart:
         from creative_painting.wikiart import collection_stats, iter_source, plot_top_artists
 
         figure3 = claim_output_file(out / "figure-3.png", overwrite=True)
         done["figure-3"] = str(plot_top_artists(collection_stats(iter_source(wikiart), top=30), figure3))
+    else:
+        done["skipped"] = SKIPPED_WITHOUT_WIKIART
+        log.warning(SKIPPED_WITHOUT_WIKIART)
     for name, job in jobs.items():
         done[name] = run_batch(job, out / name, progress=progress, **where)
     return done

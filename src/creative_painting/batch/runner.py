@@ -61,8 +61,10 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     """Paint every cell of `job` not yet in `out`; returns counts, seconds and where the grids are.
 
     A folder holds one job: the same job resumes, and may grow; a job without some of the recorded cells is
-    another job, refused, or replacing the previous one with `overwrite`. `ray`: None paints in this process; "" uses the Ray cluster of
-    RAY_ADDRESS (or starts a local one); an address connects to that cluster.
+    another job, refused, or replacing the previous one with `overwrite`.
+
+    `ray`: None paints in this process; "" uses the Ray cluster of RAY_ADDRESS (or starts a local one); an
+    address connects to that cluster.
     """
     job = job.validate()
     cells = job.cells()  # every input is read and checked before anything is written

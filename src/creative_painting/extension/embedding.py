@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from creative_painting.errors import UserError
+from creative_painting.extension.memo import TextMemo
 from creative_painting.package_data import package_file
 
 DEFAULT_EMBEDDER = "minilm"
-CACHE_TEXTS = 20_000  # about 30 MB of MiniLM vectors
 
 
 def bundled_minilm() -> Path:
@@ -32,18 +32,14 @@ class SentenceEmbedder:
         except (OSError, ValueError) as e:
             raise UserError(f"cannot load sentence embedder {spec!r}: {str(e).splitlines()[0][:200]}") from e
 
-        self._cache: dict[str, np.ndarray] = {}
+        self._memo = TextMemo()
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors; a text seen before is not encoded again (relevance, composition and scoring of one
-        prompt read the same retrieved sentences: encoding is most of an extension's time)."""
-        new = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if new:
-            if len(self._cache) > CACHE_TEXTS:
-                self._cache.clear()
-            vectors = self.model.encode(new, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-            self._cache.update(zip(new, vectors, strict=True))
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dimension))
+        """Unit vectors; a text seen before is not encoded again."""
+        if not texts:
+            return np.zeros((0, self.dimension))
+        return np.stack(self._memo(texts, lambda new: self.model.encode(
+            new, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)))
 
     @property
     def dimension(self) -> int:

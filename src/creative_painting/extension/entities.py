@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from creative_painting.extension.memo import TextMemo
+
 Kind = Literal["spatial", "temporal"]
 SPACY_KINDS: dict[str, Kind] = {"GPE": "spatial", "LOC": "spatial", "FAC": "spatial", "DATE": "temporal",
                                 "TIME": "temporal"}
@@ -109,30 +111,26 @@ class EntityTagger:
         self.spacy_model, self.hf_model = spacy_model, hf_model
         self.use_gazetteer, self.use_regex = use_gazetteer, use_regex
         self._nlp = self._hf = None
-        self._cache: dict[str, list[Entity]] = {}  # composition and scoring tag the same retrieved sentences
+        self._memo = TextMemo()  # composition and scoring tag the same retrieved sentences
 
-    def _spacy(self):
-        if self._nlp is None:
-            import spacy
-
-            try:
-                self._nlp = spacy.load(self.spacy_model, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
-            except OSError as e:
-                from creative_painting.errors import UserError
-
-                raise UserError(f"spaCy model {self.spacy_model!r} is not installed ({e})") from e
-        return self._nlp
-
-    def parser(self):
-        """The same spaCy model with its parser and tagger and without NER, for noun phrases (`scenes`)."""
+    def _load(self, **components):
         import spacy
 
         try:
-            return spacy.load(self.spacy_model, exclude=["ner", "lemmatizer"])
+            return spacy.load(self.spacy_model, **components)
         except OSError as e:
             from creative_painting.errors import UserError
 
             raise UserError(f"spaCy model {self.spacy_model!r} is not installed ({e})") from e
+
+    def _spacy(self):
+        if self._nlp is None:
+            self._nlp = self._load(disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+        return self._nlp
+
+    def parser(self):
+        """The same spaCy model with its parser and tagger and without NER, for noun phrases (`scenes`)."""
+        return self._load(exclude=["ner", "lemmatizer"])
 
     def _hf_pipeline(self):
         if self._hf is None:
@@ -142,12 +140,7 @@ class EntityTagger:
         return self._hf
 
     def tag(self, texts: list[str]) -> list[list[Entity]]:
-        new = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if new:
-            if len(self._cache) > 20_000:
-                self._cache.clear()
-            self._cache.update(zip(new, self._tag(new), strict=True))
-        return [list(self._cache[t]) for t in texts]
+        return [list(found) for found in self._memo(texts, self._tag)]
 
     def _tag(self, texts: list[str]) -> list[list[Entity]]:
         found: list[list[Entity]] = [[] for _ in texts]

@@ -117,7 +117,7 @@ class Extender:
         """Scenes composed from the retrieved sentences about the whole prompt, most relevant first."""
         relevance = topic_relevance(self.embedder, prompt, [c.text for c in retrieved])
         ranked = sorted(zip(relevance, retrieved, strict=True), key=lambda pair: -pair[0])
-        sources = [Source(c.sources[0], c.title or "", c.text, float(r)) for r, c in ranked if r >= SETTING][:12]
+        sources = [Source(c.sources[0], c.title or "", c.text) for r, c in ranked if r >= SETTING][:12]
         return self.composer.compose(prompt, sources, self.tagger.tag([s.text for s in sources]))
 
     def candidates(self, prompt: str) -> list[Candidate]:

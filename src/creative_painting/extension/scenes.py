@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from creative_painting.extension.candidate import Candidate
-from creative_painting.extension.entities import Entity
+from creative_painting.extension.entities import Entity, gazetteer
 
 RELEVANT = 0.3  # `topic_relevance` of a sentence about the topic (MiniLM; set on pairs written for the tests)
 SETTING = 0.2  # `topic_relevance` of a sentence near enough to lend the topic a place, a date or things
@@ -96,7 +96,6 @@ class Source:
     id: str
     title: str
     text: str
-    relevance: float
 
 
 @dataclass(frozen=True)
@@ -134,8 +133,6 @@ def _new_place(place: str, stems: set[str]) -> bool:
 
 def _known_place_first(entity: Entity) -> tuple[bool, int]:
     """Places the gazetteer knows first (the tagger's other spans include mistakes such as "Camellia")."""
-    from creative_painting.extension.entities import gazetteer
-
     return entity.text.lower().removeprefix("the ") not in gazetteer(), entity.start
 
 
@@ -148,10 +145,10 @@ class SceneComposer:
 
     kind = "scene"
 
-    def __init__(self, embedder, nlp, *, per_source: int = 1, max_scenes: int = 8):
+    def __init__(self, embedder, nlp, *, max_scenes: int = 8):
         self.embedder, self.nlp = embedder, nlp
         self.concreteness = Concreteness(embedder)
-        self.per_source, self.max_scenes = per_source, max_scenes
+        self.max_scenes = max_scenes
 
     def elements(self, topic: str, sources: list[Source], entities: list[list[Entity]]) -> list[Elements]:
         """What each sentence offers a scene of the topic: places and dates not already in the topic, and concrete

@@ -26,7 +26,8 @@ class PaintJob:
     negative: str = ""
 
 
-def _batches(items: list, size: int) -> Iterator[list]:
+def batches(items: list, size: int) -> Iterator[list]:
+    """Consecutive batches of `size` (the last may be shorter): how `paint` groups its jobs."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -134,7 +135,7 @@ def paint(
             embeddings.update(zip(new, encode_text(model, new), strict=True))
         return [embeddings[t] for t in texts]
 
-    for batch in _batches(jobs, batch_size):
+    for batch in batches(jobs, batch_size):
         count = len(batch)
         if pad_to and count < pad_to:
             batch = batch + [batch[-1]] * (pad_to - count)

@@ -17,7 +17,7 @@ from creative_painting.painting.captions import Cell
 from creative_painting.painting.grid import make_grid
 from creative_painting.painting.images import save_png
 from creative_painting.painting.memory import check_memory
-from creative_painting.painting.painter import PaintJob, paint
+from creative_painting.painting.painter import PaintJob, batches, paint
 from creative_painting.painting.request import PaintRequest
 from creative_painting.sampling import SamplingSettings
 
@@ -76,11 +76,11 @@ def paint_grid(
                        pad_to=pad_batch_to)
 
     with output_dir(out_dir, "paint", overwrite=overwrite) as staging:
-        batches = [max(pad_batch_to or 1, min(batch_size, len(jobs) - i // batch_size * batch_size))
-                   for i in range(len(jobs))]  # the size of the batch each image was painted in
+        # the size of the batch each image was painted in (padded as `paint` pads it), for a bit-for-bit repaint
+        sizes = [max(pad_batch_to or 1, len(batch)) for batch in batches(jobs, batch_size) for _ in batch]
         records = _write(staging, model, cells, images, settings, seed=seed, negative=negative,
                          images_per_cell=images_per_cell, extra=manifest_extra, long_prompt=long_prompt,
-                         batches=batches)
+                         batch_sizes=sizes)
     return PaintResult([out_dir / r["file"] for r in records], out_dir / "grid.png", out_dir / "paint.json")
 
 
@@ -96,7 +96,7 @@ def paint_request(model: StableDiffusion, request: PaintRequest, out_dir: str | 
 
 def _write(folder: Path, model: StableDiffusion, cells: list[Cell], images: list, settings: SamplingSettings, *,
            seed: int, negative: str, images_per_cell: int = 1, extra: dict | None = None,
-           long_prompt: str = "truncate", batches: list[int]) -> list[dict]:
+           long_prompt: str = "truncate", batch_sizes: list[int]) -> list[dict]:
     """The cell PNGs (with their metadata), the labelled grid and the manifest."""
     n = images_per_cell
     records = []
@@ -106,7 +106,7 @@ def _write(folder: Path, model: StableDiffusion, cells: list[Cell], images: list
             "prompt": cell.prompt, "caption": cell.caption, "template": cell.template, "artist": cell.artist, "style": cell.style,
             "genre": cell.genre, "year": cell.year, "negative_prompt": negative or None, "seed": seed + k,
             "sampler": settings.sampler, "steps": settings.steps, "scale": settings.scale, "eta": settings.eta,
-            "width": settings.width, "height": settings.height, "long_prompt": long_prompt, "batch": batches[i], "model": model.source,
+            "width": settings.width, "height": settings.height, "long_prompt": long_prompt, "batch": batch_sizes[i], "model": model.source,
             "software": f"creative-painting {__version__}",
         }
         name = f"{cell.row:02d}-{cell.col:02d}-{_slug(cell.artist)}" + (f"-{k}" if n > 1 else "")
