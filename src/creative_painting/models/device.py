@@ -52,6 +52,16 @@ def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def mixed_precision_runs_here(precision: str) -> bool:
+    """Can training use this autocast precision here: fp16 on a GPU, bf16 on a GPU that has it or a CPU with
+    native bf16 (elsewhere emulated, slower than fp32)."""
+    if precision == "no":
+        return True
+    if torch.cuda.is_available():
+        return precision == "fp16" or torch.cuda.is_bf16_supported()
+    return precision == "bf16" and cpu_has_native_bf16()
+
+
 def check_backend(backend: str, device: torch.device) -> str:
     """Before any model is loaded: the backend exists, runs on this device and is installed."""
     import importlib.util

@@ -136,7 +136,33 @@ def _single_file_configs(metadata: dict[str, str], config_dir: str | Path | None
     return bundled_configs()
 
 
-def _folder_configs(folder: Path) -> None:
+def read_configs(spec: str) -> ModelConfigs | None:
+    """The configs of the model `spec` names, without reading its weights (to size a run before loading):
+    None for a hub id that is not in the local cache."""
+    path = Path(spec)
+    if path.suffix == ".safetensors" and path.is_file():
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                metadata = dict(f.metadata() or {})
+        except Exception:  # noqa: BLE001 - load_model reports a damaged file in its own words
+            return None
+        return _single_file_configs(metadata, None)
+    if path.suffix in SINGLE_FILE_SUFFIXES:
+        return bundled_configs() if path.is_file() else None
+    if path.is_dir():
+        return _folder_configs(path) if (path / "unet").is_dir() else None
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(spec, allow_patterns=["*/config.json"], local_files_only=True)
+    except Exception:  # noqa: BLE001 - not cached, or not a hub id: load_model says which
+        return None
+    return _folder_configs(Path(folder))
+
+
+def _folder_configs(folder: Path) -> ModelConfigs:
     """A diffusers folder's configs are read and checked before from_pretrained allocates anything."""
     configs = {}
     for name in ("unet", "vae", "text_encoder"):
@@ -147,7 +173,7 @@ def _folder_configs(folder: Path) -> None:
             raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (no {name}/config.json)") from None
         except (OSError, ValueError) as e:
             raise UserError(f"{file} is not a readable JSON config ({e})") from None
-    ModelConfigs(**configs).check(str(folder))
+    return ModelConfigs(**configs).check(str(folder))
 
 
 def _load_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, path: Path) -> None:

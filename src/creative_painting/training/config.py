@@ -38,7 +38,8 @@ class TrainConfig:
     seed: int = 0
     mixed_precision: str = "no"  # no, fp16, bf16
     gradient_checkpointing: bool = False
-    use_8bit_adam: bool = False
+    use_8bit_adam: bool = False  # bitsandbytes' AdamW8bit: 2 bytes of optimizer state a parameter, not 8
+    adam_kernel: str = "fused"  # fused (one kernel for all tensors) or foreach (multi-tensor); same update
     ema_decay: float = 0.0  # 0: no EMA; e.g. 0.9999
     snr_gamma: float = 0.0  # 0: plain MSE; 5.0: Min-SNR weighting
     caption_dropout: float = 0.1
@@ -56,6 +57,7 @@ class TrainConfig:
     log_every: int = 10
     num_workers: int = 2
     export: bool = True  # write model.safetensors and diffusers/ at the end
+    check_memory: bool = True  # refuse, before loading, a run the memory estimate says will not fit
 
     def validate(self) -> TrainConfig:
         checks = [
@@ -66,6 +68,7 @@ class TrainConfig:
             (self.max_steps >= 1, "max_steps must be at least 1"),
             (self.learning_rate > 0, "learning_rate must be positive"),
             (self.mixed_precision in ("no", "fp16", "bf16"), "mixed_precision must be no, fp16 or bf16"),
+            (self.adam_kernel in ("fused", "foreach"), "adam_kernel must be fused or foreach"),
             (0 <= self.caption_dropout < 1 and 0 <= self.field_dropout < 1, "dropouts must be in [0, 1)"),
             (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
             (self.lora_rank == 0 or self.stage == 2, "LoRA applies to the U-Net, so stage 2 only"),

@@ -1,0 +1,131 @@
+"""Will a training run fit? Refuse one that would not, before the model loads, naming the options that fit.
+
+A step holds the weights (trained ones in fp32, frozen ones in the mixed-precision dtype), the gradients
+and AdamW's two moments of what trains (8 bytes a parameter; bitsandbytes' 8-bit states take 2), the EMA
+copy, and the activations of the larger phase: the U-Net's forward pass kept for the backward one (it grows
+with latent cells, the channels of the U-Net's first block and the batch; gradient checkpointing keeps only
+the blocks' inputs), or the VAE encoding the batch. Stage 1 keeps the frozen U-Net's activations too: the
+text encoder's gradient flows back through them.
+
+`ACTIVATION_FLOATS` were calibrated against the peak RSS of the full SD v1 architecture training on this
+CPU (`benchmarks/train_full_size.py`, 256 px, batch 1-4, both stages, with and without checkpointing,
+fp32 and bf16): the estimate is at least each measured peak and at most 1.5x it. On a GPU the same
+estimate is compared with free GPU memory; it was not calibrated there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from creative_painting.errors import UserError
+from creative_painting.training.config import TrainConfig
+
+OVERHEAD = 1 * 2**30  # libraries, tokenizer, allocator, the batch and its loader buffers, at every size
+# Floats kept per latent cell, per channel of the U-Net's first block, per sample: without and with checkpointing.
+ACTIVATION_FLOATS = {False: 3000, True: 300}
+VAE_FLOATS = 9  # per pixel, per channel of the VAE's first block, encoding without gradients
+ADAM_BYTES = {False: 8, True: 2}  # per trained parameter: fp32 moments, or bitsandbytes' blockwise 8-bit ones
+PRECISION_BYTES = {"no": 4, "fp16": 2, "bf16": 2}
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Bytes a training step needs, by what holds them."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    ema: int
+    activations: int
+    overhead: int = OVERHEAD
+
+    @property
+    def total(self) -> int:
+        return sum(dataclasses.astuple(self))
+
+
+def parameter_counts(configs) -> dict[str, int]:
+    """Parameters of each part, from the configs alone (modules built on the meta device: no memory)."""
+    from accelerate import init_empty_weights
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    with init_empty_weights():
+        parts = {"unet": UNet2DConditionModel.from_config(configs.unet),
+                 "vae": AutoencoderKL.from_config(configs.vae),
+                 "text_encoder": CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))}
+    return {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
+
+
+def estimate_training(cfg: TrainConfig, configs=None) -> TrainingMemory:
+    """What one process of `cfg` needs (`configs`: the model's, read from `cfg.model` when not given)."""
+    if configs is None:
+        from creative_painting.models.loading import read_configs
+
+        configs = read_configs(cfg.model)
+    counts = parameter_counts(configs)
+    trained = (counts["text_encoder"] if cfg.train_text_encoder else 0) + (
+        counts["unet"] if cfg.stage == 2 and not cfg.lora_rank else 0)
+    low = PRECISION_BYTES[cfg.mixed_precision]
+    weights = 4 * trained + low * (sum(counts.values()) - trained)
+    cells = (cfg.resolution // 8) ** 2
+    unet = cfg.batch_size * cells * configs.unet["block_out_channels"][0] * ACTIVATION_FLOATS[
+        cfg.gradient_checkpointing] * low
+    vae = cfg.batch_size * cfg.resolution**2 * configs.vae["block_out_channels"][0] * VAE_FLOATS * low
+    return TrainingMemory(weights=weights, gradients=4 * trained, optimizer=ADAM_BYTES[cfg.use_8bit_adam] * trained,
+                          ema=4 * trained if cfg.ema_decay else 0, activations=max(unet, vae))
+
+
+def _savings(cfg: TrainConfig) -> list[dict]:
+    """Changes that lower the need, cheapest for the result first: none changes what is learned but the
+    last two (a smaller batch, made up by accumulation, changes only the speed)."""
+    from creative_painting.models.device import mixed_precision_runs_here
+
+    options = [{"gradient_checkpointing": True}]
+    low = next((p for p in ("bf16", "fp16") if mixed_precision_runs_here(p)), None)
+    if low and cfg.mixed_precision == "no":
+        options.append({"mixed_precision": low})
+    options += [{"use_8bit_adam": True}, {"ema_decay": 0.0}]
+    for batch in (cfg.batch_size // 2, 1):
+        if 1 <= batch < cfg.batch_size:
+            options.append({"batch_size": batch,
+                            "gradient_accumulation_steps": cfg.gradient_accumulation_steps * cfg.batch_size // batch})
+    return options
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def check_training_memory(cfg: TrainConfig) -> None:
+    """One line, before the model loads, when `cfg` would not fit in the free memory of its device."""
+    import torch
+
+    from creative_painting.models.loading import read_configs
+    from creative_painting.painting.memory import free_bytes
+
+    configs = read_configs(cfg.model)
+    if configs is None:
+        return  # an uncached hub id: load_model will say so
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    processes = 1 if device.type == "cuda" else int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # CPU ranks share RAM
+    free = free_bytes(device)
+    need = estimate_training(cfg, configs).total * processes
+    if need <= free:
+        return
+    where = f"stage {cfg.stage} at {cfg.resolution} px, batch {cfg.batch_size}"
+    changes: dict = {}
+    for option in _savings(cfg):
+        if all(getattr(cfg, k) == v for k, v in option.items()):
+            continue
+        changes.update(option)
+        fitted = estimate_training(dataclasses.replace(cfg, **changes), configs).total * processes
+        if fitted <= free:
+            fix = " ".join(f"{k}={str(v).lower()}" for k, v in changes.items())
+            raise UserError(f"{where} needs about {_gb(need)} of memory but {_gb(free)} is free; it fits with "
+                            f"{fix} (about {_gb(fitted)}), or set check_memory=false to try anyway")
+    raise UserError(f"{where} needs about {_gb(need)} of memory but {_gb(free)} is free, more than every memory "
+                    "option saves; use lora_rank=16, a smaller resolution, or a larger machine "
+                    "(check_memory=false tries anyway)")

@@ -1,0 +1,95 @@
+"""The training memory estimate: each term from what the run holds, its calibration against the measured
+full-size peaks, and the one-line refusal before the model loads (issue 28, part 4)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from creative_painting.cli.main import main
+from creative_painting.models import bundled_configs
+from creative_painting.training.config import TrainConfig, load_config
+from creative_painting.training.memory import estimate_training, parameter_counts
+
+SD_V1 = {"unet": 859_520_964, "vae": 83_653_863, "text_encoder": 123_060_480}  # counted on the real modules
+MEASURED = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "train_full_size.json"
+
+
+def _cfg(**options) -> TrainConfig:
+    return TrainConfig(**{"model": "-", "data": "-", "output_dir": "-", "resolution": 256, "batch_size": 1, **options})
+
+
+def test_parameters_are_counted_from_the_configs_alone():
+    assert parameter_counts(bundled_configs()) == SD_V1
+
+
+@pytest.mark.parametrize("options, trained, low", [
+    ({}, SD_V1["unet"] + SD_V1["text_encoder"], 4),
+    ({"mixed_precision": "bf16"}, SD_V1["unet"] + SD_V1["text_encoder"], 2),
+    ({"stage": 1}, SD_V1["text_encoder"], 4),
+    ({"stage": 1, "mixed_precision": "bf16"}, SD_V1["text_encoder"], 2),
+    ({"train_text_encoder": False}, SD_V1["unet"], 4),
+    ({"lora_rank": 16}, SD_V1["text_encoder"], 4),  # adapters are a few MB: the U-Net counts as frozen
+])
+def test_each_term_is_what_the_run_holds(options, trained, low):
+    total = sum(SD_V1.values())
+    plain = estimate_training(_cfg(**options), bundled_configs())
+    assert plain.weights == 4 * trained + low * (total - trained)  # trained in fp32, frozen in the autocast dtype
+    assert plain.gradients == 4 * trained and plain.optimizer == 8 * trained and plain.ema == 0
+    saving = estimate_training(_cfg(**options, use_8bit_adam=True, ema_decay=0.99), bundled_configs())
+    assert saving.optimizer == 2 * trained and saving.ema == 4 * trained
+
+
+def test_activations_grow_with_batch_and_pixels_and_checkpointing_cuts_them():
+    one = estimate_training(_cfg(), bundled_configs()).activations
+    assert estimate_training(_cfg(batch_size=4), bundled_configs()).activations == 4 * one
+    assert estimate_training(_cfg(resolution=512), bundled_configs()).activations == 4 * one
+    assert estimate_training(_cfg(gradient_checkpointing=True), bundled_configs()).activations < one / 5
+
+
+def test_the_estimate_bounds_every_measured_full_size_peak():
+    """At least the peak RSS `benchmarks/train_full_size.py` measured for our loop, and at most 1.5x it."""
+    rows = [row for row in json.loads(MEASURED.read_text()) if isinstance(row["ours"], list)]
+    assert {row["stage"] for row in rows} == {1, 2} and len(rows) >= 8
+    for row in rows:
+        s = row["settings"]
+        cfg = _cfg(stage=s["stage"], batch_size=s["batch"], resolution=s["size"], mixed_precision=s["precision"],
+                   gradient_checkpointing=s["checkpointing"], use_8bit_adam=s["adam8bit"],
+                   ema_decay=0.9999 if s["ema"] else 0.0)
+        peak = row["ours"][1] * 2**20
+        estimate = estimate_training(cfg, bundled_configs()).total
+        assert peak <= estimate <= 1.5 * peak, (row["stage"], row["options"], row["batch"], peak / 1e9, estimate / 1e9)
+
+
+@pytest.fixture
+def free_memory(monkeypatch):
+    def set_free(n: int) -> None:
+        monkeypatch.setattr("creative_painting.painting.memory.free_bytes", lambda device: n)
+    return set_free
+
+
+def test_a_run_that_will_not_fit_is_refused_in_one_line_before_loading(make_config, tmp_path, free_memory, capsys):
+    path = make_config(batch_size=4)
+    cfg = load_config(path)
+    need = estimate_training(cfg).total
+    with_checkpointing = estimate_training(dataclasses.replace(cfg, gradient_checkpointing=True)).total
+    free = (need + with_checkpointing) // 2
+    free_memory(free)
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is free; it fits with gradient_checkpointing=true " in err[0], err
+    assert not (tmp_path / "run").exists()  # nothing written, nothing loaded
+    fix = dict(pair.split("=") for pair in re.search(r"fits with (.*?) \(", err[0])[1].split())
+    assert estimate_training(load_config(path, [f"{k}={v}" for k, v in fix.items()])).total <= free
+    assert main(["train", str(path), "check_memory=false", "max_steps=1", "--no-progress"]) == 0  # the way out
+
+
+def test_when_no_option_is_enough_the_refusal_says_so(make_config, tmp_path, free_memory, capsys):
+    free_memory(10**6)
+    assert main(["train", str(make_config())]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "more than every memory option saves" in err[0] and "lora_rank" in err[0]

@@ -1,0 +1,126 @@
+"""Each memory and speed option trains the same thing as the plain run, on the tiny model (issue 28, part 2).
+
+The bounds, and why:
+- gradient checkpointing recomputes the same forward pass with the same kernels: bit for bit, both stages;
+- foreach and fused AdamW apply the same update with other kernels: fp32 rounding (1e-5 relative; 1e-5
+  absolute, 1 % of one step at lr 1e-3, for weights near zero);
+- EMA only reads the weights: the training losses are bit for bit those without it;
+- bf16 autocast keeps 8 bits of mantissa: a few percent on a loss near 1 (test_precision_and_options.py);
+- 8-bit AdamW quantizes both moments blockwise to 8 bits (about 1 % error each): the same losses within
+  1 % and the same weight update within 10 % (relative norm of the difference), where a wrong learning
+  rate or a plain SGD step would be off by 100 % or more.
+Each test also checks that the option took effect, so an option that is silently ignored fails it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from creative_painting.models import load_model
+from creative_painting.models.device import cpu_has_native_bf16
+from creative_painting.training.config import load_config
+from creative_painting.training.trainer import _optimizer, master_weights, train, trainable_modules
+
+# bitsandbytes is installed beside the venv, not in it (Makefile): imported, it makes every `import diffusers`
+# 2 s slower and warns on stderr, which painting should not pay for. Tests that need it run in a subprocess.
+BITSANDBYTES = Path(sys.prefix) / "opt" / "bitsandbytes"
+
+
+def _trained(make_config, tmp_path, name: str, **options) -> tuple[dict, dict[str, torch.Tensor]]:
+    cfg = make_config(max_steps=3, export=True, output_dir=str(tmp_path / name), **options)
+    summary = train(load_config(cfg), progress=False)
+    model = load_model(summary["exported"]["single_file"])
+    weights = {f"unet.{k}": v for k, v in model.unet.state_dict().items()}
+    weights |= {f"text.{k}": v for k, v in model.text_encoder.state_dict().items()}
+    return summary["losses"], weights
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_gradient_checkpointing_trains_bit_for_bit_in_both_stages(make_config, tiny_dir, tmp_path, stage):
+    cfg = load_config(make_config(stage=stage, gradient_checkpointing=True))
+    text_encoder, unet, _ = trainable_modules(cfg, load_model(str(tiny_dir / "tiny.safetensors")))
+    # Stage 1 too: the frozen U-Net's activations are what the text encoder's gradient flows back through.
+    assert unet.is_gradient_checkpointing and text_encoder.is_gradient_checkpointing
+    plain_losses, plain = _trained(make_config, tmp_path, "plain", stage=stage)
+    ckpt_losses, ckpt = _trained(make_config, tmp_path, "ckpt", stage=stage, gradient_checkpointing=True)
+    assert ckpt_losses == plain_losses
+    assert all(torch.equal(ckpt[k], plain[k]) for k in plain)
+
+
+def test_frozen_parts_are_held_in_the_autocast_precision(make_config, tiny_dir):
+    """As diffusers' scripts do: a frozen SD v1 U-Net (stage 1) takes 1.7 GB in bf16 instead of 3.4 GB."""
+    for stage, unet_dtype in ((1, torch.bfloat16), (2, torch.float32)):
+        model = load_model(str(tiny_dir / "tiny.safetensors"))
+        master_weights(model, load_config(make_config(stage=stage, mixed_precision="bf16")))
+        assert (model.unet.dtype, model.vae.dtype, model.text_encoder.dtype) == (
+            unet_dtype, torch.bfloat16, torch.float32)
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="bf16 mixed precision needs a CPU with native bf16")
+def test_stage1_in_bf16_trains_and_paints_its_validation_grid(make_config, tmp_path):
+    summary = train(load_config(make_config(stage=1, mixed_precision="bf16", max_steps=1)), progress=False)
+    assert torch.isfinite(torch.tensor(summary["losses"][1]))
+    assert (tmp_path / "run" / "samples" / "step-000001" / "grid.png").is_file()
+
+
+def test_foreach_adam_trains_like_fused_adam(make_config, tiny_dir, tmp_path):
+    cfg = load_config(make_config(adam_kernel="foreach"))
+    _, _, groups = trainable_modules(cfg, load_model(str(tiny_dir / "tiny.safetensors")))
+    defaults = _optimizer(cfg, groups).defaults
+    assert defaults["foreach"] is True and not defaults["fused"]
+    fused_losses, fused = _trained(make_config, tmp_path, "fused")
+    foreach_losses, foreach = _trained(make_config, tmp_path, "foreach", adam_kernel="foreach")
+    assert foreach_losses == pytest.approx(fused_losses, rel=1e-5)
+    for k in fused:
+        torch.testing.assert_close(foreach[k], fused[k], rtol=1e-5, atol=1e-5)
+    initial = load_model(str(tiny_dir / "tiny.safetensors")).unet.state_dict()["conv_in.weight"]
+    assert not torch.equal(fused["unet.conv_in.weight"], initial)  # equal because the kernels agree, not idle
+
+
+def test_ema_never_changes_what_trains(make_config, tmp_path):
+    plain_losses, plain = _trained(make_config, tmp_path, "plain")
+    ema_losses, averaged = _trained(make_config, tmp_path, "ema", ema_decay=0.5)
+    assert ema_losses == plain_losses  # bit for bit: the live weights are the same
+    assert any(not torch.equal(averaged[k], plain[k]) for k in plain)  # the export is the EMA copy
+
+
+EIGHT_BIT_RUN = """
+import json, sys
+import torch
+from creative_painting.training.config import load_config
+from creative_painting.training.trainer import train
+from creative_painting.models import load_model
+summary = train(load_config(sys.argv[1]), progress=False)
+ckpt = sys.argv[2]
+states = torch.load(ckpt + "/optimizer.bin", weights_only=True)["state"]
+kinds = sorted({str(v.dtype) for s in states.values() for v in s.values() if torch.is_tensor(v)})
+print(json.dumps({"losses": summary["losses"], "kinds": kinds, "model": summary["exported"]["single_file"]}))
+"""
+
+
+@pytest.mark.skipif(not BITSANDBYTES.is_dir(), reason="bitsandbytes is installed beside the venv by `make install`")
+def test_8bit_adam_trains_like_adamw(make_config, tiny_dir, tmp_path):
+    initial = load_model(str(tiny_dir / "tiny.safetensors")).unet.state_dict()
+    plain_losses, plain = _trained(make_config, tmp_path, "plain")
+    cfg = make_config(max_steps=3, export=True, output_dir=str(tmp_path / "8bit"), use_8bit_adam=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BITSANDBYTES), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", EIGHT_BIT_RUN, str(cfg), str(tmp_path / "8bit/checkpoints/step-2")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "torch.uint8" in result["kinds"]  # the moments really are 8-bit
+    losses = {int(k): v for k, v in result["losses"].items()}
+    assert losses[1] == plain_losses[1]  # before any update
+    assert losses == pytest.approx(plain_losses, rel=0.01)
+    eight = load_model(result["model"]).unet.state_dict()
+    # conv_in (1,152 values) keeps 32-bit moments; the others (4,096 and more) are quantized
+    for name in ("conv_in.weight", "time_embedding.linear_2.weight", "down_blocks.0.resnets.0.conv1.weight"):
+        update, reference = eight[name] - initial[name], plain[f"unet.{name}"] - initial[name]
+        assert (update - reference).norm() / reference.norm() < 0.10, name
