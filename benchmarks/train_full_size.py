@@ -27,6 +27,10 @@ from pathlib import Path
 
 from diffusers_loop import LoopSettings, peak_mib, run
 
+BITSANDBYTES = Path(sys.prefix) / "opt" / "bitsandbytes"  # `make install` puts it beside the venv
+if BITSANDBYTES.is_dir():
+    sys.path.append(str(BITSANDBYTES))  # spawned runs inherit the path
+
 # (stage, name, options, batches): what a user would try, from plain to the 24 GB pick. A run takes minutes
 # here (loading, 3 steps, our end-of-run checkpoint of 12 GB), so each option set runs at its telling batches.
 OPTION_SETS = [

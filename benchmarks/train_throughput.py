@@ -19,7 +19,6 @@ import multiprocessing as mp
 import resource
 import statistics
 import tempfile
-import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -57,56 +56,13 @@ def ours(args, model: str, shards: str, out: str) -> Result:
 
 
 def baseline(args, model: str, shards: str, out: str, fused: bool = False) -> Result:
-    """diffusers' train_text_to_image.py loop, without accelerate: encode, noise, predict, MSE, step.
+    """diffusers' train_text_to_image.py loop (`diffusers_loop.py`): torch's default AdamW as there, or with
+    `fused=True` the fused AdamW that ours uses, which isolates the cost of everything else ours does."""
+    from diffusers_loop import LoopSettings, run
 
-    As there, torch's default AdamW; `fused=True` gives it the fused AdamW that ours uses, which
-    isolates the cost of everything else ours does (accelerate, data read per step).
-    """
-    import torch
-    import torch.nn.functional as F
-    from diffusers import DDPMScheduler
-
-    from creative_painting.models import load_model
-    from creative_painting.training.data import open_items, to_pixels
-    from creative_painting.wikiart.captions import make_caption
-
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = {"no": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.precision]
-    sd = load_model(model)
-    unet, vae, text_encoder, tokenizer = sd.unet.to(device), sd.vae.to(device), sd.text_encoder.to(device), sd.tokenizer
-    vae.requires_grad_(False)
-    unet.train(), text_encoder.train()
-    noise_scheduler = DDPMScheduler.from_config(sd.scheduler_config)
-    items, _ = open_items(shards)
-    pixels = torch.stack([to_pixels(i.read(), args.size) for i in items])  # decoded up front: data costs nothing
-    captions = [make_caption(i.artwork) for i in items]
-    params = list(unet.parameters()) + list(text_encoder.parameters())
-    optimizer = torch.optim.AdamW(params, lr=1e-4, fused=fused or None)
-    generator = torch.Generator().manual_seed(0)
-    busy = 0.0
-    for step in range(args.steps):
-        start = time.perf_counter()
-        index = torch.randint(0, len(items), (args.batch,), generator=generator)
-        x = pixels[index].to(device)
-        text = [captions[i] if torch.rand(1, generator=generator) > 0.1 else "" for i in index.tolist()]
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            with torch.no_grad():
-                latents = vae.encode(x).latent_dist.sample() * vae.config.scaling_factor
-            noise = torch.randn_like(latents)
-            t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (args.batch,), device=device)
-            noisy = noise_scheduler.add_noise(latents, noise, t)
-            ids = tokenizer(text, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
-                            return_tensors="pt").input_ids.to(device)
-            pred = unet(noisy, t, text_encoder(ids)[0], return_dict=False)[0]
-            loss = F.mse_loss(pred.float(), noise.float())
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss.item()  # as the logging in the diffusers script: waits for the step to finish
-        if step >= 2:  # the same 2 warm-up steps as ours
-            busy += time.perf_counter() - start
-    return args.batch * (args.steps - 2) / busy, _peak_mib(device), 0.0
+    settings = LoopSettings(stage=2, batch=args.batch, steps=args.steps, size=args.size, precision=args.precision,
+                            fused=fused)
+    return (*run(settings, model, shards), 0.0)
 
 
 LOOPS = {"baseline": baseline, "baseline, fused AdamW": partial(baseline, fused=True), "ours": ours}
