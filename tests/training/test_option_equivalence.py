@@ -7,8 +7,9 @@ The bounds, and why:
 - EMA only reads the weights: the training losses are bit for bit those without it;
 - bf16 autocast keeps 8 bits of mantissa: a few percent on a loss near 1 (test_precision_and_options.py);
 - 8-bit AdamW quantizes both moments blockwise to 8 bits (about 1 % error each): the same losses within
-  1 % and the same weight update within 10 % (relative norm of the difference), where a wrong learning
-  rate or a plain SGD step would be off by 100 % or more.
+  1 % and the same weight update within 5 % (relative norm of the difference; measured 1.0 % for quantized
+  tensors, 0.02 % for small ones, which keep 32-bit moments), where a learning rate 10 % off or a plain SGD
+  step would be off by 10 % or far more.
 Each test also checks that the option took effect, so an option that is silently ignored fails it.
 """
 
@@ -99,8 +100,14 @@ from creative_painting.training.trainer import train
 from creative_painting.models import load_model
 summary = train(load_config(sys.argv[1]), progress=False)
 ckpt = sys.argv[2]
+def tensors(value):  # bitsandbytes nests its quantized states in a dict of their own
+    if torch.is_tensor(value):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from tensors(v)
 states = torch.load(ckpt + "/optimizer.bin", weights_only=True)["state"]
-kinds = sorted({str(v.dtype) for s in states.values() for v in s.values() if torch.is_tensor(v)})
+kinds = sorted({str(t.dtype) for t in tensors(states)})
 print(json.dumps({"losses": summary["losses"], "kinds": kinds, "model": summary["exported"]["single_file"]}))
 """
 
@@ -123,4 +130,4 @@ def test_8bit_adam_trains_like_adamw(make_config, tiny_dir, tmp_path):
     # conv_in (1,152 values) keeps 32-bit moments; the others (4,096 and more) are quantized
     for name in ("conv_in.weight", "time_embedding.linear_2.weight", "down_blocks.0.resnets.0.conv1.weight"):
         update, reference = eight[name] - initial[name], plain[f"unet.{name}"] - initial[name]
-        assert (update - reference).norm() / reference.norm() < 0.10, name
+        assert (update - reference).norm() / reference.norm() < 0.05, name
