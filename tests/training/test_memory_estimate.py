@@ -39,6 +39,7 @@ def test_each_term_is_what_the_run_holds(options, trained, low):
     total = sum(SD_V1.values())
     plain = estimate_training(_cfg(**options), bundled_configs())
     assert plain.weights == 4 * trained + low * (total - trained)  # trained in fp32, frozen in the autocast dtype
+    assert plain.casts == (0 if low == 4 else 2 * trained)  # autocast's copies of what trains, for the backward
     assert plain.gradients == 4 * trained and plain.optimizer == 8 * trained and plain.ema == 0
     saving = estimate_training(_cfg(**options, use_8bit_adam=True, ema_decay=0.99), bundled_configs())
     assert saving.optimizer == 2 * trained and saving.ema == 4 * trained

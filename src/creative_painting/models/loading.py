@@ -140,7 +140,11 @@ def read_configs(spec: str) -> ModelConfigs | None:
     """The configs of the model `spec` names, without reading its weights (to size a run before loading):
     None for a hub id that is not in the local cache."""
     path = Path(spec)
-    if path.suffix == ".safetensors" and path.is_file():
+    if path.suffix in SINGLE_FILE_SUFFIXES:
+        if not path.is_file():
+            return None
+        if path.suffix == ".ckpt":
+            return _single_file_configs(read_checkpoint(path)[1], None)  # memory-mapped: no tensor is read
         from safetensors import safe_open
 
         try:
@@ -149,8 +153,6 @@ def read_configs(spec: str) -> ModelConfigs | None:
         except Exception:  # noqa: BLE001 - load_model reports a damaged file in its own words
             return None
         return _single_file_configs(metadata, None)
-    if path.suffix in SINGLE_FILE_SUFFIXES:
-        return bundled_configs() if path.is_file() else None
     if path.is_dir():
         return _folder_configs(path) if (path / "unet").is_dir() else None
     try:

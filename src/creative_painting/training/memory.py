@@ -1,6 +1,7 @@
 """Will a training run fit? Refuse one that would not, before the model loads, naming the options that fit.
 
-A step holds the weights (trained ones in fp32, frozen ones in the mixed-precision dtype), the gradients
+A step holds the weights (trained ones in fp32, frozen ones in the mixed-precision dtype), under mixed
+precision autocast's low-precision copies of the trained ones (kept for the backward pass), the gradients
 and AdamW's two moments of what trains (8 bytes a parameter; bitsandbytes' 8-bit states take 2), the EMA
 copy, and the activations of the larger phase: the U-Net's forward pass kept for the backward one (it grows
 with latent cells, the channels of the U-Net's first block and the batch; gradient checkpointing keeps only
@@ -35,6 +36,7 @@ class TrainingMemory:
     """Bytes a training step needs, by what holds them."""
 
     weights: int
+    casts: int
     gradients: int
     optimizer: int
     ema: int
@@ -74,7 +76,8 @@ def estimate_training(cfg: TrainConfig, configs=None) -> TrainingMemory:
     unet = cfg.batch_size * cells * configs.unet["block_out_channels"][0] * ACTIVATION_FLOATS[
         cfg.gradient_checkpointing] * low
     vae = cfg.batch_size * cfg.resolution**2 * configs.vae["block_out_channels"][0] * VAE_FLOATS * low
-    return TrainingMemory(weights=weights, gradients=4 * trained, optimizer=ADAM_BYTES[cfg.use_8bit_adam] * trained,
+    casts = low * trained if cfg.mixed_precision != "no" else 0
+    return TrainingMemory(weights=weights, casts=casts, gradients=4 * trained, optimizer=ADAM_BYTES[cfg.use_8bit_adam] * trained,
                           ema=4 * trained if cfg.ema_decay else 0, activations=max(unet, vae))
 
 

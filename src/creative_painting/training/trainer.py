@@ -272,13 +272,16 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         for batch in loader:
             if batch["x"] is None:
                 continue  # every image of this micro-batch was broken
-            # autocast over the whole loss: the frozen U-Net of stage 1 and the VAE are not prepared modules
-            with accelerator.accumulate(*trainable), accelerator.autocast():
-                loss = diffusion_loss(batch, unet=unet, text_encoder=text_encoder, vae=model.vae,
-                                      tokenizer=model.tokenizer, noise_scheduler=noise_scheduler,
-                                      scaling_factor=scaling, snr_gamma=cfg.snr_gamma,
-                                      generator=_noise_generator(cfg, batch["step"], accelerator.process_index),
-                                      device=device)
+            with accelerator.accumulate(*trainable):
+                # autocast over the whole loss (stage 1's frozen U-Net and the VAE are not prepared modules) but
+                # not the backward pass and the step: its cache of bf16/fp16 weight copies (2 GB at SD v1 size)
+                # is freed on leaving it
+                with accelerator.autocast():
+                    loss = diffusion_loss(batch, unet=unet, text_encoder=text_encoder, vae=model.vae,
+                                          tokenizer=model.tokenizer, noise_scheduler=noise_scheduler,
+                                          scaling_factor=scaling, snr_gamma=cfg.snr_gamma,
+                                          generator=_noise_generator(cfg, batch["step"], accelerator.process_index),
+                                          device=device)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
                     accelerator.clip_grad_norm_(params, 1.0)
