@@ -218,6 +218,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     model = load_model(cfg.model)
     master_weights(model, cfg)
     text_encoder, unet, groups = trainable_modules(cfg, model)
+    model = replace(model, text_encoder=text_encoder)  # stage 1 from scratch: the model's own is not kept
     params = [p for g in groups for p in g["params"]]
 
     # 3. Optimizer, EMA, prepare.
