@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from creative_painting.io import atomic_write_text
+from creative_painting.files import atomic_write_text
 from creative_painting.wikiart.names import genre_display_name, style_display_name
 from creative_painting.wikiart.sources import iter_source
 from creative_painting.wikiart.stats import collection_stats

@@ -9,15 +9,35 @@ and the artists are its synthetic painters. The page is used as a person would: 
 from __future__ import annotations
 
 import argparse
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from tests.studio.server import Server  # noqa: E402
+
+def start_studio(data: Path, model: str) -> tuple[subprocess.Popen, str]:
+    """`creative-painting studio` in its own process, as a user starts it; returns it and its address once it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "creative_painting.cli.main", "studio", "--data", str(data),
+                             "--port", str(port), "--model", model])
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(480):
+        if proc.poll() is not None:
+            raise SystemExit(f"the studio exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url + "/config", timeout=2)
+            return proc, url
+        except OSError:
+            time.sleep(0.25)
+    proc.terminate()
+    raise SystemExit("the studio did not start in 2 minutes")
 
 
 def main() -> None:
@@ -31,9 +51,11 @@ def main() -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp) / "data", Path(args.model)).wait_ready()
+        server, url = start_studio(Path(tmp) / "data", args.model)
         try:
-            client = server.client()
+            from gradio_client import Client
+
+            client = Client(url, verbose=False)
             # A past run to paint again: the gallery's "Paint again" fills the form with its parameters.
             client.predict({"prompts": [args.topic], "artists": args.artists,
                             "preset": "fast", "width": args.size, "height": args.size}, api_name="/submit")
@@ -43,7 +65,7 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
                 page = browser.new_page(viewport={"width": 1200, "height": 1000})
                 page.set_default_timeout(120_000)
-                page.goto(server.url)
+                page.goto(url)
                 page.get_by_role("tab", name="Gallery").click()
                 page.locator("#gallery img").first.click()
                 page.click("#paint-again")
@@ -56,7 +78,8 @@ def main() -> None:
                 page.screenshot(path=str(args.out), full_page=True)
                 browser.close()
         finally:
-            server.stop()
+            server.terminate()
+            server.wait(timeout=30)
     print(args.out)
 
 

@@ -27,7 +27,7 @@ from creative_painting.extension.builtin import bundled_summaries
 from creative_painting.extension.embedding import load_embedder
 from creative_painting.extension.markup import split_sentences
 from creative_painting.extension.paintability import MODEL_FILE, Paintability
-from creative_painting.io import atomic_write_text
+from creative_painting.files import atomic_write_text
 from creative_painting.wikiart.names import parse_path
 
 HERE = Path(__file__).resolve().parent

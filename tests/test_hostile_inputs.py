@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from creative_painting.cli.main import main
-from creative_painting.io import MARKER, run_lock
+from creative_painting.files import MARKER, run_lock
 
 HUGE = str(2**70)
 

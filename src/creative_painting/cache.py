@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.io import check_location
+from creative_painting.files import check_location
 
 
 def cache_dir() -> Path:

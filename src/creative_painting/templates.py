@@ -12,6 +12,10 @@ from collections.abc import Mapping
 
 from creative_painting.errors import UserError
 
+DEFAULT_TEMPLATE = "a painting of {prompt}[ by {artist}][, {style}][, {genre}][, {year}]"
+# Extensions are whole sentences ("Shenzhen grew ... after 1979"): "a painting of <sentence>" reads badly.
+EXTENDED_TEMPLATE = "{prompt}[, a painting by {artist}][, {style}][, {genre}][, {year}]"
+
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _FORMATTER = string.Formatter()
 

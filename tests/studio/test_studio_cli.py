@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from creative_painting.io import claim_resumable_dir, run_lock
+from creative_painting.files import claim_resumable_dir, run_lock
 from tests.studio.server import CLI, Server, http_status
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from creative_painting.batch.job import BatchCell
-from creative_painting.io import atomic_write_text
+from creative_painting.files import atomic_write_text
 from creative_painting.painting.grid import make_grid
 from creative_painting.painting.images import save_png
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -23,13 +23,9 @@ def load_here(job: BatchJob, settings, cells: int, device=None):
     """The job's model in this process, checked to fit in memory at the job's batch size (or its `cells`, if
     fewer), before the output folder is claimed. `device` is this process's GPU when `accelerate launch`
     started several."""
-    from creative_painting.models import load_model, place, resolve_device
     from creative_painting.painting.memory import check_memory
 
-    chosen, dtype = resolve_device(job.device, job.dtype)
-    if device is not None and chosen.type == device.type:
-        chosen = device
-    model = place(load_model(job.model), chosen, dtype, job.backend)
+    model = job.model_spec().load(device)
     check_memory(model, settings, job.batch_size, cells)
     return model
 
@@ -47,16 +43,15 @@ def paint_here(model, job: BatchJob, settings, todo: list[BatchCell]) -> Iterato
 class RayPainter:
     """A Ray Data actor: loads the model once, then paints the batches it is given."""
 
-    def __init__(self, model: str, settings: dict[str, Any], negative: str, device: str, dtype: str, threads: int,
-                 backend: str = "torch"):
+    def __init__(self, spec: dict[str, Any], settings: dict[str, Any], negative: str, threads: int):
         import torch
 
-        from creative_painting.models import load_model, place, resolve_device
+        from creative_painting.models.spec import ModelSpec
         from creative_painting.sampling import SamplingSettings
 
         if threads:
             torch.set_num_threads(threads)
-        self.model = place(load_model(model), *resolve_device(device, dtype), backend)
+        self.model = ModelSpec(**spec).load()
         self.settings, self.negative = SamplingSettings(**settings), negative
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -98,9 +93,8 @@ def paint_on_ray(job: BatchJob, settings, todo: list[BatchCell], *, address: str
     dataset = ray.data.from_items([{"id": c.id, "caption": c.caption, "seed": c.seed} for c in todo])
     painted = dataset.map_batches(
         RayPainter, batch_size=job.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
-        fn_constructor_kwargs={"model": job.model, "settings": asdict(settings), "negative": job.negative,
-                               "device": job.device if gpus else "cpu", "dtype": job.dtype, "threads": threads,
-                               "backend": job.backend},
+        fn_constructor_kwargs={"spec": asdict(replace(job.model_spec(), device=job.device if gpus else "cpu")),
+                               "settings": asdict(settings), "negative": job.negative, "threads": threads},
         num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1))  # Ray Data restarts dead actors
     for batch in painted.iter_batches(batch_size=None, batch_format="numpy"):
         if batch["refused"][0]:

@@ -57,7 +57,7 @@ def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: 
     """Figure 3 (with WikiArt lists), then each painted figure as a batch job; `where`: run_batch's ray,
     actors and threads."""
     from creative_painting.batch.runner import run_batch
-    from creative_painting.io import claim_output_file, claim_resumable_dir
+    from creative_painting.files import claim_output_file, claim_resumable_dir
 
     jobs = {name: job.validate() for name, job in figure_jobs(base, wikiart, extensions).items()}
     for job in jobs.values():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from creative_painting.errors import UserError
 from creative_painting.models.configs import DEFAULT_MODEL
+from creative_painting.models.spec import ModelSpec
 from creative_painting.sampling.presets import SamplingSettings, preset_settings
 from creative_painting.seeds import check_seed
 from creative_painting.textfiles import read_texts
@@ -57,6 +58,7 @@ class BatchJob:
     year: str | None = None
     negative: str = ""
     model: str = DEFAULT_MODEL
+    config: str | None = None  # a diffusers folder whose configs describe a non-SD-v1 single file
     preset: str = "paper"
     sampler: str | None = None
     steps: int | None = None
@@ -85,6 +87,9 @@ class BatchJob:
 
     def settings(self) -> SamplingSettings:
         return preset_settings(self)
+
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec(self.model, self.config, self.device, self.dtype, self.backend)
 
     def prompt_list(self) -> list[str]:
         prompts = list(self.prompts)
@@ -117,6 +122,8 @@ class BatchJob:
                            template=self.template or DEFAULT_TEMPLATE, style=self.style, genre=self.genre,
                            year=self.year)
         identity = {"settings": dataclasses.asdict(self.settings()), "model": self.model, "negative": self.negative}
+        if self.config:  # only when given: ids of jobs without it stay as they were (their folders resume)
+            identity["config"] = self.config
         cells = []
         for cell in grid:
             for k in range(self.seeds):

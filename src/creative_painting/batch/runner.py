@@ -26,7 +26,7 @@ from creative_painting.batch.executors import load_here, paint_here, paint_on_ra
 from creative_painting.batch.job import BatchCell, BatchJob
 from creative_painting.batch.manifest import Manifest
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_write_text, check_resumable_dir, claim_resumable_dir, run_lock
+from creative_painting.files import atomic_write_text, check_resumable_dir, claim_resumable_dir, run_lock
 
 MANIFEST = "manifest.jsonl"
 logger = logging.getLogger(__name__)

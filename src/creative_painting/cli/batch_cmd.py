@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 JOB_FLAGS = (  # each overrides the job file's key of the same name; None keeps the job's value
-    ("model", str, "hub id, diffusers folder, or .ckpt/.safetensors (job default CompVis/stable-diffusion-v1-4)"),
     ("preset", str, "paper (DDIM eta 1, 200 steps, 512x512, scale 5; job default) or fast (dpmpp-2m, 25 steps)"),
     ("sampler", str, "ddpm, ddim, plms, dpmpp-2m, euler-a or unipc (default: the preset's)"),
     ("steps", int, "sampler steps (default: the preset's)"),
@@ -22,14 +21,15 @@ JOB_FLAGS = (  # each overrides the job file's key of the same name; None keeps 
     ("seed", int, "first seed (job default 0)"),
     ("seeds", int, "images per prompt x artist, seeds SEED, SEED+1, ... (job default 1)"),
     ("batch-size", int, "images painted together (job default 4)"),
-    ("device", str, "auto, cuda, cuda:1, mps or cpu (job default auto)"),
-    ("dtype", str, "auto, fp32, fp16 or bf16 (job default auto)"),
-    ("backend", str, "torch or openvino (job default torch)"),
-)
+)  # and the model flags of `paint` (models/spec.py), overriding the job's keys of the same names
+MODEL_KEYS = ("model", "config", "device", "dtype", "backend")
 
 
 def _add_job_flags(p: argparse.ArgumentParser) -> None:
     """`paint`'s model and sampling flags, each overriding the job key of the same name; where to paint."""
+    from creative_painting.models.spec import add_model_flags
+
+    add_model_flags(p, overrides="job")
     for flag, kind, text in JOB_FLAGS:
         p.add_argument(f"--{flag}", type=kind, help=text)
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
@@ -50,6 +50,7 @@ def _where(args: argparse.Namespace) -> dict:
 
 def _job_flags(args: argparse.Namespace) -> dict:
     values = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _, _ in JOB_FLAGS}
+    values |= {key: getattr(args, key) for key in MODEL_KEYS}
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -72,9 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from creative_painting.batch import BatchJob, run_batch
-    from creative_painting.training.config import load_config
+    from creative_painting.config_files import load_settings
 
-    job = load_config(args.job, args.overrides, cls=BatchJob) if args.job else BatchJob()
+    job = load_settings(args.job, args.overrides, cls=BatchJob) if args.job else BatchJob()
     flags = _job_flags(args)
     job = dataclasses.replace(job, **flags,
                               prompts=job.prompts + (args.prompt or []), artists=job.artists + (args.artist or []))
@@ -112,11 +113,9 @@ def run_figures(args: argparse.Namespace) -> int:
     base = BatchJob(**flags)
     extensions = []
     if args.extend is not None:
-        if not 1 <= args.extend <= 20:
-            raise UserError(f"--extend must be in 1..20, got {args.extend}")
-        from creative_painting.extension.pipeline import extend_prompts
+        from creative_painting.extension.pipeline import extensions_to_paint
 
-        extensions = [p.rstrip(" .") for p in extend_prompts([TOPIC.removeprefix("a painting of ")], args.extend, None)]
+        extensions, _ = extensions_to_paint([TOPIC.removeprefix("a painting of ")], args.extend)
     done = make_figures(base, args.out, wikiart=args.wikiart, extensions=extensions, progress=not args.no_progress,
                         **_where(args))
     if args.json:

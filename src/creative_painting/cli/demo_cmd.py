@@ -1,5 +1,4 @@
-"""`creative-painting demo`: the end-to-end CPU proof that retraining teaches "by <artist>";
-`creative-painting train-vae CONFIG`: a KL autoencoder for collections without a pretrained VAE."""
+"""`creative-painting demo`: the end-to-end CPU proof that retraining teaches "by <artist>"."""
 
 from __future__ import annotations
 
@@ -26,11 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 800, 500 and 1800)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     p.set_defaults(run=run_demo_cmd)
-    v = sub.add_parser("train-vae", help="train a KL autoencoder (reconstruction + KL [+ patch-GAN])")
-    v.add_argument("config", type=Path, help="YAML or TOML file with VAE training keys")
-    v.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. max_steps=200")
-    v.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
-    v.set_defaults(run=run_train_vae)
 
 
 def _table(summary: dict) -> str:
@@ -57,7 +51,7 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
             raise UserError("--steps must be at least 1")
         settings.base_steps = settings.stage1_steps = settings.stage2_steps = args.steps
     if args.out:
-        from creative_painting.io import claim_resumable_dir
+        from creative_painting.files import claim_resumable_dir
 
         claim_resumable_dir(args.out, "demo")
         summary = run_seeds(args.out, settings, args.seeds, progress=not args.no_progress)
@@ -90,13 +84,3 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
               f"  or in the studio: creative-painting studio --model {model}")
     return 0
 
-
-def run_train_vae(args: argparse.Namespace) -> int:
-    from creative_painting.training.config import VaeConfig, load_config
-    from creative_painting.training.vae_trainer import train_vae
-
-    cfg = load_config(args.config, args.overrides, cls=VaeConfig)
-    result = train_vae(cfg, progress=not args.no_progress)
-    print(f"VAE: {result['steps']} steps, last loss {result['losses'][max(result['losses'])]:.4f}, "
-          f"scaling factor {result['scaling_factor']:.4f} -> {cfg.output_dir}")
-    return 0

@@ -18,13 +18,15 @@ from creative_painting.cli import (
     paint_cmd,
     studio_cmd,
     train_cmd,
+    train_vae_cmd,
     wiki_cmd,
     wikiart_cmd,
 )
 from creative_painting.cli.parser import HelpFormatter, OneLineParser
 from creative_painting.errors import UserError
 
-COMMANDS = (paint_cmd, batch_cmd, studio_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, demo_cmd, models_cmd)
+COMMANDS = (paint_cmd, batch_cmd, studio_cmd, extend_cmd, wiki_cmd, wikiart_cmd, train_cmd, demo_cmd, train_vae_cmd,
+            models_cmd)
 
 
 def build_parser() -> OneLineParser:

@@ -52,7 +52,7 @@ def inspect_model(args: argparse.Namespace) -> int:
 
 
 def convert_model(args: argparse.Namespace) -> int:
-    from creative_painting.io import claim_output_dir, claim_output_file
+    from creative_painting.files import claim_output_dir, claim_output_file
     from creative_painting.models import load_model
 
     single = args.output.suffix in (".safetensors", ".ckpt")

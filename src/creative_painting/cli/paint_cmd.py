@@ -10,7 +10,7 @@ from creative_painting.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from creative_painting.models.configs import DEFAULT_MODEL
+    from creative_painting.models.spec import add_model_flags
     from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
     from creative_painting.sampling.presets import PRESETS
     from creative_painting.sampling.samplers import SAMPLERS
@@ -24,8 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--template", help=f"caption template; [...] parts are optional (default {DEFAULT_TEMPLATE!r}, "
                                       f"with --extend {EXTENDED_TEMPLATE!r})")
     p.add_argument("--negative", default="", help="negative prompt for classifier-free guidance")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="hub id, diffusers folder, or .ckpt/.safetensors")
-    p.add_argument("--config", type=Path, help="diffusers folder whose configs describe a non-SD-v1 single file")
     p.add_argument("--preset", default="paper", choices=sorted(PRESETS),
                    help="paper: ddim eta 1.0, 200 steps, 512x512, scale 5.0 (default); fast: dpmpp-2m, 25 steps")
     p.add_argument("--sampler", help=f"one of {', '.join(SAMPLERS)}")
@@ -40,12 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--long-prompt", default="truncate", choices=["truncate", "chunk"],
                    help="captions over CLIP's 77 tokens: truncate (default, with a warning of what is cut) or "
                         "chunk (75-token chunks encoded apart and concatenated, as A1111)")
-    p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
-    p.add_argument("--dtype", default="auto",
-                   help="auto (fp16 on GPU; bf16 on a CPU with native bf16, else fp32), fp32, fp16 or bf16")
-    p.add_argument("--backend", default="torch", choices=["torch", "openvino"],
-                   help="torch (default), or openvino: the U-Net compiled by OpenVINO for the CPU, converted once "
-                        "per model into the cache (the fastest CPU path here; pip install '.[openvino]')")
+    add_model_flags(p)
     p.add_argument("--out", type=Path, default=Path("paintings"),
                    help="a new or empty folder (the whole output appears at once when painting ends)")
     p.add_argument("--overwrite", action="store_true", help="replace a previous paint output in --out")
@@ -56,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from creative_painting.io import claim_output_dir
-    from creative_painting.painting.captions import EXTENDED_TEMPLATE
+    from creative_painting.files import claim_output_dir
+    from creative_painting.models.spec import model_spec
     from creative_painting.painting.request import PaintRequest
 
     # Everything the user typed is checked before the (slow) model load.
@@ -70,27 +63,21 @@ def run(args: argparse.Namespace) -> int:
 
     for note in artist_notes(request.artists):
         logging.getLogger(__name__).warning(note)
-    if args.extend is not None and not 1 <= args.extend <= 100:
-        raise UserError(f"--extend must be in 1..100 extensions per prompt, got {args.extend}")
+    if args.extend is not None:
+        from creative_painting.extension.pipeline import check_extend
+
+        check_extend(args.extend)
+    spec = model_spec(args).validate()
     claim_output_dir(args.out, "paint", overwrite=args.overwrite)
     if args.extend is not None:
-        from creative_painting.extension.pipeline import extend_prompts
+        from creative_painting.extension.pipeline import extensions_to_paint
 
-        request.prompts = [p.rstrip(" .") for p in extend_prompts(request.prompts, args.extend, args.extend_index)]
-        request.template = args.template or EXTENDED_TEMPLATE
+        request.prompts, template = extensions_to_paint(request.prompts, args.extend, args.extend_index)
+        request.template = args.template or template
         request.validate()
-    from creative_painting.models import (  # seconds of imports
-        check_backend,
-        load_model,
-        place,
-        resolve_device,
-    )
     from creative_painting.painting.session import paint_request
 
-    device, dtype = resolve_device(args.device, args.dtype)
-    check_backend(args.backend, device)
-
-    model = place(load_model(args.model, config_dir=args.config), device, dtype, args.backend)
+    model = spec.load()
     result = paint_request(model, request, args.out, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:
         print(path)

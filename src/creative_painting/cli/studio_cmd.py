@@ -17,24 +17,17 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from creative_painting.models.configs import DEFAULT_MODEL
+    from creative_painting.models.spec import add_model_flags
 
     p = sub.add_parser("studio", help="web studio: topic, extensions, artists, grids, queue, gallery, PNG info",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("studio-data"),
                    help="folder for the job queue and every run (default studio-data/)")
-    p.add_argument("--model", default=DEFAULT_MODEL,
-                   help="loaded once at start: hub id, diffusers folder, or .ckpt/.safetensors, as `paint` takes; "
-                        "'tiny': a tiny random model that paints noise, to try the page offline")
-    p.add_argument("--config", type=Path, help="diffusers folder whose configs describe a non-SD-v1 single file")
+    add_model_flags(p, model_note=", loaded once at start; 'tiny': a tiny random model that paints noise, to try "
+                                  "the page offline")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (anything but localhost needs --auth)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     p.add_argument("--auth", help=f"USER:PASS for the page and API (or the {AUTH_ENV} environment variable)")
-    p.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
-    p.add_argument("--dtype", default="auto",
-                   help="auto (fp16 on GPU; bf16 on a CPU with native bf16, else fp32), fp32, fp16 or bf16")
-    p.add_argument("--backend", default="torch", choices=["torch", "openvino"],
-                   help="openvino: the U-Net compiled by OpenVINO for the CPU (see `paint --help`)")
     p.set_defaults(run=run)
 
 
@@ -78,24 +71,20 @@ def _try_bind(host: str, port: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from creative_painting.models.spec import model_spec
     from creative_painting.studio.service import TINY_NOTE, Studio
 
     auth = parse_auth(args.auth if args.auth is not None else os.environ.get(AUTH_ENV))
     host = check_binding(args.host, args.port, auth)
+    spec = model_spec(args).validate()
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
-        from creative_painting.models import check_backend, place, resolve_device
-
-        device, dtype = resolve_device(args.device, args.dtype)
-        check_backend(args.backend, device)
-        if args.model != "tiny":
-            from creative_painting.models import load_model
-
-            studio.model = place(load_model(args.model, config_dir=args.config), device, dtype, args.backend)
+        if spec.model != "tiny":
+            studio.model = spec.load()
         else:
             from creative_painting.models import make_tiny_model
 
-            studio.model, studio.model_note = place(make_tiny_model(), device, dtype, args.backend), TINY_NOTE
+            studio.model, studio.model_note = spec.place(make_tiny_model()), TINY_NOTE
         os.environ.setdefault("GRADIO_TEMP_DIR", str(studio.cache))
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
         from creative_painting.studio.ui import launch

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from creative_painting.extension.corpus import iter_articles, resumable_at
     from creative_painting.extension.index import build_index
-    from creative_painting.io import check_location
+    from creative_painting.files import check_location
 
     articles = iter_articles(args.source)  # checks the source before the index folder is touched
     check_location(args.index_dir)

@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_stats(args: argparse.Namespace) -> int:
     from creative_painting.errors import UserError
-    from creative_painting.io import claim_output_file
+    from creative_painting.files import claim_output_file
     from creative_painting.wikiart import collection_stats, iter_source, plot_top_artists
 
     if args.top < 1:

@@ -13,7 +13,7 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "selection": ["resolve_generators"],
     "index": ["WikiIndex", "build_index"],
     "paintability": ["load_paintability"],
-    "pipeline": ["ExtendSettings", "Extender", "extend_prompts"],
+    "pipeline": ["ExtendSettings", "Extender", "extensions_to_paint"],
     "scoring": ["Scored", "Weights", "score_candidates"],
     "shorten": ["clip_length", "shorten"],
     "tfidf": ["TfidfModel"],
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, names load
     from creative_painting.extension.entities import Entity, EntityTagger
     from creative_painting.extension.index import WikiIndex, build_index
     from creative_painting.extension.paintability import load_paintability
-    from creative_painting.extension.pipeline import Extender, ExtendSettings, extend_prompts
+    from creative_painting.extension.pipeline import Extender, ExtendSettings, extensions_to_paint
     from creative_painting.extension.scoring import Scored, Weights, score_candidates
     from creative_painting.extension.selection import resolve_generators
     from creative_painting.extension.shorten import clip_length, shorten

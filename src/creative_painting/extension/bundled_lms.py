@@ -58,7 +58,7 @@ def _converted(name: str, place_gguf) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from creative_painting.io import atomic_dir
+    from creative_painting.files import atomic_dir
 
     logger.warning("converting the bundled %s from GGUF, once (15-80 s)", name)
     with atomic_dir(folder) as tmp:  # a folder without config.json is a stale leftover: replaced

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from creative_painting.errors import UserError
 from creative_painting.extension.corpus import Article
 from creative_painting.extension.markup import split_sentences
-from creative_painting.io import atomic_write_text, is_empty, run_lock
+from creative_painting.files import atomic_write_text, is_empty, run_lock
 
 PROGRESS = "progress.json"
 RESERVOIR = "reservoir.json"  # the TF-IDF sentence sample of an unfinished build

@@ -17,11 +17,13 @@ from creative_painting.extension.index import WikiIndex
 from creative_painting.extension.scenes import SETTING, SceneComposer, Source, sentence_id, topic_relevance
 from creative_painting.extension.scoring import SCORINGS, Scored, Weights, score_candidates
 from creative_painting.extension.tfidf import TfidfModel
+from creative_painting.templates import EXTENDED_TEMPLATE
 
 logger = logging.getLogger(__name__)
 
 MAX_CANDIDATES = 1000  # each is embedded and tagged: 1000 take about a minute on 2 cores
 MAX_REWRITE = 10
+MAX_EXTEND = 100  # extensions painted per prompt
 
 
 @dataclass
@@ -158,11 +160,17 @@ class Extender:
         return scored[: self.settings.top]
 
 
-def extend_prompts(prompts: list[str], k: int, index: Path | None = None) -> list[str]:
-    """`paint --extend K` and `figures --extend`: each prompt becomes its top-K extensions (default settings)."""
-    if k < 1:
-        raise UserError(f"--extend must be at least 1, got {k}")
-    extender = Extender.from_options(top=k, index=index)
+def check_extend(k: int) -> int:
+    """The one bound on extensions painted per prompt: `paint --extend`, `figures --extend`, the studio."""
+    if not 1 <= k <= MAX_EXTEND:
+        raise UserError(f"--extend must be in 1..{MAX_EXTEND} extensions per prompt, got {k}")
+    return k
+
+
+def extensions_to_paint(prompts: list[str], k: int, index: Path | None = None) -> tuple[list[str], str]:
+    """Each prompt becomes its top-k extensions (default settings), whole sentences without their full stop,
+    and the template that paints them: (prompts, EXTENDED_TEMPLATE)."""
+    extender = Extender.from_options(top=check_extend(k), index=index)
     extended = []
     for prompt in prompts:
         results = extender.extend(prompt)
@@ -170,5 +178,5 @@ def extend_prompts(prompts: list[str], k: int, index: Path | None = None) -> lis
             raise UserError(f"no extension found for {prompt!r}")
         for r in results:
             logger.warning("extend: %r -> %r (%s, score %.3f)", prompt, r.candidate.text, r.candidate.kind, r.score)
-        extended += [r.candidate.text for r in results]
-    return extended
+        extended += [r.candidate.text.rstrip(" .") for r in results]
+    return extended, EXTENDED_TEMPLATE

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_write_text
+from creative_painting.files import atomic_write_text
 from creative_painting.textfiles import read_texts
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 from safetensors.torch import save_file
 from transformers import CLIPTextModel, CLIPTokenizer
 
-from creative_painting.io import atomic_path, output_dir
+from creative_painting.files import atomic_path, output_dir
 from creative_painting.models.compvis_layout import CONFIG_METADATA_KEY, merge_to_compvis
 from creative_painting.models.configs import ModelConfigs
 

@@ -72,7 +72,7 @@ def compile_unet(unet: torch.nn.Module, precision: str = "bf16", cache: Path | N
         raise UserError("--backend openvino needs `pip install 'creative-painting[openvino]'`") from None
     if next(unet.parameters()).dtype != torch.float32 or next(unet.parameters()).device.type != "cpu":
         raise UserError("--backend openvino converts an fp32 U-Net on the CPU (--device cpu)")
-    from creative_painting.io import atomic_dir
+    from creative_painting.files import atomic_dir
 
     if cache is None:
         from creative_painting.cache import cache_dir

@@ -79,7 +79,7 @@ def write_tiny(folder: str | Path, seed: int = 0, *, overwrite: bool = False) ->
     """Write the tiny model as `diffusers/`, `tiny.safetensors` and `tiny.ckpt` (CompVis layout) under `folder`.
 
     The folder appears whole; a previous tiny model there is replaced only with `overwrite`."""
-    from creative_painting.io import output_dir
+    from creative_painting.files import output_dir
 
     folder = Path(folder)
     names = {"diffusers": "diffusers", "safetensors": "tiny.safetensors", "ckpt": "tiny.ckpt"}

@@ -6,11 +6,9 @@ import re
 from dataclasses import dataclass
 
 from creative_painting.errors import UserError
-from creative_painting.templates import render
+from creative_painting.templates import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE, render
 
-DEFAULT_TEMPLATE = "a painting of {prompt}[ by {artist}][, {style}][, {genre}][, {year}]"
-# Extensions are whole sentences ("Shenzhen grew ... after 1979"): "a painting of <sentence>" reads badly.
-EXTENDED_TEMPLATE = "{prompt}[, a painting by {artist}][, {style}][, {genre}][, {year}]"
+__all__ = ["DEFAULT_TEMPLATE", "EXTENDED_TEMPLATE", "Cell", "build_cells"]
 
 
 @dataclass(frozen=True)

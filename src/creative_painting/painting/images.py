@@ -9,7 +9,7 @@ from typing import Any
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from creative_painting.io import atomic_path
+from creative_painting.files import atomic_path
 
 METADATA_KEY = "creative_painting"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from creative_painting import __version__
-from creative_painting.io import atomic_write_text, claim_output_dir, output_dir
+from creative_painting.files import atomic_write_text, claim_output_dir, output_dir
 from creative_painting.models import StableDiffusion
 from creative_painting.painting.captions import Cell
 from creative_painting.painting.grid import make_grid

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from creative_painting.errors import UserError
-from creative_painting.io import claim_resumable_dir, run_lock
+from creative_painting.files import claim_resumable_dir, run_lock
 from creative_painting.painting.request import PaintRequest
 from creative_painting.studio.queue import Job, JobQueue
 
@@ -139,6 +139,9 @@ class Studio:
             raise UserError("prompt must not be empty")
         if len(topic) > 1000:
             raise UserError("a topic is at most 1,000 characters")
+        from creative_painting.extension.pipeline import check_extend
+
+        check_extend(top)
         extender = self.extender()
         with self._extender_lock, self._pausing_painter():
             extender.settings.top = top

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.io import check_location, follow_umask_tree, is_empty
+from creative_painting.files import check_location, follow_umask_tree, is_empty
 
 _NAME = re.compile(r"^step-(\d+)$")
 EMA_FILE = "ema.safetensors"

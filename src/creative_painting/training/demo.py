@@ -143,7 +143,7 @@ def judge(images, pairs, artists, subjects, judges, held_out: set) -> dict[str, 
 def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = True) -> dict[str, Any]:
     from PIL import Image, ImageDraw
 
-    from creative_painting.io import atomic_path
+    from creative_painting.files import atomic_path
     from creative_painting.models import build_model, tiny_configs
     from creative_painting.painting import make_grid
     from creative_painting.training.trainer import train

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_write_text, run_lock
+from creative_painting.files import atomic_write_text, run_lock
 from creative_painting.seeds import derive_seed, seeded_init
 from creative_painting.training.checkpoints import (
     check_output_dir,

@@ -52,7 +52,7 @@ def train_vae(cfg: VaeConfig, progress: bool = True, resume: bool = True) -> dic
     from accelerate import Accelerator
     from diffusers import AutoencoderKL
 
-    from creative_painting.io import atomic_path, check_location, run_lock
+    from creative_painting.files import atomic_path, check_location, run_lock
     from creative_painting.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
     from creative_painting.training.trainer import launched_on_cpus
 

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from creative_painting.errors import UserError
-from creative_painting.io import atomic_path, atomic_write_text, check_location, is_empty, run_lock
+from creative_painting.files import atomic_path, atomic_write_text, check_location, is_empty, run_lock
 from creative_painting.wikiart.captions import DEFAULT_CAPTION, check_template, make_caption
 from creative_painting.wikiart.names import Artwork
 from creative_painting.wikiart.validate import BROKEN, PROBLEMS, check_image

@@ -47,7 +47,7 @@ def plot_top_artists(stats: dict[str, Any], path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from creative_painting.io import atomic_path
+    from creative_painting.files import atomic_path
 
     top = stats["top_artists"]
     fig, ax = plt.subplots(figsize=(12, 5), layout="constrained")

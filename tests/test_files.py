@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from creative_painting.io import atomic_dir, atomic_path
+from creative_painting.files import atomic_dir, atomic_path
 
 
 def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -45,7 +45,7 @@ def test_outputs_follow_the_umask(tiny_model, tmp_path):
     """mkstemp/mkdtemp make 0600/0700; our outputs must be what a plain open() gives: group-readable at 022."""
     import stat
 
-    from creative_painting.io import atomic_write_text
+    from creative_painting.files import atomic_write_text
     from creative_painting.models import write_tiny
     from creative_painting.painting import build_cells
     from creative_painting.painting.session import paint_grid

@@ -1,0 +1,80 @@
+"""Which model paints, and where: one description for `paint`, `batch` (and each of its Ray or accelerate
+workers), the studio and `figures`. The same flags and job keys build it, `validate()` checks it before
+anything is claimed or loaded, and `load()` loads it.
+
+This module imports neither torch nor diffusers: `--help` builds every parser with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+from creative_painting.models.configs import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    import torch
+
+    from creative_painting.models.bundle import StableDiffusion
+
+HELP = {
+    "model": "hub id, diffusers folder, or .ckpt/.safetensors",
+    "config": "diffusers folder whose configs describe a non-SD-v1 single file",
+    "device": "auto, cuda, cuda:1, mps or cpu",
+    "dtype": "auto (fp16 on GPU; bf16 on a CPU with native bf16, else fp32), fp32, fp16 or bf16",
+    "backend": "torch, or openvino: the U-Net compiled by OpenVINO for the CPU, converted once per model into "
+               "the cache (the fastest CPU path here; pip install '.[openvino]')",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model: str = DEFAULT_MODEL
+    config: str | None = None  # a diffusers folder whose configs describe a non-SD-v1 single file
+    device: str = "auto"
+    dtype: str = "auto"
+    backend: str = "torch"  # or "openvino" (CPU)
+
+    def validate(self) -> ModelSpec:
+        """Cheap checks, before any output is claimed or any weight read: the device, dtype and backend
+        exist here."""
+        from creative_painting.models.device import check_backend, resolve_device
+
+        device, _ = resolve_device(self.device, self.dtype)
+        check_backend(self.backend, device)
+        return self
+
+    def load(self, device: torch.device | None = None) -> StableDiffusion:
+        """Load and place the model. `device`: this process's GPU where `accelerate launch` started several."""
+        from creative_painting.models.loading import load_model
+
+        return self.place(load_model(self.model, config_dir=self.config), device)
+
+    def place(self, model: StableDiffusion, device: torch.device | None = None) -> StableDiffusion:
+        """A loaded (or built) model on this spec's device, in its dtype, with its backend."""
+        from creative_painting.models.device import check_backend, place, resolve_device
+
+        chosen, dtype = resolve_device(self.device, self.dtype)
+        if device is not None and chosen.type == device.type:
+            chosen = device
+        check_backend(self.backend, chosen)
+        return place(model, chosen, dtype, self.backend)
+
+
+def add_model_flags(parser: argparse.ArgumentParser, *, overrides: str | None = None, model_note: str = "") -> None:
+    """--model, --config, --device, --dtype, --backend, with the same words everywhere. `overrides`: the name
+    of what they override (a job file): their default is then None, and the file's value stays."""
+    for field in fields(ModelSpec):
+        default = field.default
+        where = f"{overrides} default" if overrides else "default"
+        text = HELP[field.name] + (model_note if field.name == "model" else "")
+        parser.add_argument(f"--{field.name}", default=None if overrides else default,
+                            choices=("torch", "openvino") if field.name == "backend" else None,
+                            help=text + (f" ({where} {default})" if default else ""))
+
+
+def model_spec(args: argparse.Namespace, base: ModelSpec | None = None) -> ModelSpec:
+    """The spec the flags describe; flags left at None keep `base`'s values."""
+    values = {f.name: getattr(args, f.name) for f in fields(ModelSpec) if getattr(args, f.name, None) is not None}
+    return ModelSpec(**{**(vars(base) if base else {}), **{k: str(v) for k, v in values.items()}})
