@@ -57,7 +57,7 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
-class Run:
+class GalleryRun:
     """A finished paint output in the data folder."""
 
     id: str
@@ -243,7 +243,7 @@ class Studio:
             self.queue.finish(job.id, "done")
 
     # -- gallery ---------------------------------------------------------------------------------------
-    def run(self, run_id: str) -> Run | None:
+    def run(self, run_id: str) -> GalleryRun | None:
         folder = self.runs / run_id
         try:
             manifest = json.loads((folder / "paint.json").read_text(encoding="utf-8"))
@@ -251,12 +251,12 @@ class Studio:
             return None
         images = manifest.get("images", [])
         labels = [f"{r.get('artist') or 'no artist'} · {_short(r.get('prompt') or '')}" for r in images]
-        return Run(run_id, folder, folder / "grid.png", [folder / r["file"] for r in images],
+        return GalleryRun(run_id, folder, folder / "grid.png", [folder / r["file"] for r in images],
                    list(dict.fromkeys(r.get("prompt", "") for r in images)),
                    list(dict.fromkeys(r["artist"] for r in images if r.get("artist"))),
                    manifest.get("request"), (folder / "paint.json").stat().st_mtime, labels)
 
-    def gallery(self, query: str = "") -> list[Run]:
+    def gallery(self, query: str = "") -> list[GalleryRun]:
         """Every finished run in the data folder, newest first, filtered by words of its prompts or artists."""
         runs = [run for folder in self.runs.iterdir() if not folder.name.startswith(".")
                 and (run := self.run(folder.name)) is not None]

@@ -151,7 +151,7 @@ def _noise_generator(cfg: TrainConfig, micro_step: int, rank: int) -> torch.Gene
 
 
 @dataclass
-class Run:
+class TrainingRun:
     """One training run: its settings, the accelerator and the networks every helper needs."""
 
     cfg: TrainConfig
@@ -244,7 +244,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     model.vae.to(device)
     if ema:
         ema.to(device)
-    run = Run(cfg, accelerator, model, text_encoder, unet, params, ema, out)
+    run = TrainingRun(cfg, accelerator, model, text_encoder, unet, params, ema, out)
 
     with run_lock(out, enabled=accelerator.is_local_main_process):
         # 4. Resume from the newest whole checkpoint.
@@ -341,7 +341,7 @@ def _digest(modules) -> str:
     return h.hexdigest()
 
 
-def _trained_model(run: Run):
+def _trained_model(run: TrainingRun):
     """A StableDiffusion bundle holding the trained (EMA, LoRA-merged) weights, on the CPU, in fp32.
 
     Frozen parts are exported exactly as the source model holds them: under mixed precision they were held
@@ -363,7 +363,7 @@ def _trained_model(run: Run):
                    text_encoder=source.text_encoder.float().cpu() if te is None else te, vae=source.vae.float().cpu())
 
 
-def _validate(run: Run, folder: Path) -> None:
+def _validate(run: TrainingRun, folder: Path) -> None:
     """The fixed-seed grid (`folder/grid.png`) of validation artists x prompts, painted on the training device
     with the EMA weights: steps compare by eye."""
     if not run.accelerator.is_main_process:
