@@ -107,7 +107,6 @@ def register_figures(sub: argparse._SubParsersAction) -> None:
 def run_figures(args: argparse.Namespace) -> int:
     from creative_painting.batch import BatchJob
     from creative_painting.batch.figures import TOPIC, make_figures
-    from creative_painting.errors import UserError
 
     flags = _job_flags(args)
     base = BatchJob(**flags)

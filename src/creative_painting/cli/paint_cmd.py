@@ -6,8 +6,6 @@ import argparse
 import logging
 from pathlib import Path
 
-from creative_painting.errors import UserError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     from creative_painting.models.spec import add_model_flags

@@ -13,7 +13,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,8 @@ def _noise_generator(cfg: TrainConfig, micro_step: int, rank: int) -> torch.Gene
 
 @dataclass
 class TrainingRun:
-    """One training run: its settings, the accelerator and the networks every helper needs."""
+    """One training run as a recipe: `setup` once, `micro_step` for every batch, `step_end` after every optimizer
+    step (logging, checkpoints, validation grids), `finish` at the end (export)."""
 
     cfg: TrainConfig
     accelerator: Any
@@ -162,6 +163,137 @@ class TrainingRun:
     params: list[torch.nn.Parameter]  # what trains, in a fixed order (clipping, EMA)
     ema: Any | None
     out: Path
+    optimizer: Any = None
+    lr_scheduler: Any = None
+    noise_scheduler: Any = None
+    trainable: list[torch.nn.Module] = field(default_factory=list)  # prepared: accumulate() skips their syncs
+    items: list = field(default_factory=list)
+    scaling: float = 0.18215  # the latents' scaling factor (the shards' own, or the VAE's)
+
+    @classmethod
+    def setup(cls, cfg: TrainConfig, resume: bool) -> TrainingRun:
+        """Checks and data before anything is written or loaded; then the accelerator, what trains (decided
+        once, by the stage), the optimizer and the EMA, prepared and on the device."""
+        from accelerate import Accelerator
+        from accelerate.state import AcceleratorState
+        from accelerate.utils import ProjectConfiguration
+        from diffusers import DDPMScheduler
+        from diffusers.optimization import get_scheduler
+
+        from creative_painting.models import load_model
+
+        out = Path(cfg.output_dir)
+        check_options(cfg)
+        check_output_dir(out, cfg, resume)
+        if cfg.check_memory:
+            check_training_memory(cfg)
+        items, manifest = open_items(cfg.data)
+        if manifest.get("kind") == "pixels" and manifest.get("size") not in (None, cfg.resolution):
+            raise UserError(f"{cfg.data} holds {manifest['size']} px images but resolution is {cfg.resolution}")
+        # accelerate keeps one state per process: a second run in it (the demo's stages, a notebook, the tests)
+        # with another precision would be refused. Its process group (PartialState) is kept.
+        AcceleratorState._reset_state()
+        accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=launched_on_cpus(),
+                                  gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
+                                  project_config=ProjectConfiguration(project_dir=str(out),
+                                                                      logging_dir=str(out / "logs")))
+        model = load_model(cfg.model)
+        master_weights(model, cfg)
+        text_encoder, unet, groups = trainable_modules(cfg, model)
+        model = replace(model, text_encoder=text_encoder)  # stage 1 from scratch: the model's own is not kept
+        params = [p for g in groups for p in g["params"]]
+        optimizer = _optimizer(cfg, groups)
+        lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=cfg.warmup_steps)
+        ema = None
+        if cfg.ema_decay:
+            from diffusers.training_utils import EMAModel
+
+            ema = EMAModel(params, decay=cfg.ema_decay)  # saved as safetensors by save_checkpoint, never pickled
+        optimizer, lr_scheduler = accelerator.prepare(optimizer, lr_scheduler)
+        trainable = []
+        if cfg.train_text_encoder:
+            text_encoder = accelerator.prepare(text_encoder)
+            trainable.append(text_encoder)
+        if cfg.stage == 2:
+            unet = accelerator.prepare(unet)
+            trainable.append(unet)
+        for module in (text_encoder, unet, model.vae, ema):
+            if module is not None:
+                module.to(accelerator.device)
+        return cls(cfg, accelerator, model, text_encoder, unet, params, ema, out, optimizer, lr_scheduler,
+                   DDPMScheduler.from_config(model.scheduler_config), trainable, items,
+                   float(manifest.get("scaling_factor") or model.vae.config.scaling_factor))
+
+    def start(self, resume: bool) -> int:
+        """Restore the newest whole checkpoint (its step, or 0), then record the config and open the logs."""
+        start_step = 0
+        checkpoint = latest_checkpoint(self.out) if resume else None
+        if checkpoint:
+            start_step = load_checkpoint(self.accelerator, checkpoint, self.ema)
+            log.warning("resumed from %s (step %d)", checkpoint, start_step)  # stderr: stdout may hold --json
+        if self.accelerator.is_main_process:
+            atomic_write_text(self.out / "config.json", self.cfg.to_json())
+            self.accelerator.init_trackers("train", config={k: v for k, v in json.loads(self.cfg.to_json()).items()
+                                                            if isinstance(v, (int, float, str, bool))})
+        return start_step
+
+    def batches(self, start_step: int) -> torch.utils.data.DataLoader:
+        """The micro-batches from `start_step` on: each a pure function of (seed, step, rank)."""
+        cfg, accum = self.cfg, self.cfg.gradient_accumulation_steps
+        batches = step_batches(cfg, self.items, rank=self.accelerator.process_index,
+                               world_size=self.accelerator.num_processes)
+        remaining = torch.utils.data.Subset(batches, range(start_step * accum, cfg.max_steps * accum))
+        return torch.utils.data.DataLoader(remaining, batch_size=None, num_workers=cfg.num_workers,
+                                           persistent_workers=False, prefetch_factor=2 if cfg.num_workers else None)
+
+    def micro_step(self, batch: dict[str, Any]) -> float:
+        """Loss, backward and (at the end of an accumulation) the optimizer step; returns the loss."""
+        accelerator = self.accelerator
+        with accelerator.accumulate(*self.trainable):
+            # autocast over the whole loss (stage 1's frozen U-Net and the VAE are not prepared modules) but not
+            # the backward pass and the step: its cache of bf16/fp16 weight copies (2 GB at SD v1 size) is freed
+            with accelerator.autocast():
+                loss = diffusion_loss(batch, unet=self.unet, text_encoder=self.text_encoder, vae=self.model.vae,
+                                      tokenizer=self.model.tokenizer, noise_scheduler=self.noise_scheduler,
+                                      scaling_factor=self.scaling, snr_gamma=self.cfg.snr_gamma,
+                                      generator=_noise_generator(self.cfg, batch["step"], accelerator.process_index),
+                                      device=accelerator.device)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_(self.params, 1.0)
+            self.optimizer.step()
+            self.lr_scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach().float().item()
+
+    def step_end(self, step: int, loss: float, samples_per_second: float | None) -> None:
+        """After an optimizer step: the EMA, then logs, checkpoints and validation grids when they are due."""
+        cfg = self.cfg
+        if self.ema:
+            self.ema.step(self.params)
+        last = step == cfg.max_steps
+        if step % cfg.log_every == 0 or last:
+            speed = {"samples_per_second": samples_per_second} if samples_per_second else {}
+            self.accelerator.log({"loss": loss, "lr": self.lr_scheduler.get_last_lr()[0], **speed}, step=step)
+        if step % cfg.checkpoint_every == 0 or last:
+            save_checkpoint(self.accelerator, self.out, step, cfg.keep_checkpoints, self.ema)
+        if step % cfg.validate_every == 0 or last:
+            _validate(self, self.out / "samples" / f"step-{step:06d}")
+
+    def finish(self) -> dict[str, Any]:
+        """Export (the EMA weights, LoRA merged) as a single file and a diffusers folder; DDP ranks' digests."""
+        self.optimizer.state.clear()  # the last checkpoint holds the moments; the export needs the room
+        accelerator, exported = self.accelerator, {}
+        if accelerator.is_main_process and self.cfg.export:
+            trained = _trained_model(self)
+            exported = {"single_file": str(trained.save_single_file(self.out / "model.safetensors")),
+                        "diffusers": str(trained.save_diffusers(self.out / "diffusers", overwrite=True))}
+        if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical
+            digest = _digest([accelerator.unwrap_model(m) for m in self.trainable])
+            atomic_write_text(self.out / "ranks" / f"{accelerator.process_index}.json", json.dumps({"digest": digest}))
+        accelerator.wait_for_everyone()
+        accelerator.end_training()
+        return {"exported": exported} if exported else {}
 
     def networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         """The unwrapped text encoder and U-Net (LoRA layers still injected into the U-Net)."""
@@ -189,145 +321,35 @@ class TrainingRun:
 
 def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict[str, Any]:
     """Run (or continue) training; returns a summary with the losses and where the model went."""
-    from accelerate import Accelerator
-    from accelerate.utils import ProjectConfiguration
-    from diffusers import DDPMScheduler
-    from diffusers.optimization import get_scheduler
-
-    from creative_painting.models import load_model
-
-    # 1. Data: opened (and its problems reported) before anything is written.
-    out = Path(cfg.output_dir)
-    check_options(cfg)
-    check_output_dir(out, cfg, resume)
-    if cfg.check_memory:
-        check_training_memory(cfg)
-    items, manifest = open_items(cfg.data)
-    if manifest.get("kind") == "pixels" and manifest.get("size") not in (None, cfg.resolution):
-        raise UserError(f"{cfg.data} holds {manifest['size']} px images but resolution is {cfg.resolution}")
-    from accelerate.state import AcceleratorState
-
-    # accelerate keeps one state per process: a second run in it (the demo's stages, a notebook, the tests) with
-    # another precision would be refused. Its process group (PartialState) is kept.
-    AcceleratorState._reset_state()
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=launched_on_cpus(),
-                              gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
-                              project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")))
-
-    # 2. What trains: decided once, by the stage.
-    model = load_model(cfg.model)
-    master_weights(model, cfg)
-    text_encoder, unet, groups = trainable_modules(cfg, model)
-    model = replace(model, text_encoder=text_encoder)  # stage 1 from scratch: the model's own is not kept
-    params = [p for g in groups for p in g["params"]]
-
-    # 3. Optimizer, EMA, prepare.
-    optimizer = _optimizer(cfg, groups)
-    lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=cfg.warmup_steps)
-    noise_scheduler = DDPMScheduler.from_config(model.scheduler_config)
-    ema = None
-    if cfg.ema_decay:
-        from diffusers.training_utils import EMAModel
-
-        ema = EMAModel(params, decay=cfg.ema_decay)  # saved as safetensors by save_checkpoint, never pickled
-    optimizer, lr_scheduler = accelerator.prepare(optimizer, lr_scheduler)
-    trainable = []  # prepared (DDP-wrapped where launched so): accumulate() skips their gradient syncs
-    if cfg.train_text_encoder:
-        text_encoder = accelerator.prepare(text_encoder)
-        trainable.append(text_encoder)
-    if cfg.stage == 2:
-        unet = accelerator.prepare(unet)
-        trainable.append(unet)
-    device = accelerator.device
-    text_encoder.to(device)
-    unet.to(device)
-    model.vae.to(device)
-    if ema:
-        ema.to(device)
-    run = TrainingRun(cfg, accelerator, model, text_encoder, unet, params, ema, out)
-
-    with run_lock(out, enabled=accelerator.is_local_main_process):
-        # 4. Resume from the newest whole checkpoint.
-        start_step = 0
-        checkpoint = latest_checkpoint(out) if resume else None
-        if checkpoint:
-            start_step = load_checkpoint(accelerator, checkpoint, ema)
-            log.warning("resumed from %s (step %d)", checkpoint, start_step)  # stderr: stdout may hold --json
-        if accelerator.is_main_process:
-            atomic_write_text(out / "config.json", cfg.to_json())
-            accelerator.init_trackers("train", config={k: v for k, v in json.loads(cfg.to_json()).items()
-                                                       if isinstance(v, (int, float, str, bool))})
-
-        # 5. Loop: the batch and the noise of every step are pure functions of (seed, step).
-        accum = cfg.gradient_accumulation_steps
-        samples_per_step = cfg.batch_size * accum * accelerator.num_processes
-        batches = step_batches(cfg, items, rank=accelerator.process_index, world_size=accelerator.num_processes)
-        remaining = torch.utils.data.Subset(batches, range(start_step * accum, cfg.max_steps * accum))
-        loader = torch.utils.data.DataLoader(remaining, batch_size=None, num_workers=cfg.num_workers,
-                                             persistent_workers=False, prefetch_factor=2 if cfg.num_workers else None)
-        scaling = float(manifest.get("scaling_factor") or model.vae.config.scaling_factor)
-        step, losses, window, started = start_step, {}, [], time.perf_counter()
+    run = TrainingRun.setup(cfg, resume)
+    accelerator = run.accelerator
+    with run_lock(run.out, enabled=accelerator.is_local_main_process):
+        step = start_step = run.start(resume)
+        samples_per_step = cfg.batch_size * cfg.gradient_accumulation_steps * accelerator.num_processes
+        losses, window, started = {}, [], time.perf_counter()
         busy, timed, tick = 0.0, 0, time.perf_counter()  # step time without checkpoints and grids; 2 warm-up steps
         bar = tqdm(total=cfg.max_steps, initial=start_step, desc=f"stage {cfg.stage}", unit="step",
                    disable=not progress or not accelerator.is_local_main_process)
-        for batch in loader:
+        for batch in run.batches(start_step):
             if batch["x"] is None:
                 continue  # every image of this micro-batch was broken
-            with accelerator.accumulate(*trainable):
-                # autocast over the whole loss (stage 1's frozen U-Net and the VAE are not prepared modules) but
-                # not the backward pass and the step: its cache of bf16/fp16 weight copies (2 GB at SD v1 size)
-                # is freed on leaving it
-                with accelerator.autocast():
-                    loss = diffusion_loss(batch, unet=unet, text_encoder=text_encoder, vae=model.vae,
-                                          tokenizer=model.tokenizer, noise_scheduler=noise_scheduler,
-                                          scaling_factor=scaling, snr_gamma=cfg.snr_gamma,
-                                          generator=_noise_generator(cfg, batch["step"], accelerator.process_index),
-                                          device=device)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                lr_scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-            window.append(loss.detach().float().item())
+            window.append(run.micro_step(batch))
             if not accelerator.sync_gradients:
                 continue
             step += 1
-            if ema:
-                ema.step(params)
-            step_loss = sum(window) / len(window)
-            window = []
-            losses[step] = step_loss
+            losses[step], window = sum(window) / len(window), []
             if step - start_step > 2:
                 busy, timed = busy + time.perf_counter() - tick, timed + 1
             bar.update(1)
-            bar.set_postfix(loss=f"{step_loss:.4f}")
-            if step % cfg.log_every == 0 or step == cfg.max_steps:
-                speed = {"samples_per_second": samples_per_step * timed / busy} if timed else {}
-                accelerator.log({"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0], **speed}, step=step)
-            if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
-                save_checkpoint(accelerator, out, step, cfg.keep_checkpoints, ema)
-            if step % cfg.validate_every == 0 or step == cfg.max_steps:
-                _validate(run, out / "samples" / f"step-{step:06d}")
+            bar.set_postfix(loss=f"{losses[step]:.4f}")
+            run.step_end(step, losses[step], samples_per_step * timed / busy if timed else None)
             tick = time.perf_counter()
         bar.close()
         if not math.isfinite(sum(losses.values()) if losses else 0.0):
             raise UserError("training diverged (loss is not finite); lower learning_rate or use bf16 instead of fp16")
-
-        # 6. Export: the EMA weights, LoRA merged, as a single file and a diffusers folder.
         summary = {"steps": step, "losses": losses, "seconds": time.perf_counter() - started,
                    "samples_per_second": samples_per_step * timed / busy if timed else None}
-        optimizer.state.clear()  # the last checkpoint holds the moments; the export needs the room
-        if accelerator.is_main_process and cfg.export:
-            trained = _trained_model(run)
-            summary["exported"] = {"single_file": str(trained.save_single_file(out / "model.safetensors")),
-                                   "diffusers": str(trained.save_diffusers(out / "diffusers", overwrite=True))}
-        if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical
-            digest = _digest([accelerator.unwrap_model(m) for m in trainable])
-            atomic_write_text(out / "ranks" / f"{accelerator.process_index}.json", json.dumps({"digest": digest}))
-        accelerator.wait_for_everyone()
-        accelerator.end_training()
-    return summary
+        return summary | run.finish()
 
 
 def _digest(modules) -> str:
