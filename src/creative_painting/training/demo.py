@@ -141,35 +141,68 @@ def judge(images, pairs, artists, subjects, judges, held_out: set) -> dict[str, 
 
 
 def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = True) -> dict[str, Any]:
-    from PIL import Image, ImageDraw
-
-    from creative_painting.files import atomic_path
-    from creative_painting.models import build_model, tiny_configs
-    from creative_painting.painting import make_grid
-    from creative_painting.training.trainer import train
-    from creative_painting.training.vae_trainer import train_vae
-    from creative_painting.wikiart.shards import ShardSettings, write_shards
-    from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists, write_collection
+    """The experiment once: data, VAE, base model, the recipe, then every pair painted and judged."""
+    from creative_painting.errors import UserError
+    from creative_painting.wikiart.synthetic import SUBJECTS, make_artists
     from creative_painting.wikiart.synthetic import paint as paint_example
 
     s = s or DemoSettings()
-    from creative_painting.errors import UserError
-
     if s.recipe not in RECIPES:
         raise UserError(f"unknown recipe {s.recipe!r}; choose one of {', '.join(RECIPES)}")
     if s.base_captions not in BASE_CAPTIONS:
         raise UserError(f"unknown base captions {s.base_captions!r}; choose one of {', '.join(BASE_CAPTIONS)}")
-    out = Path(out)
-    started = last = time.perf_counter()
-    seconds: dict[str, float] = {}
-
-    def lap(name: str) -> None:
-        nonlocal last
-        seconds[name], last = round(time.perf_counter() - last, 1), time.perf_counter()
-
-    # 1. Data: the training collection holds only the seen pairs.
+    out, clock = Path(out), _Laps()
     artists, subjects = make_artists(s.artists, s.seed), SUBJECTS[: s.subjects]
     held_out = held_out_pairs(len(artists), len(subjects), s.held_out)
+    shards = _write_seen_pairs(out, s, artists, subjects, held_out)  # 1. the collection holds only the seen pairs
+    judges = make_judges(artists, subjects, s)
+    clock.lap("data")
+    init = _untrained_model(out, s, shards, progress)  # 2. a VAE for 32 px paintings, an untrained model around it
+    clock.lap("vae")
+    models = _train_recipe(out, s, shards, str(init), artists, subjects, progress, clock)  # 3. base; 4. recipe
+    final = list(models)[-1]
+    scores, painted = {}, {}  # 5. every pair painted by every model, and the judges' verdicts
+    for name, path in models.items():
+        images, pairs, _, _ = paint_pairs(path, artists, subjects, s)
+        scores[name] = judge(images, pairs, artists, subjects, judges, held_out)
+        painted[name] = images
+    own_words = None
+    if s.base_captions == "laion":  # the world is as claimed: the base paints a style asked in its own words
+        images, pairs, _, _ = paint_pairs(models["base"], artists, subjects, s, caption=own_words_caption)
+        own_words = judge(images, pairs, artists, subjects, judges, held_out=set())["seen"]  # every pair
+    truth = [paint_example(a, subject, s.size, seed=s.seed) for subject in subjects for a in artists]
+    _save_grid(out / "collection.png", [img for img in truth for _ in range(s.samples)], artists, subjects, held_out, s)
+    grid_name = "grid.png" if s.recipe == "paper" else f"grid-{s.recipe}.png"
+    _save_grid(out / grid_name, painted[final], artists, subjects, held_out, s)
+    clock.lap("paint and judge")
+    return {"recipe": s.recipe, "base_captions": s.base_captions, "base_own_words": own_words, "seed": s.seed,
+            "artists": s.artists, "artist_names": [a.name for a in artists], "subjects": s.subjects,
+            "held_out_pairs": len(held_out), "final": final, "models": models,
+            "chance": {"artist": round(1 / s.artists, 4), "subject": round(1 / s.subjects, 4),
+                       "joint": round(1 / (s.artists * s.subjects), 4)},
+            "heldout": {k: v["heldout"] for k, v in scores.items()}, "seen": {k: v["seen"] for k, v in scores.items()},
+            "seconds": clock.total(), "phases": clock.seconds, "grid": str(out / grid_name)}
+
+
+class _Laps:
+    """Seconds per phase of the experiment."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        self.seconds[name], self.last = round(time.perf_counter() - self.last, 1), time.perf_counter()
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.started, 1)
+
+
+def _write_seen_pairs(out: Path, s: DemoSettings, artists, subjects, held_out: set) -> str:
+    """The synthetic collection without the held-out pairs, in WikiArt layout, and its shards."""
+    from creative_painting.wikiart.shards import ShardSettings, write_shards
+    from creative_painting.wikiart.synthetic import collection_files, write_collection
+
     files = {}
     for a, artist in enumerate(artists):
         for j, subject in enumerate(subjects):
@@ -179,11 +212,14 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     write_collection(files, out / "data" / "wikiart")
     write_shards(str(out / "data" / "wikiart"), out / "data" / "shards", ShardSettings(size=s.size, min_size=16),
                  workers=0, progress=False)
-    shards = str(out / "data" / "shards")
-    judges = make_judges(artists, subjects, s)
-    lap("data")
+    return str(out / "data" / "shards")
 
-    # 2. A VAE for 32 px paintings, and an untrained model around it.
+
+def _untrained_model(out: Path, s: DemoSettings, shards: str, progress: bool) -> Path:
+    """A VAE trained for the collection's 32 px paintings, and an untrained tiny model around it."""
+    from creative_painting.models import build_model, tiny_configs
+    from creative_painting.training.vae_trainer import train_vae
+
     vae = train_vae(VaeConfig(data=shards, output_dir=str(out / "models" / "vae"), channels=list(s.vae_channels),
                               resolution=s.size, batch_size=s.batch_size, max_steps=s.vae_steps, seed=s.seed,
                               num_workers=0), progress=progress)["vae"]
@@ -192,8 +228,14 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     configs.vae = {k: v for k, v in vae.config.items() if not k.startswith("_")}
     model = build_model(configs, seed=s.seed)
     model.vae.load_state_dict(vae.state_dict())
-    init = model.save_single_file(out / "models" / "init.safetensors")
-    lap("vae")
+    return model.save_single_file(out / "models" / "init.safetensors")
+
+
+def _train_recipe(out: Path, s: DemoSettings, shards: str, init: str, artists, subjects, progress: bool,
+                  clock: _Laps) -> dict[str, str]:
+    """The base model (it knows subjects, and with `laion` the styles under other words), then the recipe that
+    teaches "by {artist}", which the base never read. Returns every model by name, the final one last."""
+    from creative_painting.training.trainer import train
 
     def stage(name: str, model_path: str, steps: int, template: str, **options) -> str:
         cfg = TrainConfig(model=model_path, data=shards, output_dir=str(out / "models" / name), resolution=s.size,
@@ -204,17 +246,15 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
                           validation_prompts=[f"a painting of a {subjects[0]}"], validation_steps=10, num_workers=0,
                           **options)
         path = train(cfg.validate(), resume=True, progress=progress)["exported"]["single_file"]
-        lap(name)
+        clock.lap(name)
         return path
 
-    # 3. The base model knows subjects, and (laion) the styles under other words; 4. the recipe teaches
-    # "by {artist}", which the base never read.
     by_artist = "a painting of a {title} by {artist}"
     if s.base_captions == "laion":
-        base = stage("base", str(init), s.base_steps, "a painting of a {title}[, {artist}]", ema_decay=s.ema_decay,
+        base = stage("base", init, s.base_steps, "a painting of a {title}[, {artist}]", ema_decay=s.ema_decay,
                      artist_aliases=base_aliases(artists))
     else:
-        base = stage("base", str(init), s.base_steps, "a painting of a {title}", ema_decay=s.ema_decay)
+        base = stage("base", init, s.base_steps, "a painting of a {title}", ema_decay=s.ema_decay)
     models = {"base": base}
     budget = s.stage1_steps + s.stage2_steps
     if s.recipe == "paper":
@@ -228,47 +268,28 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
     else:
         models["lora"] = stage("lora", models["base"], budget, by_artist, ema_decay=s.ema_decay,
                                train_text_encoder=False, lora_rank=s.lora_rank)
-    final = list(models)[-1]
+    return models
 
-    # 5. Paint every pair with every model and let the judges speak.
-    scores, painted = {}, {}
-    for name, path in models.items():
-        images, pairs, _, _ = paint_pairs(path, artists, subjects, s)
-        scores[name] = judge(images, pairs, artists, subjects, judges, held_out)
-        painted[name] = images
-    own_words = None
-    if s.base_captions == "laion":  # the world is as claimed: the base paints a style asked in its own words
-        images, pairs, _, _ = paint_pairs(models["base"], artists, subjects, s, caption=own_words_caption)
-        own_words = judge(images, pairs, artists, subjects, judges, held_out=set())["seen"]  # every pair
 
-    def save_grid(images: list[Image.Image], name: str) -> None:
-        """Subjects x artists (first sample of each pair); held-out pairs framed in red."""
-        cells = []
-        for j in range(len(subjects)):
-            row = []
-            for a in range(len(artists)):
-                cell = images[(j * len(artists) + a) * s.samples].resize((96, 96), Image.Resampling.NEAREST)
-                if (a, j) in held_out:
-                    ImageDraw.Draw(cell).rectangle((0, 0, 95, 95), outline=(220, 0, 0), width=3)
-                row.append(cell)
-            cells.append(row)
-        grid = make_grid(cells, col_labels=[a.name for a in artists], row_labels=list(subjects), min_side=0)
-        with atomic_path(out / name) as tmp:
-            grid.save(tmp, format="PNG")
+def _save_grid(path: Path, images, artists, subjects, held_out: set, s: DemoSettings) -> None:
+    """Subjects x artists (first sample of each pair); held-out pairs framed in red."""
+    from PIL import Image, ImageDraw
 
-    truth = [paint_example(a, subject, s.size, seed=s.seed) for subject in subjects for a in artists]
-    save_grid([img for img in truth for _ in range(s.samples)], "collection.png")  # what it should look like
-    grid_name = "grid.png" if s.recipe == "paper" else f"grid-{s.recipe}.png"
-    save_grid(painted[final], grid_name)
-    lap("paint and judge")
-    return {"recipe": s.recipe, "base_captions": s.base_captions, "base_own_words": own_words, "seed": s.seed,
-            "artists": s.artists, "artist_names": [a.name for a in artists],
-            "subjects": s.subjects,
-            "held_out_pairs": len(held_out), "final": final, "models": models,
-            "chance": {"artist": round(1 / s.artists, 4), "subject": round(1 / s.subjects, 4),
-                       "joint": round(1 / (s.artists * s.subjects), 4)},
-            "heldout": {k: v["heldout"] for k, v in scores.items()}, "seen": {k: v["seen"] for k, v in scores.items()},
-            "seconds": round(time.perf_counter() - started, 1), "phases": seconds, "grid": str(out / grid_name)}
+    from creative_painting.files import atomic_path
+    from creative_painting.painting import make_grid
+
+    cells = []
+    for j in range(len(subjects)):
+        row = []
+        for a in range(len(artists)):
+            cell = images[(j * len(artists) + a) * s.samples].resize((96, 96), Image.Resampling.NEAREST)
+            if (a, j) in held_out:
+                ImageDraw.Draw(cell).rectangle((0, 0, 95, 95), outline=(220, 0, 0), width=3)
+            row.append(cell)
+        cells.append(row)
+    grid = make_grid(cells, col_labels=[a.name for a in artists], row_labels=list(subjects), min_side=0)
+    with atomic_path(path) as tmp:
+        grid.save(tmp, format="PNG")
 
 
 def run_seeds(out: str | Path, s: DemoSettings, seeds: int, progress: bool = True) -> dict[str, Any]:
