@@ -50,22 +50,15 @@ class _Autoencoding(torch.nn.Module):
 def train_vae(cfg: VaeConfig, progress: bool = True, resume: bool = True) -> dict[str, Any]:
     """Train (or continue training) the autoencoder; resumes from the newest checkpoint in `output_dir`."""
     from accelerate import Accelerator
-    from diffusers import AutoencoderKL
 
-    from creative_painting.files import atomic_path, check_location, run_lock
+    from creative_painting.files import check_location, run_lock
     from creative_painting.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
     from creative_painting.training.trainer import launched_on_cpus
 
     # 1. Data and the starting VAE, before anything is written.
     out = check_location(cfg.output_dir)
     items, _ = open_items(cfg.data)
-    if cfg.model:
-        from creative_painting.models import load_model
-
-        vae = load_model(cfg.model).vae
-    else:
-        with seeded_init(derive_seed(cfg.seed, "vae")):
-            vae = AutoencoderKL(**small_vae_config(cfg.channels, cfg.latent_channels))
+    vae = _starting_vae(cfg)
     accelerator = Accelerator(cpu=launched_on_cpus())
 
     # 2. Optimizers, prepared by accelerate (DDP wraps the whole autoencoding pass).
@@ -96,22 +89,8 @@ def train_vae(cfg: VaeConfig, progress: bool = True, resume: bool = True) -> dic
         for batch in loader:
             step = batch["step"] + 1
             if batch["x"] is not None:
-                x = batch["x"].to(accelerator.device)
-                noise = torch.Generator().manual_seed(derive_seed(cfg.seed, "vae-noise", step, rank))
-                recon, kl = autoencoding(x, noise)
-                loss = F.mse_loss(recon, x) + cfg.kl_weight * kl / x[0].numel()
-                if disc is not None and step > cfg.gan_start:
-                    loss = loss - cfg.gan_weight * disc(recon).mean()
-                optimizer.zero_grad(set_to_none=True)
-                accelerator.backward(loss)
-                optimizer.step()
-                if disc is not None and step > cfg.gan_start:  # hinge loss for the discriminator
-                    d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(recon.detach())).mean()
-                    d_opt.zero_grad(set_to_none=True)
-                    accelerator.backward(d_loss)
-                    d_opt.step()
-                losses[step] = loss.item()
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+                losses[step] = _step(batch, step, cfg, accelerator, autoencoding, optimizer, disc, d_opt)
+                bar.set_postfix(loss=f"{losses[step]:.4f}")
             bar.update(1)
             if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
                 save_checkpoint(accelerator, out, step, keep=2)
@@ -122,14 +101,53 @@ def train_vae(cfg: VaeConfig, progress: bool = True, resume: bool = True) -> dic
         # 5. Export: a folder AutoencoderKL.from_pretrained loads, with a scaling factor measured on the data.
         vae = accelerator.unwrap_model(autoencoding).vae
         if accelerator.is_main_process:
-            _set_scaling_factor(vae, items, cfg, accelerator.device)
-            with atomic_path(out / "diffusion_pytorch_model.safetensors") as tmp:
-                from safetensors.torch import save_file
-
-                save_file({k: v.contiguous() for k, v in vae.state_dict().items()}, str(tmp))
-            vae.save_config(out)
+            _export(vae, items, cfg, out, accelerator.device)
         accelerator.wait_for_everyone()
     return {"steps": cfg.max_steps, "losses": losses, "vae": vae, "scaling_factor": vae.config.scaling_factor}
+
+
+def _starting_vae(cfg: VaeConfig):
+    """The model's VAE to continue from, or a small new one built from `channels`."""
+    if cfg.model:
+        from creative_painting.models import load_model
+
+        return load_model(cfg.model).vae
+    from diffusers import AutoencoderKL
+
+    with seeded_init(derive_seed(cfg.seed, "vae")):
+        return AutoencoderKL(**small_vae_config(cfg.channels, cfg.latent_channels))
+
+
+def _step(batch, step: int, cfg: VaeConfig, accelerator, autoencoding, optimizer, disc, d_opt) -> float:
+    """One batch: reconstruction + KL (+ the hinge GAN after gan_start, then the discriminator's own step)."""
+    x = batch["x"].to(accelerator.device)
+    noise = torch.Generator().manual_seed(derive_seed(cfg.seed, "vae-noise", step, accelerator.process_index))
+    recon, kl = autoencoding(x, noise)
+    loss = F.mse_loss(recon, x) + cfg.kl_weight * kl / x[0].numel()
+    adversarial = disc is not None and step > cfg.gan_start
+    if adversarial:
+        loss = loss - cfg.gan_weight * disc(recon).mean()
+    optimizer.zero_grad(set_to_none=True)
+    accelerator.backward(loss)
+    optimizer.step()
+    if adversarial:
+        d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(recon.detach())).mean()
+        d_opt.zero_grad(set_to_none=True)
+        accelerator.backward(d_loss)
+        d_opt.step()
+    return loss.item()
+
+
+def _export(vae, items, cfg: VaeConfig, out, device) -> None:
+    """The trained VAE as a folder `AutoencoderKL.from_pretrained` loads, its scaling factor measured."""
+    from safetensors.torch import save_file
+
+    from creative_painting.files import atomic_path
+
+    _set_scaling_factor(vae, items, cfg, device)
+    with atomic_path(out / "diffusion_pytorch_model.safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in vae.state_dict().items()}, str(tmp))
+    vae.save_config(out)
 
 
 def _set_scaling_factor(vae, items, cfg: VaeConfig, device) -> None:
