@@ -51,3 +51,30 @@ def test_help_imports_no_heavy_library():
             "print(sorted(m for m in ('torch', 'sklearn', 'transformers', 'diffusers') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_no_function_in_src_is_longer_than_60_lines():
+    """Orchestrators read in one screen: the trainer is a recipe, the studio page one builder per tab."""
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 60:
+                long.append(f"{path.relative_to(PACKAGE)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert not long
+
+
+def test_every_package_has_an_init_and_scripts_do_not_import_tests():
+    assert [p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__" and not (p / "__init__.py").exists()
+            and any(p.glob("*.py"))] == []
+    scripts = PACKAGE.parents[1] / "scripts"
+    assert not [p.name for p in scripts.glob("*.py") if "tests" in imported_top_level(p)]
+
+
+def imported_top_level(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+    return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import html
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -27,9 +28,10 @@ table.candidates td, table.candidates th { padding: 4px 6px; border-bottom: 1px 
 table.candidates td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .note { background: #fff4d6; padding: 6px 10px; border-radius: 6px; }
 """
-# The form's fields in the order the paint handler receives them.
+# The form's fields in the order the paint handler receives them; PRESET_FIELDS are what a preset sets.
 FIELDS = ("preset", "sampler", "steps", "scale", "eta", "width", "height", "seed", "images", "negative",
           "template", "style", "genre", "year")
+PRESET_FIELDS = ("sampler", "steps", "scale", "eta", "width", "height")
 
 
 def _user_errors(fn):
@@ -101,199 +103,242 @@ def _status(job: dict[str, Any]) -> str:
     return head + job["state"]
 
 
-def build_app(studio: Studio) -> gr.Blocks:
-    artists = ranked_artists()
-    top_choices = [(f"{a.name} · {a.paintings:,}", a.name) for a in artists[:TOP_ARTISTS]]
-    all_choices = [(f"{a.name} ({a.paintings:,})", a.name) for a in artists]
-    paper = PRESETS["paper"]
+@dataclass
+class PaintTab:
+    """The Paint tab's components that handlers read or fill; `form` holds the settings by FIELDS name."""
 
+    topic: Any
+    extend: Any
+    table: Any
+    chosen: Any
+    top: Any
+    more: Any
+    form: dict[str, Any]
+    paint: Any
+    status: Any
+    grid: Any
+    cells: Any
+    downloads: Any
+
+    def fields(self) -> list:
+        return [self.form[name] for name in FIELDS]
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    """The page: one builder per tab, then each tab's handlers wired to the service."""
+    artists = ranked_artists()
     with gr.Blocks(title="creative-painting studio", delete_cache=(3600, 24 * 3600)) as app:
         gr.Markdown("# creative-painting studio\nA topic, its extensions, a choice of artists, a grid to compare.")
         if studio.model_note:
             gr.Markdown(studio.model_note, elem_classes="note", elem_id="model-note")
-        job_id = gr.State(None)
         with gr.Tabs() as tabs:
             with gr.Tab("Paint", id="paint"):
-                with gr.Row():
-                    topic = gr.Textbox(label="Topic", placeholder="urbanization of china", scale=4, elem_id="topic")
-                    extend_btn = gr.Button("Extend", scale=1, elem_id="extend")
-                table = gr.HTML(elem_id="candidates")
-                chosen = gr.CheckboxGroup(label="Paint these prompts (the topic itself, or its extensions)",
-                                          choices=[], elem_id="chosen")
-                with gr.Row():
-                    top = gr.CheckboxGroup(top_choices, label=f"WikiArt top {TOP_ARTISTS} (paintings)",
-                                           elem_id="top-artists", scale=3)
-                    with gr.Column(scale=2):
-                        more = gr.Dropdown(all_choices, multiselect=True, allow_custom_value=True,
-                                           label=f"Search all {len(artists):,} WikiArt artists", elem_id="more-artists")
-                        style = gr.Dropdown(["", *styles()], value="", allow_custom_value=True, label="Style")
-                        genre = gr.Dropdown(["", *genres()], value="", allow_custom_value=True, label="Genre")
-                        year = gr.Textbox(label="Year", placeholder="1889")
-                with gr.Accordion("Settings", open=False):
-                    with gr.Row():
-                        preset = gr.Radio(sorted(PRESETS), value="paper", label="Preset", elem_id="preset")
-                        sampler = gr.Dropdown(list(SAMPLERS), value=paper.sampler, label="Sampler", elem_id="sampler")
-                        steps = gr.Number(paper.steps, precision=0, label="Steps", elem_id="steps")
-                        scale = gr.Number(paper.scale, label="Guidance scale", elem_id="scale")
-                        eta = gr.Number(paper.eta, label="eta (DDIM)", elem_id="eta")
-                    with gr.Row():
-                        width = gr.Number(paper.width, precision=0, label="Width", elem_id="width")
-                        height = gr.Number(paper.height, precision=0, label="Height", elem_id="height")
-                        seed = gr.Number(0, precision=0, label="Seed", elem_id="seed")
-                        images = gr.Number(1, precision=0, label="Images per cell", elem_id="images")
-                    negative = gr.Textbox(label="Negative prompt", elem_id="negative")
-                    template = gr.Textbox(label="Caption template ([...] parts drop out when empty)",
-                                          placeholder=f"{DEFAULT_TEMPLATE}   (extensions: {EXTENDED_TEMPLATE})",
-                                          elem_id="template")
-                paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
-                status = gr.Markdown(elem_id="status")
-                grid = gr.Image(label="Grid", type="filepath", interactive=False, elem_id="grid")
-                cells = gr.Gallery(label="Cells", columns=6, elem_id="cells")
-                downloads = gr.File(label="Download", file_count="multiple", interactive=False, elem_id="downloads")
+                paint = _paint_tab(artists)
             with gr.Tab("Queue", id="queue"):
-                queue_table = gr.Dataframe(headers=["job", "state", "what", "progress", "message"],
-                                           interactive=False, elem_id="queue")
-                with gr.Row():
-                    cancel_id = gr.Number(label="Job", precision=0, elem_id="cancel-id")
-                    cancel_btn = gr.Button("Cancel job", elem_id="cancel")
+                _queue_tab(app, studio)
             with gr.Tab("Gallery", id="gallery"):
-                query = gr.Textbox(label="Search prompts and artists", elem_id="gallery-search")
-                runs = gr.Gallery(label="Past paintings (newest first)", columns=6, height="auto", object_fit="contain",
-                                  elem_id="gallery")
-                run_info = gr.Markdown(elem_id="run-info")
-                selected_run = gr.State(None)
-                again_btn = gr.Button("Paint again", elem_id="paint-again")
+                query, runs, run_info, again_btn = _gallery_tab()
             with gr.Tab("PNG info", id="pnginfo"):
                 upload = gr.File(label="Drop a PNG painted by creative-painting", file_types=[".png"],
                                  elem_id="pnginfo-upload")
                 png_message = gr.Markdown(elem_id="pnginfo-message")
                 png_json = gr.JSON(label="Parameters")
-
-        form = [preset, sampler, steps, scale, eta, width, height, seed, images, negative, template, style, genre, year]
-
-        # -- topic -> extensions ------------------------------------------------------------------
-        def on_extend(text: str):
-            found = studio.extend(text)
-            choices = [text.strip(), *(c["text"] for c in found)] if text.strip() else []
-            return candidates_table(text, found), gr.CheckboxGroup(choices=choices, value=choices[:1])
-
-        extend_btn.click(_user_errors(on_extend), topic, [table, chosen], api_visibility="private",
-                         concurrency_limit=None)
-        topic.submit(_user_errors(on_extend), topic, [table, chosen], api_visibility="private", concurrency_limit=None)
-        # .input: only a person's choice of preset resets the settings, not "Paint again" or PNG info filling them
-        preset.input(_preset_values, preset, [sampler, steps, scale, eta, width, height], api_visibility="private")
-
-        # -- paint ------------------------------------------------------------------------------------
-        def on_paint(text, prompts, top_artists, more_artists, *values):
-            request = _request(prompts, top_artists, more_artists, dict(zip(FIELDS, values, strict=True)))
-            if not request["prompts"]:
-                raise UserError("tick at least one prompt to paint (press Extend first)")
-            if not request["template"]:  # the topic as `paint` paints it; extensions, whole sentences, as `--extend`
-                request["template"] = row_templates(text, request["prompts"])
-            new_id = studio.submit(request)
-            for note in artist_notes(request["artists"]):  # a likely typo: painted as typed, with a hint
-                gr.Warning(note)
-            return new_id, _status(studio.job(new_id)), None, [], None
-
-        paint_btn.click(_user_errors(on_paint), [topic, chosen, top, more, *form], [job_id, status, grid, cells, downloads],
-                        api_visibility="private", concurrency_limit=None)
-
-        def on_poll(current, shown):
-            """Follow the page's job until it ends; after that nothing changes, so nothing is read."""
-            if current is None or shown == current:
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            job = studio.job(current)
-            if job["state"] in ("pending", "running"):
-                return _status(job), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            if job["state"] != "done":
-                return _status(job), gr.skip(), gr.skip(), gr.skip(), current
-            files = [job["grid"], *job["images"], job["manifest"]]
-            return _status(job), job["grid"], job["images"], files, current
-
-        shown_id = gr.State(None)
-        timer = gr.Timer(0.5)
-        timer.tick(on_poll, [job_id, shown_id], [status, grid, cells, downloads, shown_id], api_visibility="private",
-                   concurrency_limit=None, show_progress="hidden")
-
-        # -- queue --------------------------------------------------------------------------------------
-        def on_queue_rows():
-            return [[j["id"], j["state"], j["label"], f"{j['step']}/{j['steps']}" if j["steps"] else "",
-                     j["error"] or ""] for j in studio.jobs()]
-
-        gr.Timer(2.0).tick(on_queue_rows, None, queue_table, api_visibility="private", concurrency_limit=None,
-                           show_progress="hidden")
-        app.load(on_queue_rows, None, queue_table, api_visibility="private")
-
-        def on_cancel(job):
-            if job is None:
-                raise UserError("give the number of the job to cancel")
-            gr.Info(f"job {job_number(job)}: {studio.cancel(job)}")
-            return on_queue_rows()
-
-        cancel_btn.click(_user_errors(on_cancel), cancel_id, queue_table, api_visibility="private")
-
-        # -- gallery --------------------------------------------------------------------------------------
-        def on_gallery(text: str = ""):
-            return [(str(image), caption) for image, caption, _ in studio.gallery_items(text)]
-
-        query.change(on_gallery, query, runs, api_visibility="private")
-        app.load(on_gallery, None, runs, api_visibility="private")
-        tabs.change(on_gallery, query, runs, api_visibility="private")
-
-        def on_select_run(text: str, evt: gr.SelectData):
-            found = studio.gallery_items(text)
-            if evt.index is None or evt.index >= len(found):
-                return None, ""
-            r = studio.run(found[evt.index][2])
-            info = (f"**Run {r.id}** · prompts: {html.escape('; '.join(r.prompts))}"
-                    f" · artists: {html.escape(', '.join(r.artists) or 'none')}")
-            return r.id, info
-
-        runs.select(on_select_run, query, [selected_run, run_info], api_visibility="private")
-
-        def fill(request: dict[str, Any]):
-            """Form values from a request (a past run's, or a PNG's): the settings it painted with, in full."""
-            checked = PaintRequest.from_json(request)  # a damaged request is a one-line error, shown as such
-            settings = checked.settings()
-            ranked = {a.name for a in artists[:TOP_ARTISTS]}
-            values = {"preset": checked.preset, "sampler": settings.sampler, "steps": settings.steps,
-                      "scale": settings.scale, "eta": settings.eta, "width": settings.width,
-                      "height": settings.height, "seed": checked.seed, "images": checked.images,
-                      "negative": checked.negative, "template": _one_template(checked.template),
-                      "style": checked.style or "", "genre": checked.genre or "", "year": checked.year or ""}
-            return [gr.Tabs(selected="paint"), _topic_of(checked),
-                    gr.CheckboxGroup(choices=checked.prompts, value=checked.prompts),
-                    [n for n in checked.artists if n in ranked], [n for n in checked.artists if n not in ranked],
-                    *(values[f] for f in FIELDS)]
-
-        fill_outputs = [tabs, topic, chosen, top, more, *form]
-
-        def on_again(run_id):
-            run = studio.run(run_id) if run_id else None
-            if run is None or run.request is None:
-                raise UserError("pick a run in the gallery first")
-            return fill(run.request)
-
-        again_btn.click(_user_errors(on_again), selected_run, fill_outputs, api_visibility="private")
-
-        # -- PNG info -----------------------------------------------------------------------------------
-        def on_png_info(path):
-            """Fill the form from the PNG, then empty the drop zone for the next one."""
-            if not path:
-                return [gr.skip()] * len(fill_outputs) + ["", None, None]
-            try:
-                info = png_parameters(path)
-                filled = fill(info["request"])
-            except UserError as e:
-                return [gr.skip()] * len(fill_outputs) + [f"**Not read:** {html.escape(str(e))}", None, None]
-            return [*filled, f"Parameters of a PNG painted by {html.escape(str(info['model']))} "
-                                             "are now in the Paint form.", info, None]
-
-        upload.upload(on_png_info, upload, [*fill_outputs, png_message, png_json, upload], api_visibility="private")
-
-        # -- the HTTP API ---------------------------------------------------------------------------------
+        _wire_paint(studio, paint)
+        fill_outputs = [tabs, paint.topic, paint.chosen, paint.top, paint.more, *paint.fields()]
+        ranked = {a.name for a in artists[:TOP_ARTISTS]}
+        _wire_gallery(app, studio, tabs, query, runs, run_info, again_btn, fill_outputs, ranked)
+        _wire_png_info(upload, png_message, png_json, fill_outputs, ranked)
         _api(studio)
     return app
+
+
+def _paint_tab(artists) -> PaintTab:
+    """Topic and its extensions, artists, the settings (the paper's preset), the grid of the page's job."""
+    top_choices = [(f"{a.name} · {a.paintings:,}", a.name) for a in artists[:TOP_ARTISTS]]
+    all_choices = [(f"{a.name} ({a.paintings:,})", a.name) for a in artists]
+    paper = PRESETS["paper"]
+    with gr.Row():
+        topic = gr.Textbox(label="Topic", placeholder="urbanization of china", scale=4, elem_id="topic")
+        extend_btn = gr.Button("Extend", scale=1, elem_id="extend")
+    table = gr.HTML(elem_id="candidates")
+    chosen = gr.CheckboxGroup(label="Paint these prompts (the topic itself, or its extensions)", choices=[],
+                              elem_id="chosen")
+    form: dict[str, Any] = {}
+    with gr.Row():
+        top = gr.CheckboxGroup(top_choices, label=f"WikiArt top {TOP_ARTISTS} (paintings)", elem_id="top-artists",
+                               scale=3)
+        with gr.Column(scale=2):
+            more = gr.Dropdown(all_choices, multiselect=True, allow_custom_value=True,
+                               label=f"Search all {len(artists):,} WikiArt artists", elem_id="more-artists")
+            form["style"] = gr.Dropdown(["", *styles()], value="", allow_custom_value=True, label="Style")
+            form["genre"] = gr.Dropdown(["", *genres()], value="", allow_custom_value=True, label="Genre")
+            form["year"] = gr.Textbox(label="Year", placeholder="1889")
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            form["preset"] = gr.Radio(sorted(PRESETS), value="paper", label="Preset", elem_id="preset")
+            form["sampler"] = gr.Dropdown(list(SAMPLERS), value=paper.sampler, label="Sampler", elem_id="sampler")
+            form["steps"] = gr.Number(paper.steps, precision=0, label="Steps", elem_id="steps")
+            form["scale"] = gr.Number(paper.scale, label="Guidance scale", elem_id="scale")
+            form["eta"] = gr.Number(paper.eta, label="eta (DDIM)", elem_id="eta")
+        with gr.Row():
+            form["width"] = gr.Number(paper.width, precision=0, label="Width", elem_id="width")
+            form["height"] = gr.Number(paper.height, precision=0, label="Height", elem_id="height")
+            form["seed"] = gr.Number(0, precision=0, label="Seed", elem_id="seed")
+            form["images"] = gr.Number(1, precision=0, label="Images per cell", elem_id="images")
+        form["negative"] = gr.Textbox(label="Negative prompt", elem_id="negative")
+        form["template"] = gr.Textbox(label="Caption template ([...] parts drop out when empty)",
+                                      placeholder=f"{DEFAULT_TEMPLATE}   (extensions: {EXTENDED_TEMPLATE})",
+                                      elem_id="template")
+    paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
+    status = gr.Markdown(elem_id="status")
+    grid = gr.Image(label="Grid", type="filepath", interactive=False, elem_id="grid")
+    cells = gr.Gallery(label="Cells", columns=6, elem_id="cells")
+    downloads = gr.File(label="Download", file_count="multiple", interactive=False, elem_id="downloads")
+    return PaintTab(topic, extend_btn, table, chosen, top, more, form, paint_btn, status, grid, cells, downloads)
+
+
+def _wire_paint(studio: Studio, tab: PaintTab) -> None:
+    """Topic -> extensions; a preset fills the settings; Paint queues the job; a timer follows it to its grid."""
+    def on_extend(text: str):
+        found = studio.extend(text)
+        choices = [text.strip(), *(c["text"] for c in found)] if text.strip() else []
+        return candidates_table(text, found), gr.CheckboxGroup(choices=choices, value=choices[:1])
+
+    for event in (tab.extend.click, tab.topic.submit):
+        event(_user_errors(on_extend), tab.topic, [tab.table, tab.chosen], api_visibility="private",
+              concurrency_limit=None)
+    # .input: only a person's choice of preset resets the settings, not "Paint again" or PNG info filling them
+    tab.form["preset"].input(_preset_values, tab.form["preset"], [tab.form[f] for f in PRESET_FIELDS],
+                             api_visibility="private")
+    job_id, shown_id = gr.State(None), gr.State(None)
+
+    def on_paint(text, prompts, top_artists, more_artists, *values):
+        request = _request(prompts, top_artists, more_artists, dict(zip(FIELDS, values, strict=True)))
+        if not request["prompts"]:
+            raise UserError("tick at least one prompt to paint (press Extend first)")
+        if not request["template"]:  # the topic as `paint` paints it; extensions, whole sentences, as `--extend`
+            request["template"] = row_templates(text, request["prompts"])
+        new_id = studio.submit(request)
+        for note in artist_notes(request["artists"]):  # a likely typo: painted as typed, with a hint
+            gr.Warning(note)
+        return new_id, _status(studio.job(new_id)), None, [], None
+
+    tab.paint.click(_user_errors(on_paint), [tab.topic, tab.chosen, tab.top, tab.more, *tab.fields()],
+                    [job_id, tab.status, tab.grid, tab.cells, tab.downloads], api_visibility="private",
+                    concurrency_limit=None)
+
+    def on_poll(current, shown):
+        """Follow the page's job until it ends; after that nothing changes, so nothing is read."""
+        if current is None or shown == current:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        job = studio.job(current)
+        if job["state"] in ("pending", "running"):
+            return _status(job), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if job["state"] != "done":
+            return _status(job), gr.skip(), gr.skip(), gr.skip(), current
+        files = [job["grid"], *job["images"], job["manifest"]]
+        return _status(job), job["grid"], job["images"], files, current
+
+    gr.Timer(0.5).tick(on_poll, [job_id, shown_id], [tab.status, tab.grid, tab.cells, tab.downloads, shown_id],
+                       api_visibility="private", concurrency_limit=None, show_progress="hidden")
+
+
+def _queue_tab(app: gr.Blocks, studio: Studio) -> None:
+    """Every job with its progress, refreshed every 2 s, and a cancel button."""
+    queue_table = gr.Dataframe(headers=["job", "state", "what", "progress", "message"], interactive=False,
+                               elem_id="queue")
+    with gr.Row():
+        cancel_id = gr.Number(label="Job", precision=0, elem_id="cancel-id")
+        cancel_btn = gr.Button("Cancel job", elem_id="cancel")
+
+    def on_queue_rows():
+        return [[j["id"], j["state"], j["label"], f"{j['step']}/{j['steps']}" if j["steps"] else "",
+                 j["error"] or ""] for j in studio.jobs()]
+
+    gr.Timer(2.0).tick(on_queue_rows, None, queue_table, api_visibility="private", concurrency_limit=None,
+                       show_progress="hidden")
+    app.load(on_queue_rows, None, queue_table, api_visibility="private")
+
+    def on_cancel(job):
+        if job is None:
+            raise UserError("give the number of the job to cancel")
+        gr.Info(f"job {job_number(job)}: {studio.cancel(job)}")
+        return on_queue_rows()
+
+    cancel_btn.click(_user_errors(on_cancel), cancel_id, queue_table, api_visibility="private")
+
+
+def _gallery_tab() -> tuple:
+    query = gr.Textbox(label="Search prompts and artists", elem_id="gallery-search")
+    runs = gr.Gallery(label="Past paintings (newest first)", columns=6, height="auto", object_fit="contain",
+                      elem_id="gallery")
+    run_info = gr.Markdown(elem_id="run-info")
+    again_btn = gr.Button("Paint again", elem_id="paint-again")
+    return query, runs, run_info, again_btn
+
+
+def _fill(request: dict[str, Any], ranked: set[str]) -> list:
+    """Form values from a request (a past run's, or a PNG's): the settings it painted with, in full, in the
+    order of `fill_outputs` (tabs, topic, chosen, top, more, then FIELDS)."""
+    checked = PaintRequest.from_json(request)  # a damaged request is a one-line error, shown as such
+    settings = checked.settings()
+    values = {"preset": checked.preset, "sampler": settings.sampler, "steps": settings.steps,
+              "scale": settings.scale, "eta": settings.eta, "width": settings.width, "height": settings.height,
+              "seed": checked.seed, "images": checked.images, "negative": checked.negative,
+              "template": _one_template(checked.template), "style": checked.style or "",
+              "genre": checked.genre or "", "year": checked.year or ""}
+    return [gr.Tabs(selected="paint"), _topic_of(checked), gr.CheckboxGroup(choices=checked.prompts,
+                                                                             value=checked.prompts),
+            [n for n in checked.artists if n in ranked], [n for n in checked.artists if n not in ranked],
+            *(values[f] for f in FIELDS)]
+
+
+def _wire_gallery(app, studio: Studio, tabs, query, runs, run_info, again_btn, fill_outputs, ranked) -> None:
+    """Past runs as thumbnails, searchable; "Paint again" fills the Paint form with a run's request."""
+    selected_run = gr.State(None)
+
+    def on_gallery(text: str = ""):
+        return [(str(image), caption) for image, caption, _ in studio.gallery_items(text)]
+
+    query.change(on_gallery, query, runs, api_visibility="private")
+    app.load(on_gallery, None, runs, api_visibility="private")
+    tabs.change(on_gallery, query, runs, api_visibility="private")
+
+    def on_select_run(text: str, evt: gr.SelectData):
+        found = studio.gallery_items(text)
+        if evt.index is None or evt.index >= len(found):
+            return None, ""
+        r = studio.run(found[evt.index][2])
+        info = (f"**Run {r.id}** · prompts: {html.escape('; '.join(r.prompts))}"
+                f" · artists: {html.escape(', '.join(r.artists) or 'none')}")
+        return r.id, info
+
+    runs.select(on_select_run, query, [selected_run, run_info], api_visibility="private")
+
+    def on_again(run_id):
+        run = studio.run(run_id) if run_id else None
+        if run is None or run.request is None:
+            raise UserError("pick a run in the gallery first")
+        return _fill(run.request, ranked)
+
+    again_btn.click(_user_errors(on_again), selected_run, fill_outputs, api_visibility="private")
+
+
+def _wire_png_info(upload, png_message, png_json, fill_outputs, ranked) -> None:
+    """A dropped PNG fills the Paint form with the parameters it was painted with."""
+    def on_png_info(path):
+        """Fill the form from the PNG, then empty the drop zone for the next one."""
+        if not path:
+            return [gr.skip()] * len(fill_outputs) + ["", None, None]
+        try:
+            info = png_parameters(path)
+            filled = _fill(info["request"], ranked)
+        except UserError as e:
+            return [gr.skip()] * len(fill_outputs) + [f"**Not read:** {html.escape(str(e))}", None, None]
+        return [*filled, f"Parameters of a PNG painted by {html.escape(str(info['model']))} "
+                         "are now in the Paint form.", info, None]
+
+    upload.upload(on_png_info, upload, [*fill_outputs, png_message, png_json, upload], api_visibility="private")
 
 
 def _api(studio: Studio) -> None:
