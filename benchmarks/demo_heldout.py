@@ -15,7 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
-from creative_painting.training.demo import (
+from creative_painting.experiment.demo import (
     RECIPES,
     DemoSettings,
     held_out_pairs,

@@ -69,7 +69,7 @@ CLAIMS = [
           "        pass", ("tests/training/test_training.py",)),
     Claim("stage 2 learns 'by {artist}' (reduced held-out demo)", "training/loss.py",
           "    hidden = text_encoder(ids)[0]\n", "    hidden = text_encoder(ids)[0] * 0\n",
-          ("tests/training/test_demo.py::test_reduced_demo_stage2_learns_the_artists_of_seen_pairs",)),
+          ("tests/experiment/test_demo.py::test_reduced_demo_stage2_learns_the_artists_of_seen_pairs",)),
     Claim("resume restores weights and optimizer", "training/checkpoints.py",
           "        accelerator.load_state(str(path))", "        pass", ("tests/training/test_training.py",)),
     Claim("resume continues the data order of the step", "training/trainer.py",

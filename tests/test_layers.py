@@ -8,10 +8,11 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "creative_painting"
 # What each package may not import (directly or lazily, inside functions).
 FORBIDDEN = {
-    "wikiart": {"models", "painting", "sampling", "training", "extension", "batch", "studio", "cli"},
-    "models": {"painting", "sampling", "training", "extension", "batch", "studio", "cli", "wikiart"},
-    "extension": {"painting", "training", "batch", "studio", "cli"},
-    "painting": {"training", "batch", "studio", "cli", "extension"},
+    "wikiart": {"models", "painting", "sampling", "training", "experiment", "extension", "batch", "studio", "cli"},
+    "models": {"painting", "sampling", "training", "experiment", "extension", "batch", "studio", "cli", "wikiart"},
+    "extension": {"painting", "training", "experiment", "batch", "studio", "cli"},
+    "painting": {"training", "experiment", "batch", "studio", "cli", "extension"},
+    "training": {"experiment", "batch", "studio", "cli", "extension"},
 }
 
 

@@ -5,7 +5,7 @@ import torch
 from PIL import Image, ImageFilter
 
 from creative_painting.cli.main import main
-from creative_painting.evaluation.judges import NONE, ArtistJudge, SubjectJudge
+from creative_painting.experiment.judges import NONE, ArtistJudge, SubjectJudge
 from creative_painting.training.config import VaeConfig
 from creative_painting.training.vae_trainer import train_vae
 from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from creative_painting.training.demo_options import BASE_CAPTIONS, RECIPES
+    from creative_painting.experiment.options import BASE_CAPTIONS, RECIPES
 
     p = sub.add_parser("demo", help="can retraining teach an artist unseen subjects? synthetic artists, held-out "
                                     "pairs, two judges")
@@ -39,7 +39,7 @@ def _table(summary: dict) -> str:
 
 def run_demo_cmd(args: argparse.Namespace) -> int:
     from creative_painting.errors import UserError
-    from creative_painting.training.demo import DemoSettings, run_seeds
+    from creative_painting.experiment.demo import DemoSettings, run_seeds
 
     if not 2 <= args.artists <= 12:
         raise UserError("--artists must be between 2 and 12")

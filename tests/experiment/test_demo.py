@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from creative_painting.cli.main import main
-from creative_painting.training.demo import DemoSettings, held_out_pairs, judge, run_demo
+from creative_painting.experiment.demo import DemoSettings, held_out_pairs, judge, run_demo
 
 
 def test_latin_square_hold_out_keeps_every_artist_and_subject_in_training():
@@ -117,7 +117,7 @@ def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_pat
 def test_laion_world_base_model_paints_a_style_asked_in_its_own_words(tmp_path):
     """The simulated world is what it claims: before any retraining, the base model already ties its style
     words ("in red and cyan ... strokes") to the right palette, and it never read a WikiArt name."""
-    from creative_painting.training.demo import base_aliases
+    from creative_painting.experiment.demo import base_aliases
     from creative_painting.wikiart.synthetic import make_artists
 
     aliases = base_aliases(make_artists(3))

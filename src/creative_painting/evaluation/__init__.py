@@ -1,1 +1,0 @@
-"""Evaluation: judges of painted images (whose palette and brushwork, which subject)."""
