@@ -26,9 +26,9 @@ from typing import Any
 import torch
 
 from creative_painting.experiment.judges import ArtistJudge, SubjectJudge
+from creative_painting.experiment.options import BASE_CAPTIONS, RECIPES
 from creative_painting.seeds import derive_seed
 from creative_painting.training.config import TrainConfig, VaeConfig
-from creative_painting.experiment.options import BASE_CAPTIONS, RECIPES
 
 
 @dataclasses.dataclass
