@@ -3,10 +3,11 @@
 A step holds the weights (trained ones in fp32, frozen ones in the mixed-precision dtype), under mixed
 precision autocast's low-precision copies of the trained ones (kept for the backward pass), the gradients
 and AdamW's two moments of what trains (8 bytes a parameter; bitsandbytes' 8-bit states take 2), the EMA
-copy, and the activations of the larger phase: the U-Net's forward pass kept for the backward one (it grows
-with latent cells, the channels of the U-Net's first block and the batch; gradient checkpointing keeps only
-the blocks' inputs), or the VAE encoding the batch. Stage 1 keeps the frozen U-Net's activations too: the
-text encoder's gradient flows back through them.
+copy, and the larger of the gradients and the activations, as the backward pass frees the one while it
+fills the other. The activations are those of the larger phase: the U-Net's forward pass kept for the
+backward one (it grows with latent cells, the channels of the U-Net's first block and the batch; gradient
+checkpointing keeps only the blocks' inputs), or the VAE encoding the batch. Stage 1 keeps the frozen U-Net's
+activations too: the text encoder's gradient flows back through them.
 
 `ACTIVATION_FLOATS` were calibrated against the peak RSS of the full SD v1 architecture training on this
 CPU (`benchmarks/train_full_size.py`, 256 px, batch 1-4, both stages, with and without checkpointing,
@@ -45,7 +46,10 @@ class TrainingMemory:
 
     @property
     def total(self) -> int:
-        return sum(dataclasses.astuple(self))
+        """The peak: the backward pass frees the activations as it fills the gradients, so the larger of the
+        two counts, beside what every step holds."""
+        return (self.weights + self.casts + self.optimizer + self.ema + self.overhead
+                + max(self.gradients, self.activations))
 
 
 def parameter_counts(configs) -> dict[str, int]:
