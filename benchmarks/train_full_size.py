@@ -117,7 +117,8 @@ def main() -> None:
         print("| stage | options | batch | ours s/step | ours samples/s | diffusers samples/s | speed ratio "
               "| ours peak GB | diffusers peak GB | memory ratio | estimate GB |", flush=True)
         print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
-        for row in rows:
+        for row in rows:  # the estimate as the code gives it now
+            row["estimate_gb"] = estimate_gb(LoopSettings(**row["settings"]), model)
             print(_format(row), "(earlier run)", flush=True)
         n = 0
         for stage, name, options, batches in OPTION_SETS:
