@@ -85,7 +85,7 @@ def test_demo_meets_the_goal_on_held_out_pairs(capsys):
 
 
 def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_path, capsys):
-    from creative_painting.training import demo
+    from creative_painting.experiment import demo
 
     seen = {}
     scores = {"artist": {"mean": 0.9, "min": 0.8}, "subject": {"mean": 0.7, "min": 0.6},
