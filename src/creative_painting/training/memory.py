@@ -81,8 +81,9 @@ def estimate_training(cfg: TrainConfig, configs=None) -> TrainingMemory:
         cfg.gradient_checkpointing] * low
     vae = cfg.batch_size * cfg.resolution**2 * configs.vae["block_out_channels"][0] * VAE_FLOATS * low
     casts = low * trained if cfg.mixed_precision != "no" else 0
-    return TrainingMemory(weights=weights, casts=casts, gradients=4 * trained, optimizer=ADAM_BYTES[cfg.use_8bit_adam] * trained,
-                          ema=4 * trained if cfg.ema_decay else 0, activations=max(unet, vae))
+    return TrainingMemory(weights=weights, casts=casts, gradients=4 * trained,
+                          optimizer=ADAM_BYTES[cfg.use_8bit_adam] * trained, ema=4 * trained if cfg.ema_decay else 0,
+                          activations=max(unet, vae))
 
 
 def _savings(cfg: TrainConfig) -> list[dict]:
