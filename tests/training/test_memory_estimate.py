@@ -49,7 +49,7 @@ def test_activations_grow_with_batch_and_pixels_and_checkpointing_cuts_them():
     one = estimate_training(_cfg(), bundled_configs()).activations
     assert estimate_training(_cfg(batch_size=4), bundled_configs()).activations == 4 * one
     assert estimate_training(_cfg(resolution=512), bundled_configs()).activations == 4 * one
-    assert estimate_training(_cfg(gradient_checkpointing=True), bundled_configs()).activations < one / 5
+    assert estimate_training(_cfg(gradient_checkpointing=True), bundled_configs()).activations < one / 2
 
 
 def test_the_estimate_bounds_every_measured_full_size_peak():

@@ -4,14 +4,16 @@ A step holds the weights (trained ones in fp32, frozen ones in the mixed-precisi
 precision autocast's low-precision copies of the trained ones (kept for the backward pass), the gradients
 and AdamW's two moments of what trains (8 bytes a parameter; bitsandbytes' 8-bit states take 2), the EMA
 copy, and the larger of the gradients and the activations, as the backward pass frees the one while it
-fills the other. The activations are those of the larger phase: the U-Net's forward pass kept for the
+fills the other, plus the activations of the first blocks, which it reaches last. Loading holds the whole
+model in fp32 before frozen parts are cast; the peak is the larger of loading and a step. The activations are those of the larger phase: the U-Net's forward pass kept for the
 backward one (it grows with latent cells, the channels of the U-Net's first block and the batch; gradient
 checkpointing keeps only the blocks' inputs), or the VAE encoding the batch. Stage 1 keeps the frozen U-Net's
 activations too: the text encoder's gradient flows back through them.
 
-`ACTIVATION_FLOATS` were calibrated against the peak RSS of the full SD v1 architecture training on this
-CPU (`benchmarks/train_full_size.py`, 256 px, batch 1-4, both stages, with and without checkpointing,
-fp32 and bf16): the estimate is at least each measured peak and at most 1.5x it. On a GPU the same
+`OVERHEAD`, `ACTIVATION_FLOATS` and `TAIL_FLOATS` were calibrated against the peak RSS of the full SD v1
+architecture training on this CPU (`benchmarks/train_full_size.py`, 256 px, batch 1-4, both stages, with and
+without checkpointing, fp32 and bf16, 8-bit AdamW and EMA; `benchmarks/data/train_full_size.json`): the
+estimate is 1.07-1.22x each measured peak (a test keeps it within 1.0-1.5x). On a GPU the same
 estimate is compared with free GPU memory; it was not calibrated there.
 """
 
@@ -24,9 +26,11 @@ from dataclasses import dataclass
 from creative_painting.errors import UserError
 from creative_painting.training.config import TrainConfig
 
-OVERHEAD = 1 * 2**30  # libraries, tokenizer, allocator, the batch and its loader buffers, at every size
-# Floats kept per latent cell, per channel of the U-Net's first block, per sample: without and with checkpointing.
-ACTIVATION_FLOATS = {False: 3000, True: 300}
+OVERHEAD = 2 * 2**30  # libraries, tokenizer, allocator, the batch and its loader buffers, at every size
+# Floats kept per latent cell, per channel of the U-Net's first block, per sample: without and with checkpointing;
+# and those of the first blocks, which the backward pass reaches last, beside nearly all the gradients.
+ACTIVATION_FLOATS = {False: 500, True: 100}
+TAIL_FLOATS = 100
 VAE_FLOATS = 9  # per pixel, per channel of the VAE's first block, encoding without gradients
 ADAM_BYTES = {False: 8, True: 2}  # per trained parameter: fp32 moments, or bitsandbytes' blockwise 8-bit ones
 PRECISION_BYTES = {"no": 4, "fp16": 2, "bf16": 2}
@@ -42,14 +46,17 @@ class TrainingMemory:
     optimizer: int
     ema: int
     activations: int
+    tail: int
+    loading: int  # the whole model in fp32 as it loads, before frozen parts are cast
     overhead: int = OVERHEAD
 
     @property
     def total(self) -> int:
-        """The peak: the backward pass frees the activations as it fills the gradients, so the larger of the
-        two counts, beside what every step holds."""
-        return (self.weights + self.casts + self.optimizer + self.ema + self.overhead
-                + max(self.gradients, self.activations))
+        """The peak of loading or of a step. In a step the backward pass frees the activations as it fills the
+        gradients, so the larger of the two counts, beside what every step holds and the tail."""
+        step = (self.weights + self.casts + self.optimizer + self.ema + max(self.gradients, self.activations)
+                + self.tail)
+        return self.overhead + max(self.loading, step)
 
 
 def parameter_counts(configs) -> dict[str, int]:
@@ -76,14 +83,13 @@ def estimate_training(cfg: TrainConfig, configs=None) -> TrainingMemory:
         counts["unet"] if cfg.stage == 2 and not cfg.lora_rank else 0)
     low = PRECISION_BYTES[cfg.mixed_precision]
     weights = 4 * trained + low * (sum(counts.values()) - trained)
-    cells = (cfg.resolution // 8) ** 2
-    unet = cfg.batch_size * cells * configs.unet["block_out_channels"][0] * ACTIVATION_FLOATS[
-        cfg.gradient_checkpointing] * low
+    per_float = cfg.batch_size * (cfg.resolution // 8) ** 2 * configs.unet["block_out_channels"][0] * low
+    unet = per_float * ACTIVATION_FLOATS[cfg.gradient_checkpointing]
     vae = cfg.batch_size * cfg.resolution**2 * configs.vae["block_out_channels"][0] * VAE_FLOATS * low
     casts = low * trained if cfg.mixed_precision != "no" else 0
     return TrainingMemory(weights=weights, casts=casts, gradients=4 * trained,
                           optimizer=ADAM_BYTES[cfg.use_8bit_adam] * trained, ema=4 * trained if cfg.ema_decay else 0,
-                          activations=max(unet, vae))
+                          activations=max(unet, vae), tail=per_float * TAIL_FLOATS, loading=4 * sum(counts.values()))
 
 
 def _savings(cfg: TrainConfig) -> list[dict]:
