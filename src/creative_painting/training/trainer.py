@@ -61,8 +61,9 @@ def check_options(cfg: TrainConfig) -> None:
         raise UserError("use_8bit_adam needs bitsandbytes (pip install bitsandbytes), which is not installed; "
                         "set use_8bit_adam: false for AdamW, whose states take 6 bytes a parameter more")
     if not mixed_precision_runs_here(cfg.mixed_precision):
-        raise UserError(f"mixed_precision {cfg.mixed_precision} does not run here: fp16 needs a GPU, bf16 a GPU "
-                        "with bf16 or a CPU with native bf16 (avx512_bf16 or AMX); use no"
+        needs = {"fp16": "a GPU", "bf16": "a GPU with bf16 or a CPU with native bf16 (avx512_bf16 or AMX), where "
+                                          "it is not emulated and slower than fp32"}[cfg.mixed_precision]
+        raise UserError(f"mixed_precision {cfg.mixed_precision} needs {needs}; use no"
                         + (" or bf16" if mixed_precision_runs_here("bf16") else ""))
 
 
