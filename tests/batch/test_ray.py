@@ -62,6 +62,7 @@ def test_ray_paints_identical_pixels_in_fp32(local_cluster, tiny_dir, tmp_path):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow  # 19 s; resuming is also tested without Ray
 def test_a_killed_ray_driver_is_resumed_without_repainting(local_cluster, tiny_dir, tmp_path):
     """The driver (a separate process on the same cluster) is SIGKILLed mid-job; a rerun finishes the job."""
     import sys

@@ -98,6 +98,7 @@ def test_openvino_backend_stays_within_the_bound_of_fp32(tiny_model, monkeypatch
     assert 0 < error < OPENVINO_BOUNDS[precision]  # 0 would mean OpenVINO did not run
 
 
+@pytest.mark.slow  # 16 s of OpenVINO conversions
 def test_openvino_converts_once_per_set_of_weights_and_takes_any_shape(tiny_model, monkeypatch, tmp_path):
     import openvino
 

@@ -84,6 +84,7 @@ def _get(url: str, headers: dict | None = None) -> bytes:
     return urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30).read()
 
 
+@pytest.mark.slow  # a load test (38 s): `make test-all`
 def test_four_clients_submit_twenty_jobs_all_finish_once_and_memory_stays_bounded(tmp_path, tiny_dir):
     data = tmp_path / "data"
     server = Server(data, tiny_dir / "tiny.safetensors").wait_ready()

@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
 
     auth = parse_auth(args.auth if args.auth is not None else os.environ.get(AUTH_ENV))
     host = check_binding(args.host, args.port, auth)
-    spec = model_spec(args).validate()
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
+        spec = model_spec(args).validate()
         if spec.model != "tiny":
             studio.model = spec.load()
         else:
