@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
+import pytest
 from PIL import Image
 
 from tests.studio.server import CLI, Server, http_status
