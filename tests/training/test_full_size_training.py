@@ -7,6 +7,7 @@ minutes on 2 cores. `make test-all` runs it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,10 +21,9 @@ import yaml
 from creative_painting.cli.main import main
 from creative_painting.models import build_model, bundled_configs, load_model
 from creative_painting.models.device import cpu_has_native_bf16
-from creative_painting.training.config import load_config
-from creative_painting.training.trainer import train
 
 pytestmark = pytest.mark.slow
+TRAIN = [sys.executable, "-m", "creative_painting.cli.main", "train"]
 
 
 @pytest.fixture(scope="module")
@@ -54,26 +54,39 @@ def _config(root, name: str, **settings):
     return path
 
 
+def _train(config, log) -> dict:
+    """`creative-painting train CONFIG --json` in its own process: each run gives its memory back, so the next
+    one's estimate sees it free."""
+    with open(log, "ab") as err:
+        done = subprocess.run([*TRAIN, str(config), "--json", "--no-progress"], stdout=subprocess.PIPE, stderr=err,
+                              timeout=1800)
+    assert done.returncode == 0, log.read_text()[-3000:]
+    summary = json.loads(done.stdout)
+    summary["losses"] = {int(k): v for k, v in summary["losses"].items()}
+    return summary
+
+
 def test_full_size_two_stages_resume_exactly_after_sigkill_and_paint(full_size, tmp_path):
-    stage1 = train(load_config(_config(full_size, "stage1", model=str(full_size / "sd-v1-fp16"), stage=1,
-                                       max_steps=2, checkpoint_every=10)), progress=False)
+    log = tmp_path / "train.log"
+    stage1 = _train(_config(full_size, "stage1", model=str(full_size / "sd-v1-fp16"), stage=1, max_steps=2,
+                            checkpoint_every=10), log)
     assert all(torch.isfinite(torch.tensor(list(stage1["losses"].values()))))
     start = stage1["exported"]["single_file"]
 
-    straight = train(load_config(_config(full_size, "straight", model=start, stage=2, max_steps=2,
-                                         checkpoint_every=10)), progress=False)
-    # The same run in another process, killed once its step-1 checkpoint is complete, then resumed.
+    straight = _train(_config(full_size, "straight", model=start, stage=2, max_steps=2, checkpoint_every=10), log)
+    # The same run, killed once its step-1 checkpoint is complete, then resumed.
     path = _config(full_size, "killed", model=start, stage=2, max_steps=2, checkpoint_every=1)
-    proc = subprocess.Popen([sys.executable, "-m", "creative_painting.cli.main", "train", str(path), "--no-progress"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(log, "ab") as err:
+        proc = subprocess.Popen([*TRAIN, str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=err)
     first = full_size / "killed" / "checkpoints" / "step-1"
-    deadline = time.time() + 900
+    deadline = time.time() + 1800
     while time.time() < deadline and not first.is_dir() and proc.poll() is None:
         time.sleep(0.2)
+    assert proc.poll() is None, log.read_text()[-3000:]  # still training when its checkpoint appeared
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert first.is_dir() and not (full_size / "killed" / "checkpoints" / "step-2").exists()
-    resumed = train(load_config(path), progress=False)
+    resumed = _train(path, log)
     assert list(resumed["losses"]) == [2]
     assert resumed["losses"][2] == straight["losses"][2]  # weights, optimizer, data and noise all restored
 
