@@ -71,6 +71,19 @@ def test_stage1_in_bf16_trains_and_paints_its_validation_grid(make_config, tmp_p
     assert (tmp_path / "run" / "samples" / "step-000001" / "grid.png").is_file()
 
 
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="bf16 mixed precision needs a CPU with native bf16")
+def test_bf16_runs_the_trained_unet_in_bf16(make_config):
+    """The U-Net's weights stay fp32 (master weights); under the run's autocast its products are bf16."""
+    from creative_painting.training.trainer import TrainingRun
+
+    run = TrainingRun.setup(load_config(make_config(mixed_precision="bf16")), resume=False)
+    unet = run.accelerator.unwrap_model(run.unet)
+    seen = []
+    unet.conv_in.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    run.micro_step(next(iter(run.batches(0))))
+    assert unet.conv_in.weight.dtype == torch.float32 and seen == [torch.bfloat16]
+
+
 def test_foreach_adam_trains_like_fused_adam(make_config, tiny_dir, tmp_path):
     cfg = load_config(make_config(adam_kernel="foreach"))
     _, _, groups = trainable_modules(cfg, load_model(str(tiny_dir / "tiny.safetensors")))
