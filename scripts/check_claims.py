@@ -253,7 +253,8 @@ def run(claim: Claim) -> tuple[bool, float]:
         target.write_text(text.replace(claim.old, claim.new, 1))
         env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src"), "HF_HUB_OFFLINE": "1"}
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *claim.tests],
+        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-m", "", "-p", "no:cacheprovider",
+                                 *claim.tests],
                                 cwd=ROOT, env=env, capture_output=True, text=True)
         if result.returncode not in (0, 1):  # 2+: collection error, usage error: not a verdict on the claim
             raise SystemExit(f"{claim.name}: pytest could not run ({result.returncode}):\n{result.stdout[-2000:]}")
