@@ -23,13 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
-
-def _peak_mib(device) -> float:
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from diffusers_loop import peak_mib
 
 
 def _worker_peak_mib() -> float:
@@ -41,8 +35,6 @@ Result = tuple[float, float, float]  # samples/s, peak memory of the loop, of it
 
 
 def ours(args, model: str, shards: str, out: str) -> Result:
-    from accelerate import PartialState
-
     from creative_painting.training.config import TrainConfig
     from creative_painting.training.trainer import train
 
@@ -52,7 +44,7 @@ def ours(args, model: str, shards: str, out: str) -> Result:
                       validate_every=10**9, validation_artists=["x"], validation_prompts=["y"], validation_steps=2,
                       num_workers=args.workers, export=False)
     result = train(cfg.validate(), resume=False, progress=False)
-    return result["samples_per_second"], _peak_mib(PartialState().device), _worker_peak_mib()
+    return result["samples_per_second"], peak_mib(), _worker_peak_mib()
 
 
 def baseline(args, model: str, shards: str, out: str, fused: bool = False) -> Result:

@@ -52,13 +52,13 @@ class ModelSpec:
         return self.place(load_model(self.model, config_dir=self.config), device)
 
     def place(self, model: StableDiffusion, device: torch.device | None = None) -> StableDiffusion:
-        """A loaded (or built) model on this spec's device, in its dtype, with its backend."""
-        from creative_painting.models.device import check_backend, place, resolve_device
+        """A loaded (or built) model on this spec's device, in its dtype, with its backend (which `place`
+        checks against the device)."""
+        from creative_painting.models.device import place, resolve_device
 
         chosen, dtype = resolve_device(self.device, self.dtype)
         if device is not None and chosen.type == device.type:
             chosen = device
-        check_backend(self.backend, chosen)
         return place(model, chosen, dtype, self.backend)
 
 

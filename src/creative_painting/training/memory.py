@@ -20,6 +20,7 @@ estimate is compared with free GPU memory; it was not calibrated there.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass
 
@@ -60,16 +61,25 @@ class TrainingMemory:
 
 
 def parameter_counts(configs) -> dict[str, int]:
-    """Parameters of each part, from the configs alone (modules built on the meta device: no memory)."""
+    """Parameters of each part, from the configs alone (modules built on the meta device: no memory). The
+    refusal tries several option sets on one model: it builds them once."""
+    return dict(_counts(configs.to_json()))
+
+
+@functools.lru_cache(maxsize=4)
+def _counts(configs_json: str) -> tuple[tuple[str, int], ...]:
     from accelerate import init_empty_weights
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
+    from creative_painting.models.configs import ModelConfigs
+
+    configs = ModelConfigs.from_json(configs_json)
     with init_empty_weights():
         parts = {"unet": UNet2DConditionModel.from_config(configs.unet),
                  "vae": AutoencoderKL.from_config(configs.vae),
                  "text_encoder": CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))}
-    return {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
+    return tuple((name, sum(p.numel() for p in part.parameters())) for name, part in parts.items())
 
 
 def estimate_training(cfg: TrainConfig, configs=None) -> TrainingMemory:
