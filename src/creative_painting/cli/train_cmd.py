@@ -23,9 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from creative_painting.training.config import load_config
+
+    cfg = load_config(args.config, args.overrides)  # a bad file or key is refused before torch is imported
     from creative_painting.training.trainer import train
 
-    cfg = load_config(args.config, args.overrides)
     summary = train(cfg, resume=not args.no_resume, progress=not args.no_progress)
     if args.json:
         print(json.dumps(summary))

@@ -16,9 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from creative_painting.training.config import VaeConfig, load_config
+
+    cfg = load_config(args.config, args.overrides, cls=VaeConfig)  # refused before torch is imported
     from creative_painting.training.vae_trainer import train_vae
 
-    cfg = load_config(args.config, args.overrides, cls=VaeConfig)
     result = train_vae(cfg, progress=not args.no_progress)
     print(f"VAE: {result['steps']} steps, last loss {result['losses'][max(result['losses'])]:.4f}, "
           f"scaling factor {result['scaling_factor']:.4f} -> {cfg.output_dir}")
