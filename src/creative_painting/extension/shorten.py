@@ -21,16 +21,16 @@ _CLAUSE = re.compile(r"(?:,|;|\s[—–])\s+(?=\S)")  # where a trailing clause 
 
 @cache
 def _clip_tokenizer():
-    from creative_painting.models.tokenizer import load_clip_tokenizer
+    from creative_painting.models.tokenizer import clip_token_counter
 
-    tokenizer = load_clip_tokenizer()
-    tokenizer.model_max_length = 1 << 30  # this copy only counts: no warning about texts longer than 77
+    tokenizer = clip_token_counter()
+    tokenizer.no_truncation()
     return tokenizer
 
 
 def clip_length(text: str) -> int:
     """Tokens CLIP's text encoder reads for `text`, start and end tokens included."""
-    return len(_clip_tokenizer()(text, add_special_tokens=False).input_ids) + 2
+    return len(_clip_tokenizer().encode(text, add_special_tokens=False).ids) + 2
 
 
 def fits(text: str) -> bool:

@@ -2,14 +2,20 @@
 
 `TFIDF(v)` in the score is the cosine between the prompt and a candidate in this space: lexical
 relevance where words that are everywhere in captions ("painting", "photo") weigh little.
+
+scikit-learn fits it. Scoring only reads the stored vocabulary, IDF and stop words: `StoredTfidf` applies
+them as `TfidfVectorizer.transform` does (tested equal), because importing scikit-learn is a second of a
+cold `extend`, whose budget is 5 s.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,14 +23,28 @@ from creative_painting.errors import UserError
 from creative_painting.files import atomic_write_text
 from creative_painting.textfiles import read_texts
 
-if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
 SETTINGS = {"lowercase": True, "stop_words": "english", "sublinear_tf": True, "min_df": 2, "max_features": 200_000}
 
 
+class StoredTfidf:
+    """`TfidfVectorizer.transform` for the settings `fit` uses (word unigrams, l2 norm), from the stored parts."""
+
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, stop_words: frozenset[str], *,
+                 lowercase: bool, sublinear_tf: bool, token_pattern: str):
+        self.vocabulary_, self.idf_, self.stop_words = vocabulary, idf, stop_words
+        self.lowercase, self.sublinear_tf, self.token = lowercase, sublinear_tf, re.compile(token_pattern)
+
+    def vector(self, text: str) -> dict[int, float]:
+        counts = Counter(w for w in self.token.findall(text.lower() if self.lowercase else text)
+                         if w not in self.stop_words and w in self.vocabulary_)
+        weights = {self.vocabulary_[w]: (1 + math.log(n) if self.sublinear_tf else n) * self.idf_[self.vocabulary_[w]]
+                   for w, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in weights.values()))
+        return {i: v / norm for i, v in weights.items()} if norm else {}
+
+
 class TfidfModel:
-    def __init__(self, vectorizer: TfidfVectorizer):
+    def __init__(self, vectorizer: StoredTfidf):
         self.vectorizer = vectorizer
 
     @classmethod
@@ -35,36 +55,63 @@ class TfidfModel:
         settings = {**SETTINGS, "min_df": 1 if len(texts) < 1000 else SETTINGS["min_df"], **overrides}
         from sklearn.feature_extraction.text import TfidfVectorizer  # 1 s of imports: not before the checks
 
-        return cls(TfidfVectorizer(**settings).fit(texts))
+        return cls.from_parts(_parts(TfidfVectorizer(**settings).fit(texts)))
 
     def similarity(self, query: str, texts: list[str]) -> np.ndarray:
-        """Cosine of each text with `query` (rows are l2-normalised, so a dot product)."""
-        if not texts:
-            return np.zeros(0)
-        q = self.vectorizer.transform([query])
-        return np.asarray((self.vectorizer.transform(texts) @ q.T).todense()).ravel()
+        """Cosine of each text with `query` (vectors are l2-normalised, so a dot product)."""
+        q = self.vectorizer.vector(query)
+        return np.array([sum(v * q.get(i, 0.0) for i, v in self.vectorizer.vector(t).items()) for t in texts])
 
     def save(self, path: str | Path) -> Path:
         v = self.vectorizer
-        params = {k: v.get_params()[k] for k in SETTINGS}
-        data = {"params": params, "vocabulary": {t: int(i) for t, i in v.vocabulary_.items()}, "idf": v.idf_.tolist()}
+        data = {"params": {"lowercase": v.lowercase, "sublinear_tf": v.sublinear_tf, "token_pattern": v.token.pattern},
+                "stop_words": sorted(v.stop_words), "vocabulary": v.vocabulary_, "idf": v.idf_.tolist()}
         atomic_write_text(path, json.dumps(data))
         return Path(path)
 
     @classmethod
+    def from_parts(cls, data: dict) -> TfidfModel:
+        params = data["params"]
+        stop_words = data.get("stop_words")
+        if stop_words is None:  # a file written before the list was stored names scikit-learn's list
+            stop_words = _sklearn_stop_words(params.get("stop_words"))
+        return cls(StoredTfidf({str(t): int(i) for t, i in data["vocabulary"].items()},
+                               np.asarray(data["idf"], dtype=np.float64), frozenset(stop_words),
+                               lowercase=bool(params.get("lowercase", True)),
+                               sublinear_tf=bool(params.get("sublinear_tf", False)),
+                               token_pattern=params.get("token_pattern") or _TOKEN_PATTERN))
+
+    @classmethod
     def load(cls, path: str | Path) -> TfidfModel:
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            v = TfidfVectorizer(**data["params"])
-            v.vocabulary_ = data["vocabulary"]
-            v.idf_ = np.asarray(data["idf"], dtype=np.float64)
+            return cls.from_parts(json.loads(Path(path).read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise UserError(f"TF-IDF model not found: {path}") from None
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, re.error) as e:
             raise UserError(f"not a TF-IDF model file (JSON from `extend fit-tfidf`): {path}: {e}") from e
-        return cls(v)
+
+
+_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's default
+
+
+def _sklearn_stop_words(name: str | None) -> list[str]:
+    if name is None:
+        return []
+    if name != "english":
+        raise ValueError(f"unknown stop-word list {name!r}")
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return list(ENGLISH_STOP_WORDS)
+
+
+def _parts(v) -> dict:
+    """What scoring needs of a fitted `TfidfVectorizer`; only word unigrams with l2 rows are supported."""
+    if v.analyzer != "word" or v.ngram_range != (1, 1) or v.norm != "l2" or v.strip_accents or v.preprocessor \
+            or v.tokenizer or not v.use_idf:
+        raise ValueError("TF-IDF settings beyond word unigrams with IDF and l2 rows are not supported")
+    return {"params": {"lowercase": v.lowercase, "sublinear_tf": v.sublinear_tf, "token_pattern": v.token_pattern},
+            "stop_words": sorted(v.get_stop_words() or ()), "vocabulary": {t: int(i) for t, i in v.vocabulary_.items()},
+            "idf": v.idf_.tolist()}
 
 
 def iter_caption_texts(path: str | Path, column: str = "TEXT") -> Iterator[str]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import os
 from pathlib import Path
-
-from transformers import CLIPTokenizer
-from transformers.convert_slow_tokenizer import bytes_to_unicode
+from typing import TYPE_CHECKING
 
 from creative_painting.errors import UserError
 from creative_painting.package_data import package_file
@@ -24,6 +23,10 @@ MODEL_MAX_LENGTH = 77
 # OpenAI's simple_tokenizer keeps the first 49152 - 256 - 2 merges of the file.
 NUM_MERGES = 49152 - 256 - 2
 VOCAB_ENV = "CREATIVE_PAINTING_CLIP_VOCAB"
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+    from transformers import CLIPTokenizer
 
 
 def find_clip_vocab() -> Path:
@@ -44,6 +47,8 @@ def find_clip_vocab() -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _vocab_and_merges(path: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
     with gzip.open(path, "rt", encoding="utf-8") as f:
         lines = f.read().split("\n")
     merges = [tuple(line.split()) for line in lines[1 : NUM_MERGES + 1]]
@@ -59,6 +64,28 @@ def load_clip_tokenizer(vocab_path: str | os.PathLike | None = None) -> CLIPToke
     transformers 5 takes `vocab=`/`merges=` objects; the old `vocab_file=` keywords are silently
     ignored there, and without `model_max_length=77` diffusers' pipeline overflows.
     """
+    from transformers import CLIPTokenizer
+
     path = Path(vocab_path) if vocab_path else find_clip_vocab()
     vocab, merges = _vocab_and_merges(path)
     return CLIPTokenizer(vocab=dict(vocab), merges=list(merges), model_max_length=MODEL_MAX_LENGTH)
+
+
+def clip_token_counter() -> Tokenizer:
+    """The same tokenizer as `tokenizers` reads it, for counting tokens without importing transformers (a second
+    of a cold `extend`): serialised once into the cache, keyed by the vocabulary file and transformers' version."""
+    from importlib.metadata import version
+
+    from tokenizers import Tokenizer
+
+    from creative_painting.cache import cache_dir
+    from creative_painting.files import atomic_write_text
+
+    vocab = find_clip_vocab()
+    stat = vocab.stat()
+    key = f"{vocab.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{version('transformers')}:{version('tokenizers')}"
+    path = cache_dir() / "clip-tokenizer" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.json"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, load_clip_tokenizer(vocab).backend_tokenizer.to_str())
+    return Tokenizer.from_file(str(path))
