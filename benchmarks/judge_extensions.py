@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/judge_extensions.py sheet   # run both systems, write an anonymous sheet and its key
     .venv/bin/python benchmarks/judge_extensions.py score   # read the judgments, print the rates
+    .venv/bin/python benchmarks/judge_extensions.py sheet --topics benchmarks/data/extension_topics_2.txt \
+        --folder benchmarks/data/judging-2                  # the second, held-out set of topics
 
 `sheet` runs `extend TOPIC --top 3` two ways for every topic of benchmarks/data/extension_topics.txt:
 `baseline` (`--no-compose`, the default before composed scenes) and `scenes` (the default now). It writes
@@ -27,18 +29,18 @@ FOLDER = DATA / "judging"
 QUESTIONS = ("relevant", "concrete", "true", "place_or_time")
 
 
-def topics() -> list[str]:
-    lines = (DATA / "extension_topics.txt").read_text(encoding="utf-8").splitlines()
+def topics(path: Path = DATA / "extension_topics.txt") -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def sheet(seed: int = 0) -> None:
+def sheet(folder: Path = FOLDER, topic_file: Path = DATA / "extension_topics.txt", seed: int = 0) -> None:
     from creative_painting.extension.pipeline import Extender
     from creative_painting.extension.scenes import topic_relevance
 
     systems = {"baseline": Extender.from_options(top=3, compose=False), "scenes": Extender.from_options(top=3)}
     rows, proxies = [], {name: [] for name in systems}
-    for topic in topics():
+    for topic in topics(topic_file):
         for name, extender in systems.items():
             started = time.perf_counter()
             found = extender.extend(topic)
@@ -50,13 +52,13 @@ def sheet(seed: int = 0) -> None:
                              "system": name})
                 proxies[name].append((float(rel), r.measures["paintability"], seconds))
     random.Random(seed).shuffle(rows)
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    with open(FOLDER / "sheet.tsv", "w", newline="", encoding="utf-8") as f:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "sheet.tsv", "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, delimiter="\t")
         out.writerow(["item", "topic", "candidate", "its sources"])
         for i, row in enumerate(rows):
             out.writerow([i, row["topic"], row["text"], row["sources"]])
-    with open(FOLDER / "key.tsv", "w", newline="", encoding="utf-8") as f:
+    with open(folder / "key.tsv", "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, delimiter="\t")
         out.writerow(["item", "system", "topic"])
         for i, row in enumerate(rows):
@@ -65,13 +67,13 @@ def sheet(seed: int = 0) -> None:
         rel, paint, secs = zip(*values, strict=True)
         print(f"{name:9s} relevance {sum(rel) / len(rel):.3f}  paintability {sum(paint) / len(paint):.3f}  "
               f"warm s/topic {sum(secs) / len(secs):.2f}")
-    print(f"{len(rows)} candidates -> {FOLDER / 'sheet.tsv'} (key apart)")
+    print(f"{len(rows)} candidates -> {folder / 'sheet.tsv'} (key apart)")
 
 
-def score() -> None:
-    with open(FOLDER / "key.tsv", encoding="utf-8") as f:
+def score(folder: Path = FOLDER) -> None:
+    with open(folder / "key.tsv", encoding="utf-8") as f:
         key = {row["item"]: row for row in csv.DictReader(f, delimiter="\t")}
-    with open(FOLDER / "judgments.tsv", encoding="utf-8") as f:
+    with open(folder / "judgments.tsv", encoding="utf-8") as f:
         judged = {row["item"]: row for row in csv.DictReader(f, delimiter="\t")}
     missing = set(key) - set(judged)
     if missing:
@@ -100,8 +102,10 @@ def score() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=["sheet", "score"])
+    parser.add_argument("--topics", type=Path, default=DATA / "extension_topics.txt", help="one topic a line")
+    parser.add_argument("--folder", type=Path, default=FOLDER, help="where the sheet, key and judgments are")
     args = parser.parse_args()
-    sheet() if args.step == "sheet" else score()
+    sheet(args.folder, args.topics) if args.step == "sheet" else score(args.folder)
 
 
 if __name__ == "__main__":

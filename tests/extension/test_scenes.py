@@ -71,7 +71,7 @@ def test_every_place_and_date_of_a_scene_is_in_the_topic_or_its_source(embedder,
     assert "Guangdong" in scenes[1].text and "the 1990s" in scenes[1].text
     by_id = {s.id: s.text for s in sources}
     for scene in scenes:
-        assert scene.kind == "scene" and scene.origin == by_id[scene.sources[0]]
+        assert scene.kind == "scene" and scene.origin == " | ".join(by_id[i] for i in scene.sources)
         for entity in tagger.tag([scene.text])[0]:
             supported = entity.text.lower() in ("urbanization of china " + scene.origin).lower()
             artistic = any(entity.text in t for t in TIMES_OF_DAY)
@@ -97,3 +97,39 @@ def test_paper_scoring_composes_nothing(small_index, capsys):
     assert main(["extend", "urbanization of china", "--index", str(small_index), "--json", "--scoring", "paper"]) == 0
     kinds = {c["source"]["kind"] for c in json.loads(capsys.readouterr().out)["candidates"]}
     assert kinds == {"wikipedia"}  # the paper's candidates: retrieved (and generated) sentences only
+
+
+def test_a_noun_of_the_topic_lends_a_place_never_a_date_and_each_place_is_used_once(embedder, tagger):
+    """A sentence about "video" is not about a video call: its place may set the scene, its date would be false."""
+    composer = SceneComposer(embedder, tagger.parser())
+    about_topic = ["Families now talk over video calls, using a laptop and a webcam at the kitchen table."]
+    about_a_noun = ["The first video recorders were sold in Frankfurt in the 16th century.",
+                    "Film studios opened across Hollywood in 1911.",
+                    "The phylum Cnidaria includes corals."]  # a taxon the tagger may take for a place
+    sources = _sources(about_topic) + [Source(sentence_id("V", t), "V", t, setting_only=True) for t in about_a_noun]
+    texts = about_topic + about_a_noun
+    scenes = composer.compose("a video call with family", sources, tagger.tag(texts))
+    assert scenes, "the topic's sentence names things, and a noun's sentence a place"
+    first = scenes[0]
+    assert "webcam" in first.text or "laptop" in first.text
+    assert " in Frankfurt" in first.text and "16th" not in first.text  # the noun's date of something else: left out
+    assert first.sources == (sources[0].id, sources[1].id) and first.origin == f"{texts[0]} | {texts[1]}"
+    joined = " ".join(s.text for s in scenes)
+    assert "1911" not in joined and "Cnidaria" not in joined
+    places = [p for s in scenes for p in ("Frankfurt", "Hollywood") if p in s.text]
+    assert len(places) == len(set(places))  # each place in one scene only
+
+
+def test_a_topic_that_names_a_place_is_not_set_somewhere_else(embedder, tagger):
+    composer = SceneComposer(embedder, tagger.parser())
+    texts = ["Night markets in Taipei sell street food from hundreds of stalls lit by lanterns."]
+    scenes = composer.compose("a night market in Asia", _sources(texts), tagger.tag(texts))
+    assert scenes and all(" in Taipei" not in s.text for s in scenes)
+
+
+@pytest.mark.parametrize(("text", "kinds"), [("a harbour in Le Havre, 1873", 2), ("a harbour at dusk, in winter", 0),
+                                             ("a harbour in Le Havre, at dusk", 1), ("fishing boats, the 1920s", 1)])
+def test_a_time_of_day_earns_no_entity_kind(tagger, text, kinds):
+    from creative_painting.extension.scoring import entity_kinds
+
+    assert entity_kinds(tagger.tag([text])[0]) == kinds

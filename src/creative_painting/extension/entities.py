@@ -47,6 +47,17 @@ NOT_PLACES = {"PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "LAW"}  # ORG costs a f
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |de |del |the )?[A-Z][\w'’.-]*){0,3}")
 
 
+# A date as a fact: a year, a decade, a century, a named era. "days", "centuries", "dusk" or "winter" are not.
+_REAL_DATE = re.compile(r"\b\d{3,4}s?\b|\b\d{1,2}(?:st|nd|rd|th)[- ]century\b|\b(?:first|second|third|fourth|fifth|"
+                        r"sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
+                        r"seventeenth|eighteenth|nineteenth|twentieth|twenty-first)[- ]century\b|"
+                        r"\b[A-Z][a-z]+ (?:[Ee]ra|Age|[Dd]ynasty|[Pp]eriod)\b", re.IGNORECASE)
+
+
+def is_real_date(text: str) -> bool:
+    return bool(_REAL_DATE.search(text))
+
+
 @dataclass(frozen=True)
 class Entity:
     text: str

@@ -14,7 +14,15 @@ from creative_painting.extension.candidate import Candidate
 from creative_painting.extension.entities import EntityTagger
 from creative_painting.extension.generators import Generator, SceneRewriter
 from creative_painting.extension.index import WikiIndex
-from creative_painting.extension.scenes import SETTING, SceneComposer, Source, sentence_id, topic_relevance
+from creative_painting.extension.scenes import (
+    PART_SETTING,
+    SETTING,
+    SceneComposer,
+    Source,
+    near_part,
+    sentence_id,
+    topic_relevance,
+)
 from creative_painting.extension.scoring import SCORINGS, Scored, Weights, score_candidates
 from creative_painting.extension.tfidf import TfidfModel
 from creative_painting.templates import EXTENDED_TEMPLATE
@@ -116,7 +124,14 @@ class Extender:
         """Scenes composed from the retrieved sentences about the whole prompt, most relevant first."""
         relevance = topic_relevance(self.embedder, prompt, [c.text for c in retrieved])
         ranked = sorted(zip(relevance, retrieved, strict=True), key=lambda pair: -pair[0])
-        sources = [Source(c.sources[0], c.title or "", c.text) for r, c in ranked if r >= SETTING][:12]
+        sources = [Source(c.sources[0], c.title or "", c.text) for r, c in ranked if r >= SETTING][:8]
+        seen = {s.id for s in sources}
+        for part in self.composer.parts(prompt):  # where and when the topic's nouns are: "megacity" -> Bangkok
+            hits = [c for c in self._retrieve(part, 15) if c.sources[0] not in seen]
+            near = near_part(self.embedder, part, [c.text for c in hits])
+            sources += [Source(c.sources[0], c.title or "", c.text, setting_only=True)
+                        for c, cosine in zip(hits, near, strict=True) if cosine >= PART_SETTING]
+            seen |= {s.id for s in sources}
         return self.composer.compose(prompt, sources, self.tagger.tag([s.text for s in sources]))
 
     def candidates(self, prompt: str) -> list[Candidate]:

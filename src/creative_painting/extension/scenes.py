@@ -19,16 +19,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from creative_painting.extension.candidate import Candidate
-from creative_painting.extension.entities import Entity, gazetteer
+from creative_painting.extension.entities import Entity, gazetteer, is_real_date
 
 RELEVANT = 0.3  # `topic_relevance` of a sentence about the topic (MiniLM; set on pairs written for the tests)
 SETTING = 0.2  # `topic_relevance` of a sentence near enough to lend the topic a place, a date or things
+PART_SETTING = 0.3  # cosine of a sentence with one of the topic's nouns, for it to lend the topic a place or date
 RELATED = 0.25  # cosine of a thing with the topic, for it to appear in the topic's scene
 CONCRETE = 0.1  # Concreteness above which a noun phrase is a thing to paint (roads 0.30, population shift 0.00)
 TIMES_OF_DAY = ("at dawn", "in the morning light", "at dusk", "at night", "on a rainy afternoon", "in winter")
 _TIME_OF_DAY = re.compile(r"\b(dawn|dusk|sunrise|sunset|night|morning|evening|afternoon|noon|midnight|twilight|"
                           r"winter|summer|spring|autumn|rain)\b", re.IGNORECASE)
-_NOWHERE = {"earth", "world", "space", "universe", "planet", "globe"}
+_LOCATIVE = re.compile(r"\b(?:in|across|near|at|from|to|into|through|throughout|around|outside|within)\s+(?:the\s+)?$",
+                       re.IGNORECASE)
+_NOWHERE = {"earth", "world", "space", "universe", "planet", "globe", "mercury", "venus", "mars", "jupiter", "saturn",
+            "uranus", "neptune", "moon", "sun", "north", "south", "east", "west", "northern hemisphere",
+            "southern hemisphere"}
 _STOP = {"a", "an", "the", "of", "in", "on", "at", "and", "or", "to", "for", "with", "by", "from", "its", "their"}
 _QUANTITY = re.compile(r"\d|\b(?:percent|million|billion|thousand|hundred|number|amount|rate|ratio|share|"
                        r"average|total|majority|most|many|several|some|one|two|three)\b", re.IGNORECASE)
@@ -69,6 +74,14 @@ def topic_relevance(embedder, topic: str, texts: list[str]) -> np.ndarray:
     return whole - 0.5 * (per_word.max(axis=1) - per_word.min(axis=1))
 
 
+def near_part(embedder, part: str, texts: list[str]) -> np.ndarray:
+    """Cosine of each text with one noun of the topic ("megacity" of "a traffic jam in a megacity")."""
+    if not texts:
+        return np.zeros(0)
+    vectors = embedder.encode([part, *texts])
+    return vectors[1:] @ vectors[0]
+
+
 class Concreteness:
     """How much a noun phrase names something visible: its nearest thing prototype against its nearest idea."""
 
@@ -96,6 +109,7 @@ class Source:
     id: str
     title: str
     text: str
+    setting_only: bool = False  # about a noun of the topic, not the whole: it lends a place, or nothing
 
 
 @dataclass(frozen=True)
@@ -122,7 +136,7 @@ def _noun_phrases(doc) -> list[str]:
 
 
 def _is_date(entity: Entity) -> bool:
-    return entity.kind == "temporal" and not _TIME_OF_DAY.fullmatch(entity.text.lower().removeprefix("the "))
+    return entity.kind == "temporal" and is_real_date(entity.text)
 
 
 def _new_place(place: str, stems: set[str]) -> bool:
@@ -136,6 +150,26 @@ def _known_place_first(entity: Entity) -> tuple[bool, int]:
     return entity.text.lower().removeprefix("the ") not in gazetteer(), entity.start
 
 
+def _plausible_place(entity: Entity, text: str) -> bool:
+    """Known to the gazetteer; a name of two words or more not at the start of its sentence ("the Bering Sea"); or
+    one word after "in", "across", "near"... ("across Guangdong"). The tagger's other single words are mostly not
+    places: "the constellations ... Scorpius", "the phylum Cnidaria", "Routes are documented"."""
+    if entity.text.lower().removeprefix("the ") in gazetteer():
+        return True
+    if len(entity.text.removeprefix("the ").split()) >= 2:
+        return entity.start > 0
+    return bool(_LOCATIVE.search(text[: entity.start]))
+
+
+_CONTINENTS = {"africa", "antarctica", "asia", "europe", "north america", "oceania", "south america"}
+
+
+def _names_a_place(topic: str) -> bool:
+    """A country, US state, city or continent, capitalised, in the topic ("a night market in Asia")."""
+    return any(name.lower() in gazetteer() or name.lower() in _CONTINENTS
+               for name in re.findall(r"[A-Z][\w'-]*(?: [A-Z][\w'-]*)*", topic))
+
+
 def _join(things: list[str]) -> str:
     return things[0] if len(things) == 1 else f"{', '.join(things[:-1])} and {things[-1]}"
 
@@ -145,10 +179,17 @@ class SceneComposer:
 
     kind = "scene"
 
-    def __init__(self, embedder, nlp, *, max_scenes: int = 8):
+    def __init__(self, embedder, nlp, *, max_scenes: int = 12):
         self.embedder, self.nlp = embedder, nlp
         self.concreteness = Concreteness(embedder)
         self.max_scenes = max_scenes
+
+    def parts(self, topic: str) -> list[str]:
+        """The topic's nouns and noun phrases, each a place to look for where and when it happens."""
+        doc = next(iter(self.nlp.pipe([topic])))
+        chunks = [" ".join(t.text for t in chunk if t.pos_ != "DET") for chunk in doc.noun_chunks]
+        nouns = [t.text for t in doc if t.pos_ in ("NOUN", "PROPN") and not _TIME_OF_DAY.fullmatch(t.text.lower())]
+        return [p for p in dict.fromkeys(chunks + nouns) if p and not _TIME_OF_DAY.fullmatch(p.lower())]
 
     def elements(self, topic: str, sources: list[Source], entities: list[list[Entity]]) -> list[Elements]:
         """What each sentence offers a scene of the topic: places and dates not already in the topic, and concrete
@@ -163,33 +204,54 @@ class SceneComposer:
         found = []
         for source, ents, candidates in zip(sources, entities, phrases, strict=True):
             places = tuple(dict.fromkeys(e.text for e in sorted(ents, key=_known_place_first)
-                                         if e.kind == "spatial" and _new_place(e.text, stems)))
+                                         if e.kind == "spatial" and _new_place(e.text, stems) and _plausible_place(e, source.text)))
             dates = tuple(dict.fromkeys(e.text for e in ents if _is_date(e) and e.text.lower() not in topic.lower()))
             things = tuple(sorted((p for p in candidates if concrete[p] > CONCRETE and related[p] >= RELATED),
                                   key=lambda p: -concrete[p])[:2])
+            if source.setting_only:  # its dates are of something else: "a video call, 16th century" would be false
+                dates, things = (), ()
             if places or dates or things:
                 found.append(Elements(source, places, dates, things))
         return found
 
     def compose(self, topic: str, sources: list[Source], entities: list[list[Entity]]) -> list[Candidate]:
-        """Scenes, most relevant sources first; a time of day only where the topic and the sources give no time."""
+        """Scenes, most relevant sources first: the things of one sentence, set where and when it says or, where it
+        says neither, where and when the next unused sentence with a place or a date does (each scene then names
+        both). A time of day only where the topic and the sources give no time."""
         subject = re.sub(r"\s+", " ", topic).strip().rstrip(".")
         has_time = bool(_TIME_OF_DAY.search(subject))
+        found = self.elements(subject, sources, entities)
+        if _names_a_place(subject):  # "a night market in Asia" is not set "in China" as well
+            found = [Elements(e.source, (), e.dates, e.things) for e in found if e.dates or e.things]
+        spare = [e for e in found if (e.places or e.dates) and not e.things]  # settings with nothing else to show
+        used: set[str] = set()  # sources and places already in a scene: each scene somewhere else
         scenes: list[Candidate] = []
-        for n, e in enumerate(self.elements(subject, sources, entities)):
-            if not (e.places or e.things):
-                continue  # a date alone sets no scene
-            parts = [subject]
-            if e.things:
-                parts[0] += f" with {_join(list(e.things))}"
-            if e.places:
-                parts[0] += f" in {e.places[0]}"
-            if e.dates:
-                parts.append(e.dates[0])
-            elif not has_time:
-                parts.append(TIMES_OF_DAY[n % len(TIMES_OF_DAY)])
-            text = ", ".join(parts)
-            scenes.append(Candidate(text, self.kind, e.source.title, e.source.text, sources=(e.source.id,)))
+        for e in found:
+            if e.things and (e.dates or (e.places and e.places[0] not in used)):
+                setting = e
+            elif e.things:
+                setting = next((x for x in spare if x.source.id not in used and not (x.places and x.places[0] in used)),
+                               None)
+            elif e.places and e.source.id not in used and e.places[0] not in used:
+                setting = e  # a place alone sets a scene: "a skyscraper under construction in Dubai"
+            else:
+                continue  # a date alone does not, nor a setting already used
+            if setting is not None:
+                used |= {setting.source.id, *setting.places[:1]}
+            scenes.append(self._scene(subject, e, setting, has_time, len(scenes)))
             if len(scenes) >= self.max_scenes:
                 break
         return scenes
+
+    def _scene(self, subject: str, what: Elements, setting: Elements | None, has_time: bool, n: int) -> Candidate:
+        text = subject + (f" with {_join(list(what.things))}" if what.things else "")
+        if setting is not None and setting.places:
+            place = setting.places[0]
+            text += f" in the {place}" if f"the {place}" in setting.source.text else f" in {place}"
+        if setting is not None and setting.dates:
+            text += f", {setting.dates[0]}"
+        elif not has_time:
+            text += f", {TIMES_OF_DAY[n % len(TIMES_OF_DAY)]}"
+        used = list(dict.fromkeys(x.source for x in (what, setting) if x is not None))
+        return Candidate(text, self.kind, " | ".join(u.title for u in used), " | ".join(u.text for u in used),
+                         sources=tuple(u.id for u in used))

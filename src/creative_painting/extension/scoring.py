@@ -2,8 +2,8 @@
 
 - `paper`: `w(v) = TFIDF(v) + l1*cos(emb(u), emb(v)) + l2*#entities`, the paper's formula as published.
 - `scene` (the default, beyond the paper): `TFIDF + l1*cos + l2*kinds + l3*paintability - l4*overflow`.
-  `kinds` counts the distinct kinds of entity present (a place, a time: at most 2), so a sentence with a place
-  and a time beats a list of fourteen countries. `paintability` is P(the text describes something visible),
+  `kinds` counts the kinds of entity present, a place and a date (at most 2), so a sentence with a place and
+  a date beats a list of fourteen countries; a time of day or a season, free to add, earns nothing. `paintability` is P(the text describes something visible),
   see `paintability`. A candidate longer than CLIP's 77 tokens is shortened first (`shorten`); `overflow` is
   the share of its tokens still beyond 77 (0 when it fits).
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from creative_painting.errors import UserError
 from creative_painting.extension.candidate import Candidate
-from creative_painting.extension.entities import Entity, EntityTagger
+from creative_painting.extension.entities import Entity, EntityTagger, is_real_date
 from creative_painting.extension.tfidf import TfidfModel
 
 SCORINGS = ("scene", "paper")
@@ -77,6 +77,12 @@ class Scored:
                 "source": source}
 
 
+def entity_kinds(entities: tuple[Entity, ...] | list[Entity]) -> int:
+    """A place and a date, at most 2. A time of day or a season is anyone's to add, so it earns nothing."""
+    return (any(e.kind == "spatial" for e in entities)
+            + any(e.kind == "temporal" and is_real_date(e.text) for e in entities))
+
+
 def combine(scoring: str, terms: dict[str, float], weights: dict[str, float]) -> float:
     """The formula itself, in the order its name is written."""
     score = terms["tfidf"] + weights["l1"] * terms["cosine"]
@@ -118,7 +124,7 @@ def score_candidates(prompt: str, candidates: list[Candidate], *, tfidf: TfidfMo
         if scoring == "paper":
             terms["entities"] = len(ents)
         else:
-            terms["entity_kinds"] = len({e.kind for e in ents})
+            terms["entity_kinds"] = entity_kinds(ents)
             terms["paintability"] = round(float(p), 6)
             terms["overflow"] = round(max(0, tokens - CLIP_TOKENS) / tokens, 6)
         measures = {"paintability": round(float(p), 6), "clip_tokens": tokens}
