@@ -31,14 +31,14 @@ PLAIN = r'''
 import sys, time, torch
 torch.set_num_threads(1)
 from creative_painting.models import load_model, place, resolve_device
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.sampling import SamplingSettings
 model = place(load_model(sys.argv[1]), *resolve_device("cpu", "auto"))
 settings = SamplingSettings("ddim", int(sys.argv[3]), 5.0, None, int(sys.argv[2]), int(sys.argv[2]))
-paint(model, [PaintJob("warm-up", 0)], settings, batch_size=1)
+paint(model, [Cell.single("warm-up", 0)], settings, batch_size=1)
 start = time.perf_counter()
 for i in range(int(sys.argv[4])):
-    paint(model, [PaintJob(f"a painting of a harbour number {i}", i)], settings, batch_size=1)
+    paint(model, [Cell.single(f"a painting of a harbour number {i}", i)], settings, batch_size=1)
 print((time.perf_counter() - start) / int(sys.argv[4]))
 '''
 

@@ -29,7 +29,7 @@ import torch
 from diffusers import StableDiffusionPipeline
 
 from creative_painting.models import build_model, bundled_configs, place, resolve_device
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.painting import painter as painter_module
 from creative_painting.sampling import SamplingSettings, get_sampler
 
@@ -75,7 +75,7 @@ def main() -> None:
 
             painter_module.decode_latents = keep
             try:
-                paint(model, [PaintJob(prompt, seed=0)], settings, batch_size=1)
+                paint(model, [Cell.single(prompt, seed=0)], settings, batch_size=1)
             finally:
                 painter_module.decode_latents = decode
         return run

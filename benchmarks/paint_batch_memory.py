@@ -18,7 +18,7 @@ import sys
 CHILD = r'''
 import json, resource, sys, time, torch
 from creative_painting.models import build_model, bundled_configs, make_tiny_model, place, resolve_device
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.sampling import SamplingSettings, get_sampler
 what, size, steps, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 cpu = torch.device("cpu")
@@ -27,7 +27,7 @@ model = build_model(bundled_configs(), seed=0) if full else make_tiny_model(seed
 dtype = torch.float32 if what in ("fp32", "diffusers") else resolve_device("cpu", "auto")[1]
 model = place(model, cpu, dtype)
 settings = SamplingSettings("ddim", steps, 5.0, 0.0, size, size)
-jobs = [PaintJob("a painting of a harbour by Claude Monet", seed=k) for k in range(batch)]
+jobs = [Cell.single("a painting of a harbour by Claude Monet", seed=k) for k in range(batch)]
 if what == "diffusers":
     from diffusers import StableDiffusionPipeline
     pipe = StableDiffusionPipeline(vae=model.vae, text_encoder=model.text_encoder, tokenizer=model.tokenizer,

@@ -20,14 +20,14 @@ import sys
 CHILD = r'''
 import json, sys, torch
 from creative_painting.models import build_model, bundled_configs, make_tiny_model, place
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.painting.memory import estimate_bytes
 from creative_painting.sampling import SamplingSettings
 what, dtype, size, batch = sys.argv[1], getattr(torch, sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 model = build_model(bundled_configs(), seed=0) if what == "full" else make_tiny_model(seed=0)
 model = place(model, torch.device("cpu"), dtype)
 settings = SamplingSettings("ddim", 1, 5.0, 0.0, size, size)
-jobs = [PaintJob("a painting of a harbour by Claude Monet", seed=k) for k in range(batch)]
+jobs = [Cell.single("a painting of a harbour by Claude Monet", seed=k) for k in range(batch)]
 
 def status(key):
     return next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith(key))

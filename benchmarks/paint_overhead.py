@@ -17,7 +17,7 @@ import torch
 from diffusers import DDIMScheduler, StableDiffusionPipeline
 
 from creative_painting.models import load_model, make_tiny_model, resolve_device
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.sampling import SamplingSettings, get_sampler
 
 
@@ -40,7 +40,7 @@ def main() -> None:
                                    feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     prompt = "a painting of urbanization of china by Vincent van Gogh"
-    jobs = [PaintJob(prompt, seed=i) for i in range(args.images)]
+    jobs = [Cell.single(prompt, seed=i) for i in range(args.images)]
 
     def ours() -> None:
         paint(model, jobs, settings, batch_size=1)

@@ -47,9 +47,8 @@ def test_outputs_follow_the_umask(tiny_model, tmp_path):
 
     from creative_painting.files import atomic_write_text
     from creative_painting.models import write_tiny
-    from creative_painting.painting import build_cells
-    from creative_painting.painting.session import paint_grid
-    from creative_painting.sampling import SamplingSettings
+    from creative_painting.painting.session import paint_spec
+    from creative_painting.painting.spec import PaintSpec
     from creative_painting.wikiart.shards import ShardSettings, write_shards
     from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists, write_collection
 
@@ -57,8 +56,8 @@ def test_outputs_follow_the_umask(tiny_model, tmp_path):
     try:
         atomic_write_text(tmp_path / "a.txt", "x")
         write_tiny(tmp_path / "tiny")
-        paint_grid(tiny_model, build_cells(["a"], ["b"]), SamplingSettings("ddim", 1, 1.0, 0.0, 32, 32),
-                   tmp_path / "paint", progress=False)
+        spec = PaintSpec(("a",), ("b",), sampler="ddim", steps=1, scale=1.0, eta=0.0, width=32, height=32)
+        paint_spec(tiny_model, spec.validate(), tmp_path / "paint", progress=False)
         files = collection_files(make_artists(1), SUBJECTS[:1], per_pair=2, size=64)
         write_shards(str(write_collection(files, tmp_path / "wa")), tmp_path / "shards",
                      ShardSettings(size=32, shard_size=1), workers=0, progress=False)

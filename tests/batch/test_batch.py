@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from creative_painting.batch import BatchJob, Manifest, run_batch
+from creative_painting.batch import BatchJob, Manifest, cell_file, run_batch
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
 from tests.batch.helpers import kill_when_recorded
@@ -25,7 +25,7 @@ def _pixels(folder):
 
 def test_cells_are_prompt_x_artist_x_seed_with_ids_that_change_with_any_setting(tiny_dir):
     cells = _job(tiny_dir).cells()
-    assert len(cells) == 8 and len({c.id for c in cells}) == 8 and len({c.file for c in cells}) == 8
+    assert len(cells) == 8 and len({c.id for c in cells}) == 8 and len({cell_file(c) for c in cells}) == 8
     assert [c.seed for c in cells[:2]] == [0, 1] and cells[0].caption == "a painting of a harbour by Claude Monet"
     assert [c.id for c in _job(tiny_dir).cells()] == [c.id for c in cells]  # stable
     for change in ({"steps": 3}, {"model": "other.safetensors"}, {"scale": 4.0}, {"negative": "dark"}, {"seed": 5}):
@@ -130,9 +130,9 @@ def test_prompts_from_a_tsv_column_and_the_wikiart_top_artists(tiny_dir, tmp_pat
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"prompts": []}, "no prompts"), ({"seeds": 0}, "seeds must be"),
+    ({"prompts": []}, "no prompts"), ({"seeds": 0}, r"images \(seeds\) must be"),
     ({"prompts_file": "/no/such.txt"}, "file not found"), ({"steps": 0}, "steps must be"),
-    ({"seed": 2**64 - 1}, r"seed \+ seeds - 1"),
+    ({"seed": 2**64 - 1}, r"seed \+ images \(seeds\) - 1"),
 ])
 def test_bad_jobs_are_refused_before_anything_is_written(tiny_dir, tmp_path, overrides, message):
     with pytest.raises(UserError, match=message):

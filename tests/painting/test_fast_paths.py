@@ -8,7 +8,7 @@ import torch
 
 from creative_painting.models import place, resolve_device
 from creative_painting.models.device import cpu_has_native_bf16
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.painting import painter as painter_module
 from creative_painting.sampling import SamplingSettings
 
@@ -24,8 +24,8 @@ def final_latents(model, monkeypatch, settings) -> torch.Tensor:
         return decode(model_, latents)
 
     monkeypatch.setattr(painter_module, "decode_latents", keep)
-    jobs = [PaintJob("a painting of a harbour by Claude Monet", seed=3, negative="blurry"),
-            PaintJob("a painting of a city by Vincent van Gogh", seed=4)]
+    jobs = [Cell.single("a painting of a harbour by Claude Monet", seed=3, negative="blurry"),
+            Cell.single("a painting of a city by Vincent van Gogh", seed=4)]
     images = paint(model, jobs, settings, batch_size=2)
     assert len(images) == 2
     return torch.cat(seen)
@@ -73,7 +73,7 @@ def test_each_distinct_caption_is_encoded_once(tiny_model, monkeypatch):
 
     monkeypatch.setattr(painter_module, "encode_text", counting)
     cells = build_cells(["a harbour", "a city"], ["Claude Monet", "Rembrandt", "Paul Klee"])
-    jobs = [PaintJob(c.caption, seed=k, negative="blurry") for c in cells for k in range(3)]  # 3 images a cell
+    jobs = [Cell.single(c.caption, seed=k, negative="blurry") for c in cells for k in range(3)]  # 3 images a cell
     images = paint(tiny_model, jobs, SamplingSettings("ddim", 2, 5.0, 0.0, 32, 32), batch_size=4)
     assert len(images) == 18
     assert sorted(encoded) == sorted([c.caption for c in cells] + ["blurry"])  # 7 texts, not 36
@@ -116,7 +116,7 @@ def test_openvino_converts_once_per_set_of_weights_and_takes_any_shape(tiny_mode
     place(make_tiny_model(seed=1), cpu, torch.float32, backend="openvino")  # other weights: converted
     assert len(list((tmp_path / "openvino").iterdir())) == 2
     # Traced at batch 2 and the config's size, it runs one image without guidance, at another size.
-    (image,) = paint(first, [PaintJob("x", seed=0)], SamplingSettings("ddim", 2, 1.0, 0.0, 48, 64))
+    (image,) = paint(first, [Cell.single("x", seed=0)], SamplingSettings("ddim", 2, 1.0, 0.0, 48, 64))
     assert image.size == (48, 64)
 
 

@@ -8,9 +8,9 @@ import torch
 
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
-from creative_painting.painting import PaintJob, paint, read_png_metadata
+from creative_painting.painting import Cell, paint, read_png_metadata
 from creative_painting.painting.painter import encode_chunks, encode_text, pad_chunks
-from creative_painting.painting.request import PaintRequest
+from creative_painting.painting.spec import PaintSpec
 from creative_painting.sampling import SamplingSettings
 
 SETTINGS = SamplingSettings("ddim", 2, 5.0, 0.0, 64, 64)
@@ -36,7 +36,7 @@ def test_a_150_token_caption_is_read_to_its_end(tiny_model):
     assert not torch.equal(chunked, encode_chunks(tiny_model, other))  # the last word counts
     assert torch.equal(encode_text(tiny_model, [caption]), encode_text(tiny_model, [other]))  # truncation: cut
 
-    images = {mode: [paint(tiny_model, [PaintJob(c, seed=0)], SETTINGS, long_prompt=mode)[0] for c in (caption, other)]
+    images = {mode: [paint(tiny_model, [Cell.single(c, seed=0)], SETTINGS, long_prompt=mode)[0] for c in (caption, other)]
               for mode in ("truncate", "chunk")}
     assert np.array_equal(np.asarray(images["truncate"][0]), np.asarray(images["truncate"][1]))
     assert not np.array_equal(np.asarray(images["chunk"][0]), np.asarray(images["chunk"][1]))
@@ -52,7 +52,7 @@ def test_the_negative_and_shorter_captions_are_padded_with_empty_chunks(tiny_mod
     monkeypatch.setattr(tiny_model.unet, "forward",
                         lambda x, t, encoder_hidden_states, **k: seen.append(encoder_hidden_states.shape)
                         or original(x, t, encoder_hidden_states, **k))
-    paint(tiny_model, [PaintJob(LONG, seed=0, negative="blurry"), PaintJob("a cat", seed=1)], SETTINGS,
+    paint(tiny_model, [Cell.single(LONG, seed=0, negative="blurry"), Cell.single("a cat", seed=1)], SETTINGS,
           long_prompt="chunk", batch_size=2)
     assert seen and all(s[:2] == (4, 154) for s in seen)  # 2 captions + 2 negatives, 2 chunks each
 
@@ -67,7 +67,7 @@ def test_the_mode_is_recorded_in_the_png_and_the_manifest(tiny_dir, tmp_path):
 
 def test_an_unknown_mode_is_a_one_line_error(capsys):
     with pytest.raises(UserError, match="long_prompt must be one of truncate, chunk"):
-        PaintRequest.from_json({"prompts": ["x"], "long_prompt": "zip"})
+        PaintSpec.from_json({"prompts": ["x"], "long_prompt": "zip"})
     with pytest.raises(SystemExit) as exit_:
         main(["paint", "x", "--long-prompt", "zip"])
     assert exit_.value.code == 2

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from creative_painting.errors import UserError
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.painting import memory as memory_module
 from creative_painting.sampling import SamplingSettings
 
@@ -17,11 +17,11 @@ from creative_painting.sampling import SamplingSettings
 CHILD = r'''
 import json, sys, torch
 from creative_painting.models import make_tiny_model
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.sampling import SamplingSettings
 size, batch = int(sys.argv[1]), int(sys.argv[2])
 model = make_tiny_model(seed=0)
-jobs = [PaintJob("a harbour", seed=k) for k in range(batch)]
+jobs = [Cell.single("a harbour", seed=k) for k in range(batch)]
 settings = SamplingSettings("ddim", 1, 5.0, 0.0, size, size)
 status = lambda key: next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith(key))
 base = status("VmRSS")
@@ -56,7 +56,7 @@ def _free(monkeypatch, nbytes: int) -> None:
 
 def test_paint_refuses_a_batch_that_would_not_fit_and_names_one_that_would(tiny_model, monkeypatch):
     settings = SamplingSettings("ddim", 2, 5.0, 0.0, 1024, 1024)
-    jobs = [PaintJob("a harbour", seed=k) for k in range(8)]
+    jobs = [Cell.single("a harbour", seed=k) for k in range(8)]
     fits = 3
     _free(monkeypatch, memory_module.estimate_bytes(tiny_model, settings, fits))
     calls = []
@@ -74,7 +74,7 @@ def test_paint_refuses_a_batch_that_would_not_fit_and_names_one_that_would(tiny_
 def test_the_batch_is_at_most_the_number_of_images(tiny_model, monkeypatch):
     settings = SamplingSettings("ddim", 1, 5.0, 0.0, 64, 64)
     _free(monkeypatch, memory_module.estimate_bytes(tiny_model, settings, 2))
-    assert len(paint(tiny_model, [PaintJob("a", 0), PaintJob("b", 1)], settings, batch_size=64)) == 2
+    assert len(paint(tiny_model, [Cell.single("a", 0), Cell.single("b", 1)], settings, batch_size=64)) == 2
 
 
 def test_free_memory_is_what_the_system_can_give_within_the_containers_limit(monkeypatch, tmp_path):

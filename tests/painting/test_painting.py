@@ -3,11 +3,13 @@ import pytest
 import torch
 from PIL import Image
 
-from creative_painting.painting import PaintJob, build_cells, make_grid, paint, read_png_metadata, save_png
-from creative_painting.painting.session import paint_grid
+from creative_painting.painting import Cell, make_grid, paint, read_png_metadata, save_png
+from creative_painting.painting.session import paint_spec
+from creative_painting.painting.spec import PaintSpec
 from creative_painting.sampling import SamplingSettings
 
 FAST = SamplingSettings("ddim", 3, 5.0, 1.0, 64, 64)
+FAST_SPEC = {"sampler": "ddim", "steps": 3, "scale": 5.0, "eta": 1.0, "width": 64, "height": 64}
 
 
 def pixels(image):
@@ -15,27 +17,27 @@ def pixels(image):
 
 
 def test_same_seed_gives_bitwise_identical_images(tiny_model):
-    jobs = [PaintJob("a painting of a harbour by Claude Monet", seed=3)]
+    jobs = [Cell.single("a painting of a harbour by Claude Monet", seed=3)]
     first, second = paint(tiny_model, jobs, FAST), paint(tiny_model, jobs, FAST)
     assert first[0].size == (64, 64)
     assert np.array_equal(pixels(first[0]), pixels(second[0]))
 
 
 def test_other_seed_gives_another_image(tiny_model):
-    a = paint(tiny_model, [PaintJob("x", seed=1)], FAST)[0]
-    b = paint(tiny_model, [PaintJob("x", seed=2)], FAST)[0]
+    a = paint(tiny_model, [Cell.single("x", seed=1)], FAST)[0]
+    b = paint(tiny_model, [Cell.single("x", seed=2)], FAST)[0]
     assert np.abs(pixels(a) - pixels(b)).mean() > 1
 
 
 def test_an_image_depends_on_its_seed_not_its_batch(tiny_model):
-    jobs = [PaintJob("a", seed=5), PaintJob("b", seed=6), PaintJob("c", seed=7)]
+    jobs = [Cell.single("a", seed=5), Cell.single("b", seed=6), Cell.single("c", seed=7)]
     together = paint(tiny_model, jobs, FAST, batch_size=3)
     alone = paint(tiny_model, jobs[1:2], FAST)
     assert np.abs(pixels(together[1]) - pixels(alone[0])).max() <= 1  # batched matmuls may round differently
 
 
 def test_guidance_scale_changes_the_image_and_scale_one_uses_one_call(tiny_model, monkeypatch):
-    job = [PaintJob("a painting of a cat", seed=0)]
+    job = [Cell.single("a painting of a cat", seed=0)]
     a = paint(tiny_model, job, SamplingSettings("ddim", 3, 1.0, 0.0, 64, 64))[0]
     b = paint(tiny_model, job, SamplingSettings("ddim", 3, 9.0, 0.0, 64, 64))[0]
     assert not np.array_equal(pixels(a), pixels(b))
@@ -49,12 +51,12 @@ def test_guidance_scale_changes_the_image_and_scale_one_uses_one_call(tiny_model
 
 @pytest.mark.parametrize("sampler", ["ddpm", "plms", "dpmpp-2m", "euler-a", "unipc"])
 def test_every_sampler_paints(tiny_model, sampler):
-    (image,) = paint(tiny_model, [PaintJob("x", seed=0)], SamplingSettings(sampler, 3, 5.0, None, 64, 48))
+    (image,) = paint(tiny_model, [Cell.single("x", seed=0)], SamplingSettings(sampler, 3, 5.0, None, 64, 48))
     assert image.size == (64, 48) and pixels(image).std() > 0
 
 
 def test_long_caption_warns_with_what_was_cut(tiny_model, caplog):
-    paint(tiny_model, [PaintJob("word " * 80 + "zebra", seed=0)], SamplingSettings("ddim", 1, 1.0, 0.0, 64, 64))
+    paint(tiny_model, [Cell.single("word " * 80 + "zebra", seed=0)], SamplingSettings("ddim", 1, 1.0, 0.0, 64, 64))
     assert "CLIP reads 77" in caplog.text and "zebra" in caplog.text
 
 
@@ -84,9 +86,9 @@ def test_small_cells_are_enlarged_pixel_for_pixel_in_the_grid():
     assert (grid[4:8, 4:8] == (0, 0, 255)).all() and tuple(grid[8, 8]) == (255, 0, 0)  # 4x, nearest
 
 
-def test_paint_grid_writes_images_grid_and_manifest(tiny_model, tmp_path):
-    cells = build_cells(["a harbour", "a city"], ["Claude Monet", "Vincent van Gogh"])
-    result = paint_grid(tiny_model, cells, FAST, tmp_path, seed=11, progress=False)
+def test_paint_spec_writes_images_grid_and_manifest(tiny_model, tmp_path):
+    spec = PaintSpec(("a harbour", "a city"), ("Claude Monet", "Vincent van Gogh"), seed=11, **FAST_SPEC)
+    result = paint_spec(tiny_model, spec.validate(), tmp_path, progress=False)
     assert [p.name for p in result.images] == [
         "00-00-claude-monet.png", "00-01-vincent-van-gogh.png", "01-00-claude-monet.png", "01-01-vincent-van-gogh.png"]
     meta = read_png_metadata(result.images[3])
@@ -110,11 +112,13 @@ def test_grid_cells_share_their_initial_noise_and_differ_only_by_caption(tiny_mo
 
     original = painter.initial_noise
     monkeypatch.setattr(painter, "initial_noise", spy)
-    cells = build_cells(["a harbour", "a city"], ["Claude Monet", "Vincent van Gogh", "Claude Monet"])
-    result = paint_grid(tiny_model, cells, FAST, tmp_path, seed=11, batch_size=4, progress=False)
+    spec = PaintSpec(("a harbour", "a city"), ("Claude Monet", "Vincent van Gogh", "Claude Monet"), seed=11,
+                     batch_size=4, **FAST_SPEC)
+    cells = spec.cells()
+    result = paint_spec(tiny_model, spec.validate(), tmp_path, progress=False)
     assert [caption for caption, _ in seen] == [cell.caption for cell in cells]
     assert all(torch.equal(noise, seen[0][1]) for _, noise in seen), "every cell starts from the seed's noise"
-    assert not torch.equal(seen[0][1], painter.initial_noise(tiny_model, [PaintJob("x", 12)], FAST)[0][0])
+    assert not torch.equal(seen[0][1], painter.initial_noise(tiny_model, [Cell.single("x", 12)], FAST)[0][0])
     # Same caption and seed (columns 0 and 2 of a row): identical pixels, also across batches.
     for row in (0, 1):
         a, b = (pixels(Image.open(result.images[row * 3 + col])) for col in (0, 2))
@@ -125,7 +129,7 @@ def test_large_images_are_decoded_in_tiles_one_at_a_time(tiny_model, monkeypatch
     from creative_painting.painting import painter
 
     settings = SamplingSettings("ddim", 2, 5.0, 0.0, 128, 128)
-    jobs = [PaintJob("a harbour", seed=0), PaintJob("a city", seed=1)]
+    jobs = [Cell.single("a harbour", seed=0), Cell.single("a city", seed=1)]
     whole = paint(tiny_model, jobs, settings, batch_size=2)
     tiled_calls = []
     original = tiny_model.vae.tiled_decode

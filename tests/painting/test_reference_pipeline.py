@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from creative_painting.painting import PaintJob, paint
+from creative_painting.painting import Cell, paint
 from creative_painting.painting.painter import decode_latents
 from creative_painting.sampling import SamplingSettings, get_sampler
 
@@ -18,7 +18,7 @@ CAPTIONS = ["a painting of a harbour by Claude Monet", "a painting of a city by 
 NEGATIVE = "blurry, dark"
 
 
-def reference_latents(model, jobs: list[PaintJob], settings: SamplingSettings) -> torch.Tensor:
+def reference_latents(model, jobs: list[Cell], settings: SamplingSettings) -> torch.Tensor:
     from diffusers import StableDiffusionPipeline
 
     pipe = StableDiffusionPipeline(
@@ -54,7 +54,7 @@ def our_latents(model, jobs, settings, batch_size, monkeypatch) -> torch.Tensor:
 @pytest.mark.parametrize("batch", [1, 3])
 def test_paint_matches_the_diffusers_pipeline(tiny_model, monkeypatch, sampler, eta, batch):
     settings = SamplingSettings(sampler, 4, 5.0, eta, 64, 64)
-    jobs = [PaintJob(caption, seed=10 + i, negative=NEGATIVE) for i, caption in enumerate(CAPTIONS[:batch])]
+    jobs = [Cell.single(caption, seed=10 + i, negative=NEGATIVE) for i, caption in enumerate(CAPTIONS[:batch])]
     ours, images = our_latents(tiny_model, jobs, settings, batch, monkeypatch)
     reference = reference_latents(tiny_model, jobs, settings)
     torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)

@@ -206,7 +206,7 @@ def test_cancel_stops_a_running_job_and_a_failing_job_does_not_stop_the_queue(st
     assert wait(studio, long)["state"] == "cancelled"
     assert not (studio.runs / "000001").exists()
 
-    real = session.paint_grid
+    real = session.paint_spec
     calls = []
 
     def broken_once(*args, **kwargs):
@@ -215,7 +215,7 @@ def test_cancel_stops_a_running_job_and_a_failing_job_does_not_stop_the_queue(st
             raise RuntimeError("out of memory")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(session, "paint_grid", broken_once)
+    monkeypatch.setattr(session, "paint_spec", broken_once)
     failing, fine = studio.submit({"prompts": ["x"], **SMALL}), studio.submit({"prompts": ["y"], **SMALL})
     assert wait(studio, failing)["error"] == "RuntimeError: out of memory"
     assert wait(studio, fine)["state"] == "done"
@@ -261,11 +261,11 @@ def test_entities_are_highlighted_by_kind_and_text_is_escaped():
 
 def test_a_job_that_would_not_fit_in_memory_is_refused_at_submission(studio, monkeypatch):
     from creative_painting.painting import memory
-    from creative_painting.painting.request import PaintRequest
+    from creative_painting.painting.spec import PaintSpec
 
     # At 512 px the tiny model's U-Net batch outweighs one image's decode from about 3 images on.
     request = {"prompts": ["a tree"], "steps": 1, "width": 512, "height": 512, "images": 16, "batch_size": 16}
-    eight = memory.estimate_bytes(studio.model, PaintRequest.from_json(request).settings(), 8)
+    eight = memory.estimate_bytes(studio.model, PaintSpec.from_json(request).settings(), 8)
     monkeypatch.setattr(memory, "free_bytes", lambda device: eight)
     with pytest.raises(UserError, match="512x512 at batch size 16 needs about .* use a batch size of 8 or less"):
         studio.submit(request)

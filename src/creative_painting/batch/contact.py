@@ -8,29 +8,30 @@ from pathlib import Path
 
 from PIL import Image
 
-from creative_painting.batch.job import BatchCell
+from creative_painting.batch.job import cell_file
 from creative_painting.files import atomic_write_text
+from creative_painting.painting.captions import Cell
 from creative_painting.painting.grid import make_grid
 from creative_painting.painting.images import save_png
 
 SMALL_JOB = 8  # prompts: up to this many also get one grid of every prompt x artist
 
 
-def write_grids(folder: Path, cells: list[BatchCell], thumb: int = 256) -> list[Path]:
+def write_grids(folder: Path, cells: list[Cell], thumb: int = 256) -> list[Path]:
     """`grids/prompt-NNNNN.png` (rows seeds, columns artists) for each prompt, and `grids/all.png` (rows
     prompts, columns artists, first seed) for small jobs. Cells not painted yet are left out."""
-    by_prompt: dict[int, list[BatchCell]] = defaultdict(list)
+    by_prompt: dict[int, list[Cell]] = defaultdict(list)
     for cell in cells:
-        if (folder / cell.file).is_file():
-            by_prompt[cell.prompt_index].append(cell)
+        if (folder / cell_file(cell)).is_file():
+            by_prompt[cell.row].append(cell)
     written = []
 
-    def image(cell: BatchCell) -> Image.Image:
-        with Image.open(folder / cell.file) as im:
+    def image(cell: Cell) -> Image.Image:
+        with Image.open(folder / cell_file(cell)) as im:
             return im.convert("RGB").resize((thumb, thumb))
 
-    def grid_of(rows: list[list[BatchCell]], row_labels, name: str) -> None:
-        artists = {c.artist_index: c.artist or "" for row in rows for c in row}
+    def grid_of(rows: list[list[Cell]], row_labels, name: str) -> None:
+        artists = {c.col: c.artist or "" for row in rows for c in row}
         table = [[image(c) for c in row] for row in rows]
         if len({len(r) for r in table}) != 1:  # some cells of this grid are not painted yet
             return
@@ -38,32 +39,32 @@ def write_grids(folder: Path, cells: list[BatchCell], thumb: int = 256) -> list[
         written.append(save_png(make_grid(table, labels, row_labels), folder / "grids" / name))
 
     for p, group in sorted(by_prompt.items()):
-        seeds = sorted({c.seed_index for c in group})
-        rows = [sorted((c for c in group if c.seed_index == s), key=lambda c: c.artist_index) for s in seeds]
-        grid_of(rows, [f"seed {group[0].seed - group[0].seed_index + s}" for s in seeds] if len(seeds) > 1 else None,
+        seeds = sorted({c.image for c in group})
+        rows = [sorted((c for c in group if c.image == s), key=lambda c: c.col) for s in seeds]
+        grid_of(rows, [f"seed {group[0].seed - group[0].image + s}" for s in seeds] if len(seeds) > 1 else None,
                 f"prompt-{p:05d}.png")
     if 1 < len(by_prompt) <= SMALL_JOB:
-        rows = [sorted((c for c in group if c.seed_index == 0), key=lambda c: c.artist_index)
+        rows = [sorted((c for c in group if c.image == 0), key=lambda c: c.col)
                 for _, group in sorted(by_prompt.items())]
         grid_of(rows, [group[0].prompt for _, group in sorted(by_prompt.items())], "all.png")
     return written
 
 
-def write_contact_sheet(folder: Path, cells: list[BatchCell], title: str) -> Path:
+def write_contact_sheet(folder: Path, cells: list[Cell], title: str) -> Path:
     """One section per prompt: its caption's artists as columns, thumbnails linking to the full images."""
     sections = []
-    by_prompt: dict[int, list[BatchCell]] = defaultdict(list)
+    by_prompt: dict[int, list[Cell]] = defaultdict(list)
     for cell in cells:
-        by_prompt[cell.prompt_index].append(cell)
+        by_prompt[cell.row].append(cell)
     done = total = 0
     for p, group in sorted(by_prompt.items()):
         figures = []
         for c in group:
             total += 1
             label = html.escape(f"{c.artist or ''} · seed {c.seed}")
-            if (folder / c.file).is_file():
+            if (folder / cell_file(c)).is_file():
                 done += 1
-                src = html.escape(c.file)
+                src = html.escape(cell_file(c))
                 figures.append(f'<figure><a href="{src}"><img src="{src}" loading="lazy" width="160" height="160" '
                                f'alt="{html.escape(c.caption)}"></a><figcaption>{label}</figcaption></figure>')
             else:

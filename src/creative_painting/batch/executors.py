@@ -14,36 +14,37 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from creative_painting.batch.job import BatchCell, BatchJob
+from creative_painting.batch.job import BatchJob
+from creative_painting.painting.captions import Cell
+from creative_painting.painting.spec import PaintSpec
 
 CRASH_ONCE = "CREATIVE_PAINTING_CRASH_ONCE"  # fault injection for tests: a file path; its first actor call dies
 
 
-def load_here(job: BatchJob, settings, cells: int, device=None):
+def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
     """The job's model in this process, checked to fit in memory at the job's batch size (or its `cells`, if
     fewer), before the output folder is claimed. `device` is this process's GPU when `accelerate launch`
     started several."""
     from creative_painting.painting.memory import check_memory
 
     model = job.model_spec().load(device)
-    check_memory(model, settings, job.batch_size, cells)
+    check_memory(model, spec.settings(), spec.batch_size, cells)
     return model
 
 
-def paint_here(model, job: BatchJob, settings, todo: list[BatchCell]) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
+def paint_here(model, spec: PaintSpec, todo: list[Cell]) -> Iterator[tuple[list[Cell], list[Image.Image]]]:
     """In this process, with the model from `load_here`."""
-    from creative_painting.painting import PaintJob, paint
+    from creative_painting.painting import paint
 
-    for start in range(0, len(todo), job.batch_size):
-        chunk = todo[start : start + job.batch_size]
-        yield chunk, paint(model, [PaintJob(c.caption, c.seed, job.negative) for c in chunk], settings,
-                           batch_size=job.batch_size)
+    for start in range(0, len(todo), spec.batch_size):
+        chunk = todo[start : start + spec.batch_size]
+        yield chunk, paint(model, chunk, spec.settings(), batch_size=spec.batch_size, long_prompt=spec.long_prompt)
 
 
 class RayPainter:
     """A Ray Data actor: loads the model once, then paints the batches it is given."""
 
-    def __init__(self, spec: dict[str, Any], settings: dict[str, Any], negative: str, threads: int):
+    def __init__(self, spec: dict[str, Any], settings: dict[str, Any], long_prompt: str, threads: int):
         import torch
 
         from creative_painting.models.spec import ModelSpec
@@ -52,10 +53,10 @@ class RayPainter:
         if threads:
             torch.set_num_threads(threads)
         self.model = ModelSpec(**spec).load()
-        self.settings, self.negative = SamplingSettings(**settings), negative
+        self.settings, self.long_prompt = SamplingSettings(**settings), long_prompt
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from creative_painting.painting import PaintJob, paint
+        from creative_painting.painting import Cell, paint
 
         marker = os.environ.get(CRASH_ONCE)
         if marker and not os.path.exists(marker):
@@ -63,9 +64,10 @@ class RayPainter:
             os._exit(1)  # a worker dying mid-job: Ray must retry its batch
         from creative_painting.errors import UserError
 
-        jobs = [PaintJob(str(c), int(s), self.negative) for c, s in zip(batch["caption"], batch["seed"], strict=True)]
+        jobs = [Cell.single(str(c), int(s), str(n))
+                for c, s, n in zip(batch["caption"], batch["seed"], batch["negative"], strict=True)]
         try:
-            images = paint(self.model, jobs, self.settings, batch_size=len(jobs))
+            images = paint(self.model, jobs, self.settings, batch_size=len(jobs), long_prompt=self.long_prompt)
         except UserError as error:  # e.g. too big for this worker's memory: the driver says it in one line
             return {"id": batch["id"], "pixels": np.zeros((len(jobs), 0, 0, 3), np.uint8),
                     "refused": np.array([str(error)] * len(jobs))}
@@ -73,8 +75,8 @@ class RayPainter:
                 "refused": np.array([""] * len(jobs))}
 
 
-def paint_on_ray(job: BatchJob, settings, todo: list[BatchCell], *, address: str | None, actors: int | None,
-                 threads: int) -> Iterator[tuple[list[BatchCell], list[Image.Image]]]:
+def paint_on_ray(job: BatchJob, spec: PaintSpec, todo: list[Cell], *, address: str | None, actors: int | None,
+                 threads: int) -> Iterator[tuple[list[Cell], list[Image.Image]]]:
     """Cells as a Ray Data dataset, `map_batches` over an actor pool: one GPU per actor where the cluster
     has GPUs, else CPU actors with `threads` torch threads each. Failed batches are retried by Ray."""
     try:
@@ -90,11 +92,13 @@ def paint_on_ray(job: BatchJob, settings, todo: list[BatchCell], *, address: str
     if actors is None:
         actors = gpus or max(1, int(ray.cluster_resources().get("CPU", 1)) // max(threads, 1))
     by_id = {c.id: c for c in todo}
-    dataset = ray.data.from_items([{"id": c.id, "caption": c.caption, "seed": c.seed} for c in todo])
+    dataset = ray.data.from_items([{"id": c.id, "caption": c.caption, "seed": c.seed, "negative": c.negative}
+                                   for c in todo])
     painted = dataset.map_batches(
-        RayPainter, batch_size=job.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
+        RayPainter, batch_size=spec.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
         fn_constructor_kwargs={"spec": asdict(replace(job.model_spec(), device=job.device if gpus else "cpu")),
-                               "settings": asdict(settings), "negative": job.negative, "threads": threads},
+                               "settings": asdict(spec.settings()), "long_prompt": spec.long_prompt,
+                               "threads": threads},
         num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1))  # Ray Data restarts dead actors
     for batch in painted.iter_batches(batch_size=None, batch_format="numpy"):
         if batch["refused"][0]:

@@ -61,7 +61,7 @@ def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: 
 
     jobs = {name: job.validate() for name, job in figure_jobs(base, wikiart, extensions).items()}
     for job in jobs.values():
-        job.cells()  # every input checked before anything is painted
+        job.spec()  # every input read and checked before anything is painted
     claim_resumable_dir(out, "figures")
     done: dict[str, Any] = {}
     if wikiart:

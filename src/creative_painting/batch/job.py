@@ -1,4 +1,5 @@
-"""A batch job: prompts x artists x seeds, with the sampling settings of `paint`, expanded into cells.
+"""A batch job: a `PaintSpec` and where its prompts and artists come from (files, WikiArt's top:N), with the
+model that paints it. The job file's keys are the spec's (`seeds` are its images per cell) and the model's.
 
 Each cell's id hashes everything that decides its pixels (caption, negative, seed, settings, model), so a
 changed setting can never be mistaken for a finished cell.
@@ -6,38 +7,20 @@ changed setting can never be mistaken for a finished cell.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from creative_painting.errors import UserError
 from creative_painting.models.configs import DEFAULT_MODEL
 from creative_painting.models.spec import ModelSpec
-from creative_painting.sampling.presets import SamplingSettings, preset_settings
-from creative_painting.seeds import check_seed
+from creative_painting.painting.captions import Cell
+from creative_painting.painting.spec import MAX_BATCH_CELLS, PaintSpec
 from creative_painting.textfiles import read_texts
 
-MAX_CELLS = 10_000_000
 
-
-@dataclass(frozen=True)
-class BatchCell:
-    """One image of the job and where it goes."""
-
-    id: str
-    prompt_index: int
-    artist_index: int
-    seed_index: int
-    prompt: str
-    artist: str | None
-    caption: str
-    seed: int
-
-    @property
-    def file(self) -> str:
-        return f"images/p{self.prompt_index:05d}-a{self.artist_index:03d}-s{self.seed_index:02d}-{self.id[:10]}.png"
+def cell_file(cell: Cell) -> str:
+    """Where a batch writes the cell's image: prompt, artist and seed indices, and the start of its id."""
+    return f"images/p{cell.row:05d}-a{cell.col:03d}-s{cell.image:02d}-{cell.id[:10]}.png"
 
 
 @dataclass
@@ -57,6 +40,7 @@ class BatchJob:
     genre: str | None = None
     year: str | None = None
     negative: str = ""
+    long_prompt: str = "truncate"  # or "chunk", as `paint --long-prompt`
     model: str = DEFAULT_MODEL
     config: str | None = None  # a diffusers folder whose configs describe a non-SD-v1 single file
     preset: str = "paper"
@@ -72,21 +56,24 @@ class BatchJob:
     backend: str = "torch"  # or "openvino" (CPU)
 
     def validate(self) -> BatchJob:
-        if not 1 <= self.seeds <= 100:
-            raise UserError(f"seeds must be in 1..100 images per cell, got {self.seeds}")
-        check_seed(self.seed)
-        check_seed(self.seed + self.seeds - 1, "seed + seeds - 1")
-        if not 1 <= self.batch_size <= 256:
-            raise UserError(f"batch_size must be in 1..256, got {self.batch_size}")
+        """What a job file can be checked for before its prompts are read: the spec's limits, the backend."""
         from creative_painting.models.device import BACKENDS
 
         if self.backend not in BACKENDS:
             raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        self.settings()
+        self._spec((), ()).check_numbers()
         return self
 
-    def settings(self) -> SamplingSettings:
-        return preset_settings(self)
+    def _spec(self, prompts: tuple[str, ...], artists: tuple[str, ...]) -> PaintSpec:
+        return PaintSpec(prompts, artists, style=self.style, genre=self.genre, year=self.year, template=self.template,
+                         negative=self.negative, preset=self.preset, sampler=self.sampler, steps=self.steps,
+                         scale=self.scale, eta=self.eta, width=self.width, height=self.height, seed=self.seed,
+                         images=self.seeds, batch_size=self.batch_size, long_prompt=self.long_prompt)
+
+    def spec(self) -> PaintSpec:
+        """The painting this job describes, its prompt and artist files read and checked: every limit, once."""
+        artists = tuple(a for a in self.artist_list() if a is not None)
+        return self._spec(tuple(self.prompt_list()), artists).validate(max_images=MAX_BATCH_CELLS)
 
     def model_spec(self) -> ModelSpec:
         return ModelSpec(self.model, self.config, self.device, self.dtype, self.backend)
@@ -110,28 +97,9 @@ class BatchJob:
             artists += _read_column(Path(self.artists_file), "artist")
         return artists or [None]
 
-    def cells(self) -> list[BatchCell]:
-        """Every prompt x artist x seed, in that order, with ids."""
-        from creative_painting.painting.captions import DEFAULT_TEMPLATE, build_cells
-
-        prompts, artists = self.prompt_list(), self.artist_list()
-        total = len(prompts) * len(artists) * self.seeds
-        if total > MAX_CELLS:
-            raise UserError(f"{total:,} cells is more than {MAX_CELLS:,}; split the job")
-        grid = build_cells(prompts, [a for a in artists if a is not None] or None,
-                           template=self.template or DEFAULT_TEMPLATE, style=self.style, genre=self.genre,
-                           year=self.year)
-        identity = {"settings": dataclasses.asdict(self.settings()), "model": self.model, "negative": self.negative}
-        if self.config:  # only when given: ids of jobs without it stay as they were (their folders resume)
-            identity["config"] = self.config
-        cells = []
-        for cell in grid:
-            for k in range(self.seeds):
-                seed = self.seed + k
-                key = json.dumps({**identity, "caption": cell.caption, "seed": seed}, sort_keys=True)
-                cells.append(BatchCell(hashlib.sha256(key.encode()).hexdigest()[:20], cell.row, cell.col, k,
-                                       cell.prompt, cell.artist, cell.caption, seed))
-        return cells
+    def cells(self) -> list[Cell]:
+        """Every prompt x artist x seed, in that order, with ids (the model and config enter them)."""
+        return self.spec().cells(self.model, self.config)
 
 
 def _read_column(path: Path, column: str) -> list[str]:

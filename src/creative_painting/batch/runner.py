@@ -20,29 +20,20 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from creative_painting import __version__
 from creative_painting.batch.contact import write_contact_sheet, write_grids
 from creative_painting.batch.executors import load_here, paint_here, paint_on_ray
-from creative_painting.batch.job import BatchCell, BatchJob
+from creative_painting.batch.job import BatchJob, cell_file
 from creative_painting.batch.manifest import Manifest
 from creative_painting.errors import UserError
 from creative_painting.files import atomic_write_text, check_resumable_dir, claim_resumable_dir, run_lock
+from creative_painting.painting.captions import Cell
+from creative_painting.painting.spec import PaintSpec
 
 MANIFEST = "manifest.jsonl"
 logger = logging.getLogger(__name__)
 
 
-def _record(cell: BatchCell, job: BatchJob, settings) -> dict[str, Any]:
-    from creative_painting.painting.captions import DEFAULT_TEMPLATE
-
-    return {"id": cell.id, "file": cell.file, "prompt": cell.prompt, "artist": cell.artist, "caption": cell.caption,
-            "template": job.template or DEFAULT_TEMPLATE, "style": job.style, "genre": job.genre, "year": job.year,
-            "seed": cell.seed, "negative_prompt": job.negative or None, "sampler": settings.sampler,
-            "steps": settings.steps, "scale": settings.scale, "eta": settings.eta, "width": settings.width,
-            "height": settings.height, "model": job.model, "software": f"creative-painting {__version__}"}
-
-
-def _holds_another_job(out: Path, cells: list[BatchCell]) -> bool:
+def _holds_another_job(out: Path, cells: list[Cell]) -> bool:
     """A folder holds one job: it may grow (more seeds, prompts or artists keep every recorded cell), but a
     recorded cell that this job lacks belongs to another job."""
     return not set(Manifest(out / MANIFEST).done) <= {c.id for c in cells}
@@ -66,9 +57,8 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     `ray`: None paints in this process; "" uses the Ray cluster of RAY_ADDRESS (or starts a local one); an
     address connects to that cluster.
     """
-    job = job.validate()
-    cells = job.cells()  # every input is read and checked before anything is written
-    settings = job.settings()
+    spec = job.validate().spec()  # every input is read and checked before anything is written
+    cells = spec.cells(job.model, job.config)
     from creative_painting.wikiart.catalog import artist_notes
 
     for note in artist_notes(list(dict.fromkeys(c.artist for c in cells))):
@@ -80,7 +70,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     if replace and not overwrite:
         raise UserError(f"{out} holds another batch job (other prompts, artists, seeds or settings); "
                         "pass --overwrite to replace it, or choose another folder")
-    model = load_here(job, settings, len(cells), device=state.device if state else None) if ray is None else None
+    model = load_here(job, spec, len(cells), device=state.device if state else None) if ray is None else None
     with state.main_process_first() if state else contextlib.nullcontext():
         out = claim_resumable_dir(out, "batch")
     with run_lock(out, enabled=rank == 0):
@@ -96,10 +86,10 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
         started = time.perf_counter()
         if todo:
             if ray is None:
-                painted = paint_here(model, job, settings, todo)
+                painted = paint_here(model, spec, todo)
             else:
-                painted = paint_on_ray(job, settings, todo, address=ray, actors=actors, threads=threads)
-            _write(painted, job, settings, out, manifest, done=len(finished), total=len(finished) + len(todo),
+                painted = paint_on_ray(job, spec, todo, address=ray, actors=actors, threads=threads)
+            _write(painted, spec, job.model, out, manifest, done=len(finished), total=len(finished) + len(todo),
                    progress=progress)
         if state:
             state.wait_for_everyone()
@@ -124,7 +114,7 @@ def _launched_processes():
     return PartialState(cpu=not torch.cuda.is_available())  # gloo between CPU processes, NCCL between GPUs
 
 
-def _write(painted, job: BatchJob, settings, out: Path, manifest: Manifest, *, done: int, total: int,
+def _write(painted, spec: PaintSpec, model: str, out: Path, manifest: Manifest, *, done: int, total: int,
            progress: bool) -> None:
     """Each finished image is written (atomically), then recorded: a recorded cell always has its file."""
     from creative_painting.painting import save_png
@@ -135,8 +125,8 @@ def _write(painted, job: BatchJob, settings, out: Path, manifest: Manifest, *, d
             for cell, image in zip(chunk, images, strict=True):
                 if cell.id in manifest.done:
                     continue  # a retried batch on a cluster: never recorded twice
-                record = {**_record(cell, job, settings), "batch": len(chunk)}
-                save_png(image, out / cell.file, record)
+                record = {"id": cell.id, "file": cell_file(cell), **spec.record(cell, model=model, batch=len(chunk))}
+                save_png(image, out / record["file"], record)
                 records.append(record)
             manifest.append(records)
             bar.update(len(records))

@@ -21,6 +21,7 @@ JOB_FLAGS = (  # each overrides the job file's key of the same name; None keeps 
     ("seed", int, "first seed (job default 0)"),
     ("seeds", int, "images per prompt x artist, seeds SEED, SEED+1, ... (job default 1)"),
     ("batch-size", int, "images painted together (job default 4)"),
+    ("long-prompt", str, "captions over CLIP's 77 tokens: truncate (job default) or chunk, as paint's"),
 )  # and the model flags of `paint` (models/spec.py), overriding the job's keys of the same names
 MODEL_KEYS = ("model", "config", "device", "dtype", "backend")
 

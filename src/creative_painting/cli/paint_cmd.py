@@ -47,36 +47,37 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from creative_painting.files import claim_output_dir
     from creative_painting.models.spec import model_spec
-    from creative_painting.painting.request import PaintRequest
+    from creative_painting.painting.spec import PaintSpec
 
-    # Everything the user typed is checked before the (slow) model load.
-    request = PaintRequest(
-        args.prompts, args.artist, style=args.style, genre=args.genre, year=args.year, template=args.template,
-        negative=args.negative, preset=args.preset, sampler=args.sampler, steps=args.steps, scale=args.scale,
-        eta=args.eta, width=args.width, height=args.height, seed=args.seed, images=args.images,
+    # Everything the user typed is checked before the (slow) model load, once.
+    spec = PaintSpec(
+        tuple(args.prompts), tuple(args.artist), style=args.style, genre=args.genre, year=args.year,
+        template=args.template, negative=args.negative, preset=args.preset, sampler=args.sampler, steps=args.steps,
+        scale=args.scale, eta=args.eta, width=args.width, height=args.height, seed=args.seed, images=args.images,
         batch_size=args.batch_size, long_prompt=args.long_prompt).validate()
     from creative_painting.wikiart.catalog import artist_notes
 
-    for note in artist_notes(request.artists):
+    for note in artist_notes(list(spec.artists)):
         logging.getLogger(__name__).warning(note)
     if args.extend is not None:
         from creative_painting.extension.pipeline import check_extend
 
         check_extend(args.extend)
-    spec = model_spec(args).validate()
+    model_settings = model_spec(args).validate()
     claim_output_dir(args.out, "paint", overwrite=args.overwrite)
     if args.extend is not None:
         from creative_painting.extension.pipeline import extensions_to_paint
 
-        request.prompts, template = extensions_to_paint(request.prompts, args.extend, args.extend_index)
-        request.template = args.template or template
-        request.validate()
-    from creative_painting.painting.session import paint_request
+        prompts, template = extensions_to_paint(list(spec.prompts), args.extend, args.extend_index)
+        spec = dataclasses.replace(spec, prompts=tuple(prompts), template=args.template or template).validate()
+    from creative_painting.painting.session import paint_spec
 
-    model = spec.load()
-    result = paint_request(model, request, args.out, progress=not args.no_progress, overwrite=args.overwrite)
+    model = model_settings.load()
+    result = paint_spec(model, spec, args.out, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:
         print(path)
     print(result.grid)

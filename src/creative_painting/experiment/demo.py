@@ -104,14 +104,14 @@ def paint_pairs(model_path: str, artists, subjects, s: DemoSettings, *, sampler:
                 eta: float | None = 0.0, caption=wikiart_caption):
     """Every pair x `samples` seeds: (images, pairs, U-Net evaluations, seconds)."""
     from creative_painting.models import load_model
-    from creative_painting.painting import PaintJob, paint
+    from creative_painting.painting import Cell, paint
     from creative_painting.sampling import SamplingSettings
 
     model = load_model(model_path).eval()
     settings = SamplingSettings(sampler=sampler, steps=steps or s.sample_steps, scale=5.0, eta=eta, width=s.size,
                                 height=s.size).validate()
     pairs = [(a, j) for j in range(len(subjects)) for a in range(len(artists)) for _ in range(s.samples)]
-    jobs = [PaintJob(caption(artists, subjects, a, j), seed=derive_seed(s.seed, "paint", k % s.samples))
+    jobs = [Cell.single(caption(artists, subjects, a, j), seed=derive_seed(s.seed, "paint", k % s.samples))
             for k, (a, j) in enumerate(pairs)]
     calls = [0]
     forward = model.unet.forward

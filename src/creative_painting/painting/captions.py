@@ -13,7 +13,9 @@ __all__ = ["DEFAULT_TEMPLATE", "EXTENDED_TEMPLATE", "Cell", "build_cells"]
 
 @dataclass(frozen=True)
 class Cell:
-    """One picture of the grid: what to paint and where it goes."""
+    """One picture: what to paint (caption, negative, seed) and where it goes in the grid (row, col, image).
+
+    `build_cells` gives the grid's cells before seeds; `PaintSpec.cells()` one per seed, each with its id."""
 
     row: int
     col: int
@@ -24,6 +26,15 @@ class Cell:
     genre: str | None = None
     year: str | None = None
     template: str = DEFAULT_TEMPLATE  # what made `caption` from the fields: recorded, so a PNG repaints exactly
+    seed: int = 0
+    image: int = 0  # which of the cell's images: seed - the spec's first seed
+    negative: str = ""
+    id: str = ""  # the hash of everything that decides its pixels (`PaintSpec.cells`)
+
+    @classmethod
+    def single(cls, caption: str, seed: int = 0, negative: str = "") -> Cell:
+        """A picture of its own, outside any grid: what `paint` needs, and no more."""
+        return cls(0, 0, caption, None, caption, seed=seed, negative=negative)
 
 
 def _without_repeated_lead(template: str, prompt: str) -> str:

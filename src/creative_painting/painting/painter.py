@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import torch
 from PIL import Image
 
 from creative_painting.models import StableDiffusion
+from creative_painting.painting.captions import Cell
 from creative_painting.painting.memory import VAE_TILING_PIXELS, check_memory
-from creative_painting.painting.request import check_long_prompt
+from creative_painting.painting.spec import check_long_prompt
 from creative_painting.sampling import SamplingSettings, get_sampler, guided_denoiser, sample
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PaintJob:
-    """One image to paint: its caption, negative caption and seed."""
-
-    caption: str
-    seed: int
-    negative: str = ""
 
 
 def batches(items: list, size: int) -> Iterator[list]:
@@ -68,7 +59,7 @@ def pad_chunks(embeddings: list[torch.Tensor], empty: torch.Tensor) -> torch.Ten
     return torch.stack([torch.cat([e, *[empty] * ((longest - e.shape[0]) // empty.shape[0])]) for e in embeddings])
 
 
-def initial_noise(model: StableDiffusion, jobs: list[PaintJob], settings: SamplingSettings) -> tuple[torch.Tensor, list[torch.Generator]]:
+def initial_noise(model: StableDiffusion, jobs: list[Cell], settings: SamplingSettings) -> tuple[torch.Tensor, list[torch.Generator]]:
     """Per-image CPU generators: an image depends on its seed only, on every device and batch size."""
     f = model.vae_scale_factor
     shape = (1, model.unet.config.in_channels, settings.height // f, settings.width // f)
@@ -105,7 +96,7 @@ def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.
 @torch.inference_mode()
 def paint(
     model: StableDiffusion,
-    jobs: list[PaintJob],
+    jobs: list[Cell],
     settings: SamplingSettings,
     *,
     batch_size: int = 4,

@@ -71,11 +71,6 @@ PRESETS: dict[str, SamplingSettings] = {
 OVERRIDES = ("sampler", "steps", "scale", "eta", "width", "height")
 
 
-def preset_settings(source) -> SamplingSettings:
-    """`source.preset` with `source`'s non-None overrides (a paint request or a batch job), checked."""
-    return get_preset(source.preset).with_overrides(**{k: getattr(source, k) for k in OVERRIDES}).validate()
-
-
 def get_preset(name: str) -> SamplingSettings:
     try:
         return PRESETS[name]

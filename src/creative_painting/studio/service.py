@@ -23,7 +23,7 @@ from typing import Any
 
 from creative_painting.errors import UserError
 from creative_painting.files import claim_resumable_dir, run_lock
-from creative_painting.painting.request import PaintRequest
+from creative_painting.painting.spec import PaintSpec, request_of
 from creative_painting.studio.queue import Job, JobQueue
 
 logger = logging.getLogger(__name__)
@@ -165,18 +165,15 @@ class Studio:
             self._interactive_done.wait_for(lambda: self._interactive == 0, timeout=10)
 
     # -- jobs ------------------------------------------------------------------------------------------
-    def submit(self, request: dict[str, Any] | PaintRequest) -> int:
-        """Checked exactly as `paint` checks its flags, then on disk before the id is returned."""
-        if not isinstance(request, PaintRequest):
-            request = PaintRequest.from_json(request)
-        request.validate()
-        cells = len(request.prompts) * max(1, len(request.artists))
+    def submit(self, request: dict[str, Any] | PaintSpec) -> int:
+        """Checked exactly as `paint` checks its flags (once, here), then on disk before the id is returned."""
+        spec = request.validate() if isinstance(request, PaintSpec) else PaintSpec.from_json(request)
         from creative_painting.painting.memory import check_memory  # imports diffusers: not before the lock
 
-        check_memory(self.model, request.settings(), request.batch_size, cells * request.images)
-        label = f"{request.prompts[0][:60]}" + (f" (+{len(request.prompts) - 1})" if len(request.prompts) > 1 else "")
-        label += f" · {cells * request.images} image{'s' if cells * request.images > 1 else ''}"
-        return self.queue.submit(request.to_json(), label)
+        check_memory(self.model, spec.settings(), spec.batch_size, spec.count())
+        label = f"{spec.prompts[0][:60]}" + (f" (+{len(spec.prompts) - 1})" if len(spec.prompts) > 1 else "")
+        label += f" · {spec.count()} image{'s' if spec.count() > 1 else ''}"
+        return self.queue.submit(spec.to_json(), label)
 
     def cancel(self, job_id: int) -> str:
         """"cancelled" for a pending job; "stopping" for a running one (it stops at its next step); else its state."""
@@ -213,7 +210,7 @@ class Studio:
             self._run(job)
 
     def _run(self, job: Job) -> None:
-        from creative_painting.painting.session import paint_request
+        from creative_painting.painting.session import paint_spec
 
         last = 0.0
 
@@ -227,9 +224,9 @@ class Studio:
                     raise Cancelled
 
         try:
-            request = PaintRequest.from_json(job.request)
-            paint_request(self.model, request, self.runs / self.run_id(job.id), overwrite=True, progress=False,
-                          on_step=on_step)
+            spec = PaintSpec.from_json(job.request)  # what was queued: its JSON, checked again after a restart
+            paint_spec(self.model, spec, self.runs / self.run_id(job.id), overwrite=True, progress=False,
+                       on_step=on_step)
         except Cancelled:
             if self._stop.is_set():
                 return  # server shutting down: the job stays running and is recovered at the next start
@@ -331,15 +328,7 @@ def png_parameters(path: str | Path) -> dict[str, Any]:
         raise UserError("this PNG's creative-painting parameters are damaged") from None
     if not isinstance(meta, dict):
         raise UserError("this PNG's creative-painting parameters are damaged")
-    request = {"prompts": [meta.get("prompt") or meta.get("caption") or ""],
-               "artists": [meta["artist"]] if meta.get("artist") else [],
-               "negative": meta.get("negative_prompt") or ""}
-    for key in ("style", "genre", "year", "sampler", "steps", "scale", "eta", "width", "height", "seed",
-                "long_prompt"):
-        if meta.get(key) is not None:
-            request[key] = meta[key]
-    if isinstance(meta.get("batch"), int) and meta["batch"] > 1:  # the same batch size: the same sums, bit for bit
-        request["batch_size"] = request["pad_batch_to"] = meta["batch"]
+    request = request_of(meta)  # the one record schema, as the spec's JSON
     template = meta.get("template") or _template_of(meta, request)
     if template:
         request["template"] = template

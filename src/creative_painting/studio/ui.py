@@ -13,7 +13,7 @@ import gradio as gr
 
 from creative_painting.errors import UserError
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
-from creative_painting.painting.request import PaintRequest
+from creative_painting.painting.spec import PaintSpec
 from creative_painting.sampling.presets import PRESETS
 from creative_painting.sampling.samplers import SAMPLERS
 from creative_painting.studio.service import Studio, highlight_entities, job_number, png_parameters
@@ -77,16 +77,16 @@ def row_templates(topic: str, prompts: list[str]) -> str | list[str]:
     return templates[0] if len(set(templates)) == 1 else templates
 
 
-def _one_template(template: str | list[str] | None) -> str:
+def _one_template(template: str | tuple[str, ...] | None) -> str:
     """The form's template box: a template every row shares, else empty (rows choose theirs, as row_templates)."""
-    if isinstance(template, list):
+    if isinstance(template, tuple):
         return template[0] if len(set(template)) == 1 else ""
     return template or ""
 
 
-def _topic_of(request: PaintRequest) -> str:
+def _topic_of(request: PaintSpec) -> str:
     """The topic box of a filled form: the row painted with the default template, so Paint keeps every row's."""
-    if isinstance(request.template, list):
+    if isinstance(request.template, tuple):
         return next((p for p, t in zip(request.prompts, request.template, strict=True) if t == DEFAULT_TEMPLATE), "")
     return request.prompts[0]
 
@@ -280,15 +280,15 @@ def _gallery_tab() -> tuple:
 def _fill(request: dict[str, Any], ranked: set[str]) -> list:
     """Form values from a request (a past run's, or a PNG's): the settings it painted with, in full, in the
     order of `fill_outputs` (tabs, topic, chosen, top, more, then FIELDS)."""
-    checked = PaintRequest.from_json(request)  # a damaged request is a one-line error, shown as such
+    checked = PaintSpec.from_json(request)  # a damaged request is a one-line error, shown as such
     settings = checked.settings()
     values = {"preset": checked.preset, "sampler": settings.sampler, "steps": settings.steps,
               "scale": settings.scale, "eta": settings.eta, "width": settings.width, "height": settings.height,
               "seed": checked.seed, "images": checked.images, "negative": checked.negative,
               "template": _one_template(checked.template), "style": checked.style or "",
               "genre": checked.genre or "", "year": checked.year or ""}
-    return [gr.Tabs(selected="paint"), _topic_of(checked), gr.CheckboxGroup(choices=checked.prompts,
-                                                                             value=checked.prompts),
+    return [gr.Tabs(selected="paint"), _topic_of(checked), gr.CheckboxGroup(choices=list(checked.prompts),
+                                                                             value=list(checked.prompts)),
             [n for n in checked.artists if n in ranked], [n for n in checked.artists if n not in ranked],
             *(values[f] for f in FIELDS)]
 

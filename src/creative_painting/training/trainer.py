@@ -391,14 +391,14 @@ def _validate(run: TrainingRun, folder: Path) -> None:
     with the EMA weights: steps compare by eye."""
     if not run.accelerator.is_main_process:
         return
-    from creative_painting.painting.captions import build_cells
-    from creative_painting.painting.session import paint_grid
-    from creative_painting.sampling.presets import SamplingSettings
+    from creative_painting.painting.session import paint_spec
+    from creative_painting.painting.spec import PaintSpec
 
     cfg = run.cfg
-    cells = build_cells(cfg.validation_prompts, cfg.validation_artists)
-    settings = SamplingSettings(sampler="ddim", steps=cfg.validation_steps, scale=5.0, eta=0.0,
-                                width=cfg.resolution, height=cfg.resolution).validate()
+    spec = PaintSpec(tuple(cfg.validation_prompts), tuple(cfg.validation_artists), sampler="ddim",
+                     steps=cfg.validation_steps, scale=5.0, eta=0.0, width=cfg.resolution, height=cfg.resolution,
+                     seed=cfg.seed)
+    spec.validate(max_images=spec.count())
     with run.averaged() as (text_encoder, unet):
         modes = [(m, m.training) for m in (text_encoder, unet)]
         for m, _ in modes:
@@ -406,7 +406,7 @@ def _validate(run: TrainingRun, folder: Path) -> None:
         try:
             live = replace(run.model, unet=unet, text_encoder=text_encoder)
             with run.accelerator.autocast():  # frozen parts may be held in bf16/fp16, trained ones in fp32
-                paint_grid(live, cells, settings, folder, seed=cfg.seed, progress=False, overwrite=True)
+                paint_spec(live, spec, folder, progress=False, overwrite=True)
         finally:
             for m, training in modes:
                 m.train(training)

@@ -1,0 +1,87 @@
+"""One painting, one description: the spec's keys are every front end's, its limits are everyone's, its cells'
+ids are what a batch folder resumes by, and any record of a picture, from `paint` or `batch`, repaints it."""
+
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from creative_painting.batch import BatchJob, run_batch
+from creative_painting.cli.main import build_parser, leaf_parsers, main
+from creative_painting.errors import UserError
+from creative_painting.painting import read_png_metadata
+from creative_painting.painting.session import paint_spec
+from creative_painting.painting.spec import FIELDS, MAX_BATCH_SIZE, MAX_IMAGES_PER_CELL, PaintSpec
+
+TINY = {"sampler": "ddim", "steps": 2, "scale": 5.0, "eta": 1.0, "width": 32, "height": 32}
+
+
+def test_every_front_ends_keys_are_the_specs():
+    """paint's flags, the job file's keys, the studio's form and its API are checked against the spec here."""
+    from creative_painting.studio.ui import FIELDS as FORM
+
+    paint = {a.dest for a in leaf_parsers(build_parser())["paint"]._actions} - {"help"}
+    model = {"model", "config", "device", "dtype", "backend"}
+    paint_only = {"out", "overwrite", "extend", "extend_index", "no_progress", "artist"}  # where, and --artist xN
+    assert paint - model - paint_only == set(FIELDS) - {"artists", "pad_batch_to"}
+    job = {f.name for f in dataclasses.fields(BatchJob)}
+    sources = {"prompts_file", "prompts_column", "artists_file", "wikiart"}
+    assert job - model - sources == (set(FIELDS) - {"images", "pad_batch_to"}) | {"seeds"}  # seeds: its images
+    assert set(FORM) <= set(FIELDS)
+    with pytest.raises(UserError, match="unknown paint option 'seeds'"):  # the API takes the spec's keys only
+        PaintSpec.from_json({"prompts": ["x"], "seeds": 2})
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("images", MAX_IMAGES_PER_CELL + 1, rf"images \(seeds\) must be in 1\.\.{MAX_IMAGES_PER_CELL}"),
+    ("batch_size", MAX_BATCH_SIZE + 1, rf"batch_size must be in 1\.\.{MAX_BATCH_SIZE}"),
+    ("long_prompt", "zip", "long_prompt must be one of truncate, chunk")])
+def test_one_set_of_limits_for_paint_batch_and_the_studio(key, value, message, tmp_path, capsys):
+    flag = {"images": "--images", "batch_size": "--batch-size", "long_prompt": "--long-prompt"}[key]
+    if key != "long_prompt":  # argparse's own choices refuse a wrong mode on the command line
+        assert main(["paint", "x", flag, str(value), "--out", str(tmp_path / "p")]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    job_key = "seeds" if key == "images" else key
+    with pytest.raises(UserError, match=message):
+        BatchJob(prompts=["x"], **{job_key: value}).validate()
+    with pytest.raises(UserError, match=message):
+        PaintSpec.from_json({"prompts": ["x"], key: value})
+    assert not (tmp_path / "p").exists()
+
+
+def test_cell_ids_hash_what_decides_the_pixels_as_batch_folders_recorded_them():
+    """Recomputed here from the documented key: a folder painted before the spec resumes with the same ids."""
+    spec = PaintSpec(("a harbour",), ("Claude Monet",), seed=3, images=2, negative="dark", **TINY)
+    cells = spec.cells("tiny.safetensors")
+    for k, cell in enumerate(cells):
+        key = {"settings": dataclasses.asdict(spec.settings()), "model": "tiny.safetensors", "negative": "dark",
+               "caption": "a painting of a harbour by Claude Monet", "seed": 3 + k}
+        assert cell.id == hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+        assert (cell.seed, cell.image, cell.negative) == (3 + k, k, "dark")
+    chunked = dataclasses.replace(spec, long_prompt="chunk").cells("tiny.safetensors")
+    assert not {c.id for c in chunked} & {c.id for c in cells}  # a chunked caption paints other pixels
+
+
+def test_a_record_from_paint_or_batch_repaints_its_picture_exactly(tiny_model, tiny_dir, tmp_path):
+    """The one schema: the second picture of a batch of 4 (its sums depend on the batch) is painted again."""
+    prompts = ("a harbour", "a city", "a field", "a port")
+    template = "{prompt}, an oil painting[ by {artist}]"
+    spec = PaintSpec(prompts, seed=5, batch_size=4, negative="blurry", template=template, **TINY).validate()
+    painted = paint_spec(tiny_model, spec, tmp_path / "paint", progress=False)
+    record = read_png_metadata(painted.images[1])
+    again = paint_spec(tiny_model, PaintSpec.from_record(record), tmp_path / "again", progress=False)
+    assert np.array_equal(np.asarray(Image.open(again.images[0])), np.asarray(Image.open(painted.images[1])))
+    assert read_png_metadata(again.images[0])["caption"] == record["caption"] == "a city, an oil painting"
+
+    job = BatchJob(prompts=list(prompts), seed=5, batch_size=4, negative="blurry", template=template,
+                   model=str(tiny_dir / "tiny.safetensors"), **TINY)
+    run_batch(job, tmp_path / "batch", progress=False)
+    manifest = [json.loads(line) for line in (tmp_path / "batch" / "manifest.jsonl").read_text().splitlines()]
+    record = read_png_metadata(tmp_path / "batch" / manifest[1]["file"])
+    assert set(record) - {"id", "file"} == set(read_png_metadata(painted.images[1]))  # the same schema
+    again = paint_spec(job.model_spec().load(), PaintSpec.from_record(record), tmp_path / "again2", progress=False)
+    assert np.array_equal(np.asarray(Image.open(again.images[0])),
+                          np.asarray(Image.open(tmp_path / "batch" / manifest[1]["file"])))
