@@ -133,3 +133,20 @@ def test_a_time_of_day_earns_no_entity_kind(tagger, text, kinds):
     from creative_painting.extension.scoring import entity_kinds
 
     assert entity_kinds(tagger.tag([text])[0]) == kinds
+
+
+@pytest.mark.parametrize(("text", "place", "plausible"), [
+    ("Migrant workers built roads across Guangdong in the 1990s.", "Guangdong", True),
+    ("Ships cross the Bering Sea in winter.", "the Bering Sea", True),
+    ("Trains run in Paris.", "Paris", True),
+    ("Corals belong to the phylum Cnidaria.", "Cnidaria", False),  # one unknown word, after no "in" or "near"
+    ("Routes are documented in guidebooks.", "Routes", False),  # the first word of its sentence
+    ("Commuters wait in metro stations.", "metro", False),  # after "in", but not a name
+    ("Eclipses come in new moon phases.", "new moon", False),
+])
+def test_a_place_is_a_capitalised_name_the_gazetteer_or_the_sentence_vouches_for(text, place, plausible):
+    from creative_painting.extension.entities import Entity
+    from creative_painting.extension.scenes import _plausible_place
+
+    start = text.index(place)
+    assert _plausible_place(Entity(place, "spatial", "GPE", start, start + len(place)), text) == plausible

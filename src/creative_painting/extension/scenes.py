@@ -151,12 +151,15 @@ def _known_place_first(entity: Entity) -> tuple[bool, int]:
 
 
 def _plausible_place(entity: Entity, text: str) -> bool:
-    """Known to the gazetteer; a name of two words or more not at the start of its sentence ("the Bering Sea"); or
-    one word after "in", "across", "near"... ("across Guangdong"). The tagger's other single words are mostly not
-    places: "the constellations ... Scorpius", "the phylum Cnidaria", "Routes are documented"."""
-    if entity.text.lower().removeprefix("the ") in gazetteer():
+    """Capitalised, and: known to the gazetteer; or a name of two words or more not at the start of its sentence
+    ("the Bering Sea"); or one word after "in", "across", "near"... ("across Guangdong"). The tagger's other
+    single words are mostly not places: "the constellations ... Scorpius", "the phylum Cnidaria", "Routes are"."""
+    name = entity.text.removeprefix("the ")
+    if not name[:1].isupper():  # a name is capitalised: "in metro", "in new moon" are not places
+        return False
+    if name.lower() in gazetteer():
         return True
-    if len(entity.text.removeprefix("the ").split()) >= 2:
+    if len(name.split()) >= 2:
         return entity.start > 0
     return bool(_LOCATIVE.search(text[: entity.start]))
 
