@@ -33,12 +33,13 @@ def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
 
 
 def paint_here(model, spec: PaintSpec, todo: list[Cell]) -> Iterator[tuple[list[Cell], list[Image.Image]]]:
-    """In this process, with the model from `load_here`."""
-    from creative_painting.painting import paint
+    """In this process, with the model from `load_here` (which checked the memory: not again per batch)."""
+    from creative_painting.painting.painter import render
 
+    settings = spec.settings()
     for start in range(0, len(todo), spec.batch_size):
         chunk = todo[start : start + spec.batch_size]
-        yield chunk, paint(model, chunk, spec.settings(), batch_size=spec.batch_size, long_prompt=spec.long_prompt)
+        yield chunk, render(model, chunk, settings, batch_size=spec.batch_size, long_prompt=spec.long_prompt)
 
 
 class RayPainter:

@@ -104,7 +104,8 @@ def paint(
     long_prompt: str = "truncate",
     pad_to: int | None = None,
 ) -> list[Image.Image]:
-    """Paint one image per job with classifier-free guidance; returns them in job order.
+    """Paint one image per job with classifier-free guidance; returns them in job order. Its inputs are checked
+    here (settings, `long_prompt`, memory); `render` is the same loop for callers that checked them already.
 
     `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read).
     `pad_to`: fill a shorter batch with copies of its last job. The U-Net's sums depend on the batch size
@@ -113,6 +114,21 @@ def paint(
     settings.validate()
     check_long_prompt(long_prompt)
     check_memory(model, settings, batch_size, len(jobs))
+    return render(model, jobs, settings, batch_size=batch_size, on_step=on_step, long_prompt=long_prompt, pad_to=pad_to)
+
+
+@torch.inference_mode()
+def render(
+    model: StableDiffusion,
+    jobs: list[Cell],
+    settings: SamplingSettings,
+    *,
+    batch_size: int = 4,
+    on_step: Callable[[], None] | None = None,
+    long_prompt: str = "truncate",
+    pad_to: int | None = None,
+) -> list[Image.Image]:
+    """`paint` for inputs checked where they came in (a validated `PaintSpec`, its memory checked once)."""
     spec = get_sampler(settings.sampler)
     scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []

@@ -17,7 +17,7 @@ from creative_painting.painting.captions import Cell
 from creative_painting.painting.grid import make_grid
 from creative_painting.painting.images import save_png
 from creative_painting.painting.memory import check_memory
-from creative_painting.painting.painter import batches, paint
+from creative_painting.painting.painter import batches, render
 from creative_painting.painting.spec import PaintSpec
 
 
@@ -41,7 +41,8 @@ def paint_spec(
     overwrite: bool = False,
     on_step: Callable[[int, int], None] | None = None,
 ) -> PaintResult:
-    """Paint a validated spec (from `paint`, the studio or a trainer's validation) into one folder.
+    """Paint a validated spec (from `paint`, the studio or a trainer's validation) into one folder: its memory
+    is checked here, once, and nothing else is checked again on the way to the U-Net.
 
     Every cell uses the same seeds, so columns differ only by their artist (the paper's comparison); image k
     of a cell has seed `seed + k`. `out_dir` appears whole when everything is painted: its `paint.json` holds
@@ -64,8 +65,8 @@ def paint_spec(
             if on_step is not None:
                 on_step(done, total)
 
-        images = paint(model, cells, settings, batch_size=spec.batch_size, on_step=step, long_prompt=spec.long_prompt,
-                       pad_to=spec.pad_batch_to)
+        images = render(model, cells, settings, batch_size=spec.batch_size, on_step=step,
+                        long_prompt=spec.long_prompt, pad_to=spec.pad_batch_to)
 
     with output_dir(out_dir, "paint", overwrite=overwrite) as staging:
         # the size of the batch each image was painted in (padded as `paint` pads it), for a bit-for-bit repaint
