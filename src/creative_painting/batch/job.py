@@ -12,7 +12,7 @@ from pathlib import Path
 
 from creative_painting.errors import UserError
 from creative_painting.models.configs import DEFAULT_MODEL
-from creative_painting.models.spec import ModelSpec
+from creative_painting.models.spec import BACKENDS, ModelSpec
 from creative_painting.painting.captions import Cell
 from creative_painting.painting.spec import MAX_BATCH_CELLS, PaintSpec
 from creative_painting.textfiles import read_texts
@@ -57,8 +57,6 @@ class BatchJob:
 
     def validate(self) -> BatchJob:
         """What a job file can be checked for before its prompts are read: the spec's limits, the backend."""
-        from creative_painting.models.device import BACKENDS
-
         if self.backend not in BACKENDS:
             raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         self._spec((), ()).check_numbers()

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from creative_painting.models.configs import DEFAULT_MODEL
 
+BACKENDS = ("torch", "openvino", "compile")  # here, not in models/device.py: that one imports torch
+
 if TYPE_CHECKING:
     import torch
 
@@ -23,8 +25,8 @@ HELP = {
     "config": "diffusers folder whose configs describe a non-SD-v1 single file",
     "device": "auto, cuda, cuda:1, mps or cpu",
     "dtype": "auto (fp16 on GPU; bf16 on a CPU with native bf16, else fp32), fp32, fp16 or bf16",
-    "backend": "torch, or openvino: the U-Net compiled by OpenVINO for the CPU, converted once per model into "
-               "the cache (the fastest CPU path here; pip install '.[openvino]')",
+    "backend": "torch; openvino: the U-Net compiled by OpenVINO for the CPU, converted once per model into "
+               "the cache (the fastest CPU path here; pip install '.[openvino]'); or compile (as --compile)",
 }
 
 
@@ -34,7 +36,7 @@ class ModelSpec:
     config: str | None = None  # a diffusers folder whose configs describe a non-SD-v1 single file
     device: str = "auto"
     dtype: str = "auto"
-    backend: str = "torch"  # or "openvino" (CPU)
+    backend: str = "torch"  # or "openvino" (CPU), or "compile" (torch.compile)
 
     def validate(self) -> ModelSpec:
         """Cheap checks, before any output is claimed or any weight read: the device, dtype and backend
@@ -70,8 +72,11 @@ def add_model_flags(parser: argparse.ArgumentParser, *, overrides: str | None = 
         where = f"{overrides} default" if overrides else "default"
         text = HELP[field.name] + (model_note if field.name == "model" else "")
         parser.add_argument(f"--{field.name}", default=None if overrides else default,
-                            choices=("torch", "openvino") if field.name == "backend" else None,
+                            choices=BACKENDS if field.name == "backend" else None,
                             help=text + (f" ({where} {default})" if default else ""))
+    parser.add_argument("--compile", dest="backend", action="store_const", const="compile",
+                        help="the U-Net through torch.compile: a minute or more to compile once per shape (cached "
+                             "on disk for the next process), then faster steps on a GPU; the same as --backend compile")
 
 
 def model_spec(args: argparse.Namespace, base: ModelSpec | None = None) -> ModelSpec:
