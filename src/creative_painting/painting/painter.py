@@ -93,28 +93,14 @@ def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.
     return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
 
 
-@torch.inference_mode()
-def paint(
-    model: StableDiffusion,
-    jobs: list[Cell],
-    settings: SamplingSettings,
-    *,
-    batch_size: int = 4,
-    on_step: Callable[[], None] | None = None,
-    long_prompt: str = "truncate",
-    pad_to: int | None = None,
-) -> list[Image.Image]:
-    """Paint one image per job with classifier-free guidance; returns them in job order. Its inputs are checked
-    here (settings, `long_prompt`, memory); `render` is the same loop for callers that checked them already.
-
-    `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read).
-    `pad_to`: fill a shorter batch with copies of its last job. The U-Net's sums depend on the batch size
-    (one grey level here, at most), not on the other images: so an image painted in a batch of N repaints
-    bit for bit, alone, in a padded batch of N."""
+def paint(model: StableDiffusion, jobs: list[Cell], settings: SamplingSettings, *, batch_size: int = 4,
+          long_prompt: str = "truncate", **options) -> list[Image.Image]:
+    """`render` with its inputs checked here (settings, `long_prompt`, memory), for callers that did not check
+    them where they came in (a script, a Ray worker with its own memory); `options` as `render`'s."""
     settings.validate()
     check_long_prompt(long_prompt)
     check_memory(model, settings, batch_size, len(jobs))
-    return render(model, jobs, settings, batch_size=batch_size, on_step=on_step, long_prompt=long_prompt, pad_to=pad_to)
+    return render(model, jobs, settings, batch_size=batch_size, long_prompt=long_prompt, **options)
 
 
 @torch.inference_mode()
@@ -128,7 +114,13 @@ def render(
     long_prompt: str = "truncate",
     pad_to: int | None = None,
 ) -> list[Image.Image]:
-    """`paint` for inputs checked where they came in (a validated `PaintSpec`, its memory checked once)."""
+    """Paint one image per job with classifier-free guidance; returns them in job order. The inputs were checked
+    where they came in (a validated `PaintSpec`, its memory once); `paint` checks them for other callers.
+
+    `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read).
+    `pad_to`: fill a shorter batch with copies of its last job. The U-Net's sums depend on the batch size
+    (one grey level here, at most), not on the other images: so an image painted in a batch of N repaints
+    bit for bit, alone, in a padded batch of N."""
     spec = get_sampler(settings.sampler)
     scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []
