@@ -19,7 +19,7 @@ from creative_painting.extension.scenes import (
     SETTING,
     SceneComposer,
     Source,
-    near_part,
+    cosines,
     sentence_id,
     topic_relevance,
 )
@@ -128,7 +128,7 @@ class Extender:
         seen = {s.id for s in sources}
         for part in self.composer.parts(prompt):  # where and when the topic's nouns are: "megacity" -> Bangkok
             hits = [c for c in self._retrieve(part, 15) if c.sources[0] not in seen]
-            near = near_part(self.embedder, part, [c.text for c in hits])
+            near = cosines(self.embedder, part, [c.text for c in hits])
             sources += [Source(c.sources[0], c.title or "", c.text, setting_only=True)
                         for c, cosine in zip(hits, near, strict=True) if cosine >= PART_SETTING]
             seen |= {s.id for s in sources}

@@ -74,11 +74,12 @@ def topic_relevance(embedder, topic: str, texts: list[str]) -> np.ndarray:
     return whole - 0.5 * (per_word.max(axis=1) - per_word.min(axis=1))
 
 
-def near_part(embedder, part: str, texts: list[str]) -> np.ndarray:
-    """Cosine of each text with one noun of the topic ("megacity" of "a traffic jam in a megacity")."""
+def cosines(embedder, query: str, texts: list[str]) -> np.ndarray:
+    """Cosine of each text with `query`: a thing with the topic ("fishing villages" with urbanization), a
+    sentence with one noun of the topic ("megacity" of "a traffic jam in a megacity")."""
     if not texts:
         return np.zeros(0)
-    vectors = embedder.encode([part, *texts])
+    vectors = embedder.encode([query, *texts])
     return vectors[1:] @ vectors[0]
 
 
@@ -95,13 +96,6 @@ class Concreteness:
             return np.zeros(0)
         v = self.embedder.encode(phrases)
         return (v @ self.things.T).max(axis=1) - (v @ self.ideas.T).max(axis=1)
-
-    def related(self, topic: str, phrases: list[str]) -> np.ndarray:
-        """Cosine of each phrase with the topic: fishing villages belong with urbanization, a film studio does not."""
-        if not phrases:
-            return np.zeros(0)
-        v = self.embedder.encode([topic, *phrases])
-        return v[1:] @ v[0]
 
 
 @dataclass(frozen=True)
@@ -191,7 +185,7 @@ class SceneComposer:
         """The topic's nouns and noun phrases, each a place to look for where and when it happens."""
         doc = next(iter(self.nlp.pipe([topic])))
         chunks = [" ".join(t.text for t in chunk if t.pos_ != "DET") for chunk in doc.noun_chunks]
-        nouns = [t.text for t in doc if t.pos_ in ("NOUN", "PROPN") and not _TIME_OF_DAY.fullmatch(t.text.lower())]
+        nouns = [t.text for t in doc if t.pos_ in ("NOUN", "PROPN")]
         return [p for p in dict.fromkeys(chunks + nouns) if p and not _TIME_OF_DAY.fullmatch(p.lower())]
 
     def elements(self, topic: str, sources: list[Source], entities: list[list[Entity]]) -> list[Elements]:
@@ -203,7 +197,7 @@ class SceneComposer:
                    for doc in docs]
         flat = list(dict.fromkeys(p for ps in phrases for p in ps))
         concrete = dict(zip(flat, self.concreteness(flat), strict=True))
-        related = dict(zip(flat, self.concreteness.related(topic, flat), strict=True))
+        related = dict(zip(flat, cosines(self.embedder, topic, flat), strict=True))
         found = []
         for source, ents, candidates in zip(sources, entities, phrases, strict=True):
             places = tuple(dict.fromkeys(e.text for e in sorted(ents, key=_known_place_first)
