@@ -7,14 +7,14 @@ changed setting can never be mistaken for a finished cell.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from creative_painting.errors import UserError
 from creative_painting.models.configs import DEFAULT_MODEL
 from creative_painting.models.spec import BACKENDS, ModelSpec
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.spec import MAX_BATCH_CELLS, PaintSpec
+from creative_painting.painting.spec import FIELDS, MAX_BATCH_CELLS, PaintSpec
 from creative_painting.textfiles import read_texts
 
 
@@ -63,10 +63,8 @@ class BatchJob:
         return self
 
     def _spec(self, prompts: tuple[str, ...], artists: tuple[str, ...]) -> PaintSpec:
-        return PaintSpec(prompts, artists, style=self.style, genre=self.genre, year=self.year, template=self.template,
-                         negative=self.negative, preset=self.preset, sampler=self.sampler, steps=self.steps,
-                         scale=self.scale, eta=self.eta, width=self.width, height=self.height, seed=self.seed,
-                         images=self.seeds, batch_size=self.batch_size, long_prompt=self.long_prompt)
+        """The job's keys that are the spec's, by name (tests/painting/test_spec.py keeps the two lists in step)."""
+        return PaintSpec(prompts, artists, images=self.seeds, **{name: getattr(self, name) for name in _SPEC_KEYS})
 
     def spec(self) -> PaintSpec:
         """The painting this job describes, its prompt and artist files read and checked: every limit, once."""
@@ -98,6 +96,9 @@ class BatchJob:
     def cells(self) -> list[Cell]:
         """Every prompt x artist x seed, in that order, with ids (the model and config enter them)."""
         return self.spec().cells(self.model, self.config)
+
+
+_SPEC_KEYS = [f.name for f in fields(BatchJob) if f.name in FIELDS and f.name not in ("prompts", "artists")]
 
 
 def _read_column(path: Path, column: str) -> list[str]:
