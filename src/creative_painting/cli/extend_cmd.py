@@ -22,7 +22,8 @@ def add_extension_options(p: argparse.ArgumentParser) -> None:
                         "paper: TF-IDF + l1*cos + l2*entities, as published")
     p.add_argument("--l1", type=float, default=1.0, help="weight of the embedding cosine (default 1.0)")
     p.add_argument("--l2", type=float,
-                   help="weight per entity (paper, default 0.1) or per kind of entity, a place and a date (scene, default 0.2)")
+                   help="weight per entity (paper, default 0.1) or per kind of entity, a place and a date "
+                        "(scene, default 0.2)")
     p.add_argument("--l3", type=float, default=0.5, help="weight of paintability (scene only; default 0.5)")
     p.add_argument("--retrieve", type=int, default=30, help="BM25 passages retrieved for the prompt")
     p.add_argument("--t5", help="T5 model id or path for span continuation ('none' to skip; default t5-base if available)")

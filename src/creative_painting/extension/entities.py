@@ -166,7 +166,8 @@ class EntityTagger:
         found: list[list[Entity]] = [[] for _ in texts]
         names: list[list[tuple[int, int]]] = [[] for _ in texts]  # people, works... that gazetteer and regex skip
         if self.spacy_model:
-            not_ner = [p for p in self._spacy().pipe_names if p not in ("tok2vec", "ner")]  # tok2vec stays: entities as measured
+            # tok2vec stays: the entities the NER was measured with
+            not_ner = [p for p in self._spacy().pipe_names if p not in ("tok2vec", "ner")]
             for i, doc in enumerate(self._spacy().pipe(texts, batch_size=64, disable=not_ner)):
                 found[i] += [Entity(e.text, SPACY_KINDS[e.label_], e.label_, e.start_char, e.end_char)
                              for e in doc.ents if e.label_ in SPACY_KINDS and not _DURATION.search(e.text)]

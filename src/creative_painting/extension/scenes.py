@@ -200,8 +200,9 @@ class SceneComposer:
         related = dict(zip(flat, cosines(self.embedder, topic, flat), strict=True))
         found = []
         for source, ents, candidates in zip(sources, entities, phrases, strict=True):
-            places = tuple(dict.fromkeys(e.text for e in sorted(ents, key=_known_place_first)
-                                         if e.kind == "spatial" and _new_place(e.text, stems) and _plausible_place(e, source.text)))
+            places = tuple(dict.fromkeys(
+                e.text for e in sorted(ents, key=_known_place_first)
+                if e.kind == "spatial" and _new_place(e.text, stems) and _plausible_place(e, source.text)))
             dates = tuple(dict.fromkeys(e.text for e in ents if _is_date(e) and e.text.lower() not in topic.lower()))
             things = tuple(sorted((p for p in candidates if concrete[p] > CONCRETE and related[p] >= RELATED),
                                   key=lambda p: -concrete[p])[:2])
