@@ -100,18 +100,36 @@ def place(model, device: torch.device, dtype: torch.dtype, backend: str = "torch
             model.to(device, dtype)
     model.unet.to(memory_format=torch.channels_last)
     if backend == "compile":
-        model.unet_runner = torch_compiled(model.unet)
+        compile_for(model, device)
     return model
 
 
-def torch_compiled(unet):
-    """torch.compile of the U-Net (inductor, static shapes). It compiles on its first call, once per shape,
-    into inductor's cache under ours, keyed by inductor by graph, shapes and versions: a second process reuses
-    the kernels instead of compiling for a minute."""
+def compile_for(model, device: torch.device) -> None:
+    """The `compile` backend. Everywhere: the U-Net through torch.compile. On a GPU also its attention's
+    Q, K and V in one matrix product, the VAE decoder compiled, and the whole guided step replayed as a CUDA
+    graph per shape (`sampling/graphs.py`): there, launching kernels, not running them, sets the pace."""
+    from creative_painting.sampling.graphs import DenoiserGraphs
+
+    if device.type == "cuda":
+        model.unet.fuse_qkv_projections()
+    model.unet_runner = torch_compiled(model.unet)
+    if device.type == "cuda":
+        torch_compiled(model.vae.decoder, in_place=True)
+        model.graphs = DenoiserGraphs(model.unet_runner)
+
+
+def torch_compiled(module, *, in_place: bool = False):
+    """torch.compile (inductor, static shapes). It compiles on its first call, once per shape, into inductor's
+    cache under ours, keyed by inductor by graph, shapes and versions: a second process reuses the kernels
+    instead of compiling for a minute. `in_place`: the module itself calls the compiled code, keeping its type
+    and state-dict keys."""
     from creative_painting.cache import cache_dir
 
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "inductor"))
-    return torch.compile(unet, dynamic=False)
+    if in_place:
+        module.compile(dynamic=False)
+        return module
+    return torch.compile(module, dynamic=False)
 
 
 @contextlib.contextmanager

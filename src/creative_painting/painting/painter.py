@@ -149,8 +149,11 @@ def render(
         # 2. Prepare the initial latents.
         noise, generators = initial_noise(model, batch, settings)
         # 3. Denoise.
-        unet = model.unet if model.unet_runner is None else model.unet_runner  # a compiled module has no truth value
-        denoise = guided_denoiser(unet, cond, uncond, settings.scale)
+        if model.graphs is not None:
+            denoise = model.graphs.denoiser(cond, uncond, settings.scale)
+        else:
+            unet = model.unet if model.unet_runner is None else model.unet_runner  # a compiled module has no truth value
+            denoise = guided_denoiser(unet, cond, uncond, settings.scale)
         latents = sample(denoise, scheduler, spec, noise, settings.steps,
                          eta=settings.eta, generator=generators, on_step=on_step)
         # 4. Decode to pixels.
