@@ -98,10 +98,10 @@ def main() -> None:
     torch.backends.cudnn.benchmark = False  # reruns bit-identical
     from diffusers import StableDiffusionPipeline
 
+    from creative_painting.models.graphs import CudaGraphs, recomputed
     from creative_painting.painting import Cell, paint
     from creative_painting.painting import painter as painter_module
     from creative_painting.sampling import SamplingSettings, get_sampler, guided_denoiser, sample
-    from creative_painting.sampling.graphs import DenoiserGraphs, cuda_graph, recomputed
 
     cuda = args.device.startswith("cuda")
     name = torch.cuda.get_device_name() if cuda else "CPU"
@@ -220,8 +220,8 @@ def main() -> None:
     # CUDA graphs alone (the eager U-Net): bit for bit, and their speed.
     graphed = copy.copy(model)
     with section("graphs"):
-        graphed.graphs = DenoiserGraphs(model.unet, cuda_graph if cuda else recomputed)
-        graph_latents = our_latents(graphed.graphs.denoiser(cond, uncond, 7.3))
+        graphed.graphs = CudaGraphs(None if cuda else recomputed)
+        graph_latents = our_latents(guided_denoiser(model.unet, cond, uncond, 7.3, graphed.graphs))
         results["checks"]["graphs_equal_eager_bitwise"] = bool(torch.equal(graph_latents, eager_latents))
         results["checks"]["graphs_rel_error"] = relative(graph_latents, eager_latents)
         print(f"graphs == eager, bit for bit: {torch.equal(graph_latents, eager_latents)} "
@@ -239,8 +239,7 @@ def main() -> None:
         measure("50", {"compile": ours(compiled, *rows["50"])}, args.rounds, cost=(args.rounds + 1) * one / 2)
         with torch.inference_mode():
             c_cond, c_uncond = (painter_module.encode_text(compiled, [text]) for text in (PROMPT, ""))
-            denoise = (compiled.graphs.denoiser(c_cond, c_uncond, 7.3) if cuda
-                       else guided_denoiser(compiled.unet_runner, c_cond, c_uncond, 7.3))
+            denoise = guided_denoiser(compiled.unet_runner, c_cond, c_uncond, 7.3, compiled.graphs)
         results["checks"]["compile_rel_error"] = relative(our_latents(denoise), eager_latents)
         print(f"--compile's final latents against eager's: relative {results['checks']['compile_rel_error']:.2e}",
               flush=True)

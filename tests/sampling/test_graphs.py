@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from creative_painting.models import graphs as graphs_module
+from creative_painting.models.graphs import CudaGraphs, recomputed
 from creative_painting.painting import Cell, paint
 from creative_painting.sampling import SamplingSettings, get_sampler, guided_denoiser, sample
-from creative_painting.sampling import graphs as graphs_module
-from creative_painting.sampling.graphs import DenoiserGraphs, recomputed
 from creative_painting.sampling.loop import NOISE_WINDOW, drawn_ahead
 
 
@@ -42,30 +42,37 @@ def embeddings(model, seed):
 
 @pytest.mark.parametrize("sampler, eta, scale", [("ddim", 1.0, 7.3), ("plms", None, 5.0), ("ddim", 0.0, 1.0)])
 def test_replayed_step_equals_the_eager_one_bit_for_bit_over_batches_of_one_shape(tiny_model, sampler, eta, scale):
-    """Two batches of one shape (other captions, noise and scale): one capture, and the same latents as
-    `guided_denoiser`. PLMS keeps earlier outputs, so an output that the next replay overwrites shows;
-    a stale latent, timestep, caption or scale shows in any sampler."""
+    """Two batches of one shape (other captions and noise): one capture, and the same latents as the eager
+    `guided_denoiser`. PLMS keeps earlier outputs, so an output that the next replay overwrites shows; a
+    stale latent, timestep or caption shows in any sampler."""
     unet = tiny_model.unet
-    capture = Counted()
-    graphs = DenoiserGraphs(unet, capture)
+    graphs = CudaGraphs(capture := Counted())
     for batch, (cond, uncond) in enumerate([embeddings(tiny_model, 1), embeddings(tiny_model, 2)]):
         noise = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(batch))
-        batch_scale = scale + batch if scale != 1.0 else scale
-        eager = run(tiny_model, guided_denoiser(unet, cond, uncond, batch_scale), sampler, noise, 6, eta, [3, 4])
-        replayed = run(tiny_model, graphs.denoiser(cond, uncond, batch_scale), sampler, noise, 6, eta, [3, 4])
+        eager = run(tiny_model, guided_denoiser(unet, cond, uncond, scale), sampler, noise, 6, eta, [3, 4])
+        replayed = run(tiny_model, guided_denoiser(unet, cond, uncond, scale, graphs), sampler, noise, 6, eta, [3, 4])
         assert torch.equal(replayed, eager), (batch, (replayed - eager).abs().max())
     assert capture.captures == 1
 
 
+def test_a_graph_bakes_in_its_scale_so_another_scale_is_another_graph(tiny_model):
+    cond, uncond = embeddings(tiny_model, 1)
+    graphs = CudaGraphs(capture := Counted())
+    x, t = torch.randn(2, 4, 8, 8), torch.tensor(500)
+    for scale in (5.0, 7.5, 5.0):
+        replayed = guided_denoiser(tiny_model.unet, cond, uncond, scale, graphs)(x, t)
+        assert torch.equal(replayed, guided_denoiser(tiny_model.unet, cond, uncond, scale)(x, t))
+    assert capture.captures == 2
+
+
 def test_each_shape_has_its_graph_and_the_oldest_is_let_go(tiny_model, monkeypatch):
-    monkeypatch.setattr(graphs_module, "MAX_SHAPES", 2)
-    capture = Counted()
-    graphs = DenoiserGraphs(tiny_model.unet, capture)
+    monkeypatch.setattr(graphs_module, "MAX_GRAPHS", 2)
+    graphs = CudaGraphs(capture := Counted())
     cond, uncond = embeddings(tiny_model, 1)
     t = torch.tensor(500)
     for size in (8, 16, 8, 24):
-        graphs.denoiser(cond[:1], uncond[:1], 5.0)(torch.randn(1, 4, size, size), t)
-    assert capture.captures == 3 and sorted(key[0] for key in graphs.graphs) == [(1, 4, 16, 16), (1, 4, 24, 24)]
+        guided_denoiser(tiny_model.unet, cond[:1], uncond[:1], 5.0, graphs)(torch.randn(1, 4, size, size), t)
+    assert capture.captures == 3 and sorted(key[1][0] for key in graphs.graphs) == [(1, 4, 16, 16), (1, 4, 24, 24)]
 
 
 def test_painter_replays_the_models_graphs(tiny_model):
@@ -73,7 +80,7 @@ def test_painter_replays_the_models_graphs(tiny_model):
     settings = SamplingSettings("ddim", 3, 5.0, 1.0, 32, 32)
     cells = [Cell.single("a harbour", 1), Cell.single("a city at night", 2), Cell.single("a storm", 3)]
     model = copy.copy(tiny_model)
-    model.graphs = DenoiserGraphs(model.unet, capture := Counted())
+    model.graphs = CudaGraphs(capture := Counted())
     graphed = [np.asarray(i) for i in paint(model, cells, settings, batch_size=1)]
     plain = [np.asarray(i) for i in paint(tiny_model, cells, settings, batch_size=1)]
     assert capture.captures == 1 and all(np.array_equal(a, b) for a, b in zip(graphed, plain, strict=True))

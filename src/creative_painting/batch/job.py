@@ -7,14 +7,13 @@ changed setting can never be mistaken for a finished cell.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.models.configs import DEFAULT_MODEL
 from creative_painting.models.spec import BACKENDS, ModelSpec
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.spec import FIELDS, MAX_BATCH_CELLS, PaintSpec
+from creative_painting.painting.spec import MAX_BATCH_CELLS, PaintSpec
 from creative_painting.textfiles import read_texts
 
 
@@ -23,9 +22,24 @@ def cell_file(cell: Cell) -> str:
     return f"images/p{cell.row:05d}-a{cell.col:03d}-s{cell.image:02d}-{cell.id[:10]}.png"
 
 
+# The job-file keys that are the spec's and the model's, declared there (type and default), not again here.
+_SPEC_KEYS = ("seed", "template", "style", "genre", "year", "negative", "long_prompt", "preset", "sampler", "steps",
+              "scale", "eta", "width", "height", "batch_size")
+_MODEL_KEYS = tuple(f.name for f in fields(ModelSpec))
+
+
+def _keys_of(*owners: tuple[type, tuple[str, ...]]) -> type:
+    """A dataclass of the named fields of each owner, as the owner declares them."""
+    return make_dataclass("SpecKeys", [(f.name, f.type, field(default=f.default))
+                                       for owner, names in owners for f in fields(owner) if f.name in names])
+
+
 @dataclass
-class BatchJob:
-    """YAML/TOML keys of a job file; `paint`-like flags override them."""
+class BatchJob(_keys_of((PaintSpec, _SPEC_KEYS), (ModelSpec, _MODEL_KEYS))):
+    """YAML/TOML keys of a job file; `paint`-like flags override them. Besides the spec's keys (`seed`,
+    `template`, `style`, `genre`, `year`, `negative`, `long_prompt`, the preset and its overrides, `batch_size`)
+    and the model's (`model`, `config`, `device`, `dtype`, `backend`), a job says where its prompts and
+    artists come from and how many seeds each cell takes."""
 
     prompts: list[str] = field(default_factory=list)
     prompts_file: str | None = None  # one prompt a line, or a .tsv/.csv whose `prompts_column` holds them
@@ -34,26 +48,6 @@ class BatchJob:
     artists_file: str | None = None
     wikiart: str | None = None  # a WikiArt SOURCE to rank top:N by (default: the shipped ArtGAN ranking)
     seeds: int = 1  # images per prompt x artist, with seeds seed, seed + 1, ...
-    seed: int = 0
-    template: str | None = None
-    style: str | None = None
-    genre: str | None = None
-    year: str | None = None
-    negative: str = ""
-    long_prompt: str = "truncate"  # or "chunk", as `paint --long-prompt`
-    model: str = DEFAULT_MODEL
-    config: str | None = None  # a diffusers folder whose configs describe a non-SD-v1 single file
-    preset: str = "paper"
-    sampler: str | None = None
-    steps: int | None = None
-    scale: float | None = None
-    eta: float | None = None
-    width: int | None = None
-    height: int | None = None
-    batch_size: int = 4
-    device: str = "auto"
-    dtype: str = "auto"
-    backend: str = "torch"  # or "openvino" (CPU)
 
     def validate(self) -> BatchJob:
         """What a job file can be checked for before its prompts are read: the spec's limits, the backend."""
@@ -63,7 +57,6 @@ class BatchJob:
         return self
 
     def _spec(self, prompts: tuple[str, ...], artists: tuple[str, ...]) -> PaintSpec:
-        """The job's keys that are the spec's, by name (tests/painting/test_spec.py keeps the two lists in step)."""
         return PaintSpec(prompts, artists, images=self.seeds, **{name: getattr(self, name) for name in _SPEC_KEYS})
 
     def spec(self) -> PaintSpec:
@@ -72,7 +65,7 @@ class BatchJob:
         return self._spec(tuple(self.prompt_list()), artists).validate(max_images=MAX_BATCH_CELLS)
 
     def model_spec(self) -> ModelSpec:
-        return ModelSpec(self.model, self.config, self.device, self.dtype, self.backend)
+        return ModelSpec(**{name: getattr(self, name) for name in _MODEL_KEYS})
 
     def prompt_list(self) -> list[str]:
         prompts = list(self.prompts)
@@ -97,8 +90,6 @@ class BatchJob:
         """Every prompt x artist x seed, in that order, with ids (the model and config enter them)."""
         return self.spec().cells(self.model, self.config)
 
-
-_SPEC_KEYS = [f.name for f in fields(BatchJob) if f.name in FIELDS and f.name not in ("prompts", "artists")]
 
 
 def _read_column(path: Path, column: str) -> list[str]:

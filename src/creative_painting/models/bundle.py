@@ -39,7 +39,7 @@ class StableDiffusion:
     report: LoadReport = field(default_factory=LoadReport)
     # What the sampler calls in place of `unet` (an OpenVINO-compiled U-Net); None: the U-Net itself.
     unet_runner: Any = None
-    # The guided step as CUDA graphs, one per shape (`sampling.graphs.DenoiserGraphs`); None: launched eagerly.
+    # The guided step replayed as CUDA graphs, one per shape (`models.graphs.CudaGraphs`); None: launched eagerly.
     graphs: Any = None
 
     @property

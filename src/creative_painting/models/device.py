@@ -107,15 +107,15 @@ def place(model, device: torch.device, dtype: torch.dtype, backend: str = "torch
 def compile_for(model, device: torch.device) -> None:
     """The `compile` backend. Everywhere: the U-Net through torch.compile. On a GPU also its attention's
     Q, K and V in one matrix product, the VAE decoder compiled, and the whole guided step replayed as a CUDA
-    graph per shape (`sampling/graphs.py`): there, launching kernels, not running them, sets the pace."""
-    from creative_painting.sampling.graphs import DenoiserGraphs
+    graph per shape (`models/graphs.py`): there, launching kernels, not running them, sets the pace."""
+    from creative_painting.models.graphs import CudaGraphs
 
     if device.type == "cuda":
         model.unet.fuse_qkv_projections()
     model.unet_runner = torch_compiled(model.unet)
     if device.type == "cuda":
         torch_compiled(model.vae.decoder, in_place=True)
-        model.graphs = DenoiserGraphs(model.unet_runner)
+        model.graphs = CudaGraphs()
 
 
 def torch_compiled(module, *, in_place: bool = False):

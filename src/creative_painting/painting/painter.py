@@ -149,11 +149,8 @@ def render(
         # 2. Prepare the initial latents.
         noise, generators = initial_noise(model, batch, settings)
         # 3. Denoise.
-        if model.graphs is not None:
-            denoise = model.graphs.denoiser(cond, uncond, settings.scale)
-        else:
-            unet = model.unet if model.unet_runner is None else model.unet_runner  # a compiled module has no truth value
-            denoise = guided_denoiser(unet, cond, uncond, settings.scale)
+        unet = model.unet if model.unet_runner is None else model.unet_runner  # a compiled module has no truth value
+        denoise = guided_denoiser(unet, cond, uncond, settings.scale, graphs=model.graphs)
         latents = sample(denoise, scheduler, spec, noise, settings.steps,
                          eta=settings.eta, generator=generators, on_step=on_step)
         # 4. Decode to pixels.
