@@ -14,6 +14,10 @@ benchmarks/data/extension_rubric.md, reading the sheet only. `score` then joins 
 system, the share of good candidates (relevant, concrete and true), the share of topics with at least 2
 good of 3, and the share with at least 2 of 3 holding a real place or time. It also prints the automatic
 proxies of both systems (relevance to the whole topic, visibility), which a test can guard.
+
+`judging-3` (the third set) compares three systems, one of them an earlier commit run from a git worktree;
+its sheet holds each distinct candidate once and its key a `systems` column naming every system that gave
+it, which `score` reads as well.
 """
 
 from __future__ import annotations
@@ -82,7 +86,9 @@ def score(folder: Path = FOLDER) -> None:
     for item, row in key.items():
         answers = {q: judged[item][q].strip().lower() == "y" for q in QUESTIONS}
         answers["good"] = answers["relevant"] and answers["concrete"] and answers["true"]
-        by_system.setdefault(row["system"], {}).setdefault(row["topic"], []).append(answers)
+        # A key's `systems`: every system that gave this candidate for this topic, judged once for all of them.
+        for system in (row.get("systems") or row["system"]).split(","):
+            by_system.setdefault(system, {}).setdefault(row["topic"], []).append(answers)
     print(f"{'system':9s} {'good':>6s} {'relevant':>9s} {'concrete':>9s} {'true':>6s} {'place/time':>11s} "
           f"{'topics >=2 good':>16s} {'topics >=2 place/time':>22s}")
     for system, per_topic in sorted(by_system.items()):

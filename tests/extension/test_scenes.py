@@ -93,6 +93,16 @@ def test_extend_ranks_composed_scenes_that_name_their_sources(small_index, capsy
     assert not [c for c in json.loads(capsys.readouterr().out)["candidates"] if c["source"]["kind"] == "scene"]
 
 
+def test_where_no_sentence_is_near_the_topic_a_retrieved_one_lends_its_place_never_its_date(small_index, capsys):
+    """No sentence of the index is about "a summer festival", but the Arles one was retrieved for "summer": the
+    top candidates are the topic set in its places, not encyclopedia sentences, and its year stays out."""
+    assert main(["extend", "a summer festival", "--index", str(small_index), "--json", "--top", "3"]) == 0
+    candidates = json.loads(capsys.readouterr().out)["candidates"]
+    scenes = [c["text"] for c in candidates if c["source"]["kind"] == "scene"]
+    assert candidates[0]["source"]["kind"] == "scene" and "a summer festival in Arles" in scenes
+    assert not any("1888" in s for s in scenes)
+
+
 def test_paper_scoring_composes_nothing(small_index, capsys):
     assert main(["extend", "urbanization of china", "--index", str(small_index), "--json", "--scoring", "paper"]) == 0
     kinds = {c["source"]["kind"] for c in json.loads(capsys.readouterr().out)["candidates"]}

@@ -132,6 +132,9 @@ class Extender:
             sources += [Source(c.sources[0], c.title or "", c.text, setting_only=True)
                         for c, cosine in zip(hits, near, strict=True) if cosine >= PART_SETTING]
             seen |= {s.id for s in sources}
+        # Last, where those run out: the place of any other sentence retrieved for the topic (never its date).
+        sources += [Source(c.sources[0], c.title or "", c.text, setting_only=True)
+                    for _, c in ranked if c.sources[0] not in seen]
         return self.composer.compose(prompt, sources, self.tagger.tag([s.text for s in sources]))
 
     def candidates(self, prompt: str) -> list[Candidate]:
