@@ -10,7 +10,8 @@ import torch
 
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
-from creative_painting.models.device import place
+from creative_painting.models.device import compile_for, place
+from creative_painting.models.graphs import CudaGraphs
 from creative_painting.painting import Cell, paint
 from creative_painting.sampling import SamplingSettings
 
@@ -22,7 +23,7 @@ def test_compile_wraps_the_unet_lazily_and_the_painter_uses_the_wrapper(tiny_mod
     """Placing compiles nothing (that happens at the first step); every step then goes through the runner."""
     model = place(copy.deepcopy(tiny_model), CPU, torch.float32, backend="compile")
     assert isinstance(model.unet_runner, torch._dynamo.eval_frame.OptimizedModule)
-    assert model.unet_runner._orig_mod is model.unet
+    assert model.unet_runner._orig_mod is model.unet and model.graphs is None  # CUDA graphs are a GPU's
     calls = []
 
     def runner(*args, **kwargs):  # the eager U-Net, plus a mark: the painter must use what the runner returns
@@ -34,6 +35,22 @@ def test_compile_wraps_the_unet_lazily_and_the_painter_uses_the_wrapper(tiny_mod
     marked = np.asarray(paint(model, [Cell.single("a harbour", 1)], SETTINGS, batch_size=1)[0])
     plain = np.asarray(paint(tiny_model, [Cell.single("a harbour", 1)], SETTINGS, batch_size=1)[0])
     assert len(calls) == SETTINGS.steps and not np.array_equal(marked, plain)
+
+
+def test_on_a_gpu_compile_also_fuses_qkv_compiles_the_decoder_and_keeps_graphs(tiny_model, monkeypatch):
+    """The GPU branch, wired on the CPU (nothing is compiled until called): fused projections compute what the
+    separate ones did, the decoder calls compiled code in place, and the model holds its graphs."""
+    monkeypatch.setattr(torch.cuda, "graph_pool_handle", lambda: None)
+    model = copy.deepcopy(tiny_model)
+    compile_for(model, torch.device("cuda"))
+    assert isinstance(model.graphs, CudaGraphs) and model.vae.decoder._compiled_call_impl is not None
+    assert any("Fused" in type(p).__name__ for p in model.unet.attn_processors.values())
+    g = torch.Generator().manual_seed(0)
+    x, context = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 77, 32, generator=g)
+    with torch.no_grad():
+        fused = model.unet(x, torch.tensor(10), encoder_hidden_states=context).sample
+        plain = tiny_model.unet(x, torch.tensor(10), encoder_hidden_states=context).sample
+    assert torch.allclose(fused, plain, rtol=1e-5, atol=1e-5) and not torch.equal(fused, torch.zeros_like(fused))
 
 
 def test_compile_without_a_compiler_is_one_line_before_anything(monkeypatch, tmp_path, capsys):
@@ -53,7 +70,8 @@ CHILD = r"""
 import copy, json, sys
 import numpy as np, torch
 from creative_painting.models import make_tiny_model
-from creative_painting.models.device import place
+from creative_painting.models.device import compile_for, place
+from creative_painting.models.graphs import CudaGraphs
 from creative_painting.painting import Cell, paint
 from creative_painting.sampling import SamplingSettings
 settings = SamplingSettings("ddim", 3, 5.0, 0.0, 32, 32)
