@@ -30,8 +30,16 @@ class Counted:
 def run(model, denoise, sampler, noise, steps, eta, seeds, **kwargs):
     spec = get_sampler(sampler)
     generators = [torch.Generator().manual_seed(s) for s in seeds]
-    return sample(denoise, spec.make(model.scheduler_config), spec, noise, steps, eta=eta, generator=generators,
-                  **kwargs)
+    return sample(
+        denoise,
+        spec.make(model.scheduler_config),
+        spec,
+        noise,
+        steps,
+        eta=eta,
+        generator=generators,
+        **kwargs,
+    )
 
 
 def embeddings(model, seed):
@@ -41,7 +49,9 @@ def embeddings(model, seed):
 
 
 @pytest.mark.parametrize("sampler, eta, scale", [("ddim", 1.0, 7.3), ("plms", None, 5.0), ("ddim", 0.0, 1.0)])
-def test_replayed_step_equals_the_eager_one_bit_for_bit_over_batches_of_one_shape(tiny_model, sampler, eta, scale):
+def test_replayed_step_equals_the_eager_one_bit_for_bit_over_batches_of_one_shape(
+    tiny_model, sampler, eta, scale
+):
     """Two batches of one shape (other captions and noise): one capture, and the same latents as the eager
     `guided_denoiser`. PLMS keeps earlier outputs, so an output that the next replay overwrites shows; a
     stale latent, timestep or caption shows in any sampler."""
@@ -50,7 +60,9 @@ def test_replayed_step_equals_the_eager_one_bit_for_bit_over_batches_of_one_shap
     for batch, (cond, uncond) in enumerate([embeddings(tiny_model, 1), embeddings(tiny_model, 2)]):
         noise = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(batch))
         eager = run(tiny_model, guided_denoiser(unet, cond, uncond, scale), sampler, noise, 6, eta, [3, 4])
-        replayed = run(tiny_model, guided_denoiser(unet, cond, uncond, scale, graphs), sampler, noise, 6, eta, [3, 4])
+        replayed = run(
+            tiny_model, guided_denoiser(unet, cond, uncond, scale, graphs), sampler, noise, 6, eta, [3, 4]
+        )
         assert torch.equal(replayed, eager), (batch, (replayed - eager).abs().max())
     assert capture.captures == 1
 
@@ -72,7 +84,10 @@ def test_each_shape_has_its_graph_and_the_oldest_is_let_go(tiny_model, monkeypat
     t = torch.tensor(500)
     for size in (8, 16, 8, 24):
         guided_denoiser(tiny_model.unet, cond[:1], uncond[:1], 5.0, graphs)(torch.randn(1, 4, size, size), t)
-    assert capture.captures == 3 and sorted(key[1][0] for key in graphs.graphs) == [(1, 4, 16, 16), (1, 4, 24, 24)]
+    assert capture.captures == 3 and sorted(key[1][0] for key in graphs.graphs) == [
+        (1, 4, 16, 16),
+        (1, 4, 24, 24),
+    ]
 
 
 def test_painter_replays_the_models_graphs(tiny_model):
@@ -101,8 +116,9 @@ def test_noise_drawn_ahead_is_the_noise_ddim_draws_itself(tiny_model):
 
 def test_drawn_ahead_yields_one_draw_per_step_in_order():
     generators = [torch.Generator().manual_seed(9)]
-    draws = list(drawn_ahead(generators, torch.Size([1, 2]), torch.float32, torch.device("cpu"), NOISE_WINDOW + 1))
+    draws = list(
+        drawn_ahead(generators, torch.Size([1, 2]), torch.float32, torch.device("cpu"), NOISE_WINDOW + 1)
+    )
     g = torch.Generator().manual_seed(9)
     assert len(draws) == NOISE_WINDOW + 1
     assert all(torch.equal(d, torch.randn(1, 2, generator=g)) for d in draws)
-

@@ -91,7 +91,6 @@ class BatchJob(_keys_of((PaintSpec, _SPEC_KEYS), (ModelSpec, _MODEL_KEYS))):
         return self.spec().cells(self.model, self.config)
 
 
-
 def _read_column(path: Path, column: str) -> list[str]:
     """Lines of a text file, or one column of a .tsv/.csv (PartiPrompts: `Prompt`)."""
     try:

@@ -18,7 +18,9 @@ Capture = Callable[[Callable[[], torch.Tensor]], tuple[torch.Tensor, Callable[[]
 MAX_GRAPHS = 8  # past this many, the oldest is let go
 
 
-def cuda_graph(step: Callable[[], torch.Tensor], warmups: int = 3, pool=None) -> tuple[torch.Tensor, Callable[[], None]]:
+def cuda_graph(
+    step: Callable[[], torch.Tensor], warmups: int = 3, pool=None
+) -> tuple[torch.Tensor, Callable[[], None]]:
     """Capture `step` as torch's documented recipe does: warm-up calls on a side stream (torch.compile's first
     call compiles, cuBLAS and cuDNN pick their kernels), then one call recorded into a graph. `pool`: a memory
     pool shared with other graphs replayed one at a time on this stream."""
@@ -35,8 +37,8 @@ def cuda_graph(step: Callable[[], torch.Tensor], warmups: int = 3, pool=None) ->
 
 
 def recomputed(step: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, Callable[[], None]]:
-    """A graph's contract without CUDA: the output buffer is overwritten from the input buffers at each replay.
-    The CPU tests run the copying in and out through it."""
+    """A graph's contract without CUDA: the output buffer is overwritten from the input buffers at each
+    replay. The CPU tests run the copying in and out through it."""
     out = step()
     return out, lambda: out.copy_(step())
 
@@ -49,12 +51,12 @@ class _Graph:
 
 
 class CudaGraphs:
-    """Graphs of one model's functions, one per key and input shapes, kept for the model's life: the studio and
-    `batch` paint many batches of one shape and pay each capture once."""
+    """Graphs of one model's functions, one per key and input shapes, kept for the model's life: the studio
+    and `batch` paint many batches of one shape and pay each capture once."""
 
     def __init__(self, capture: Capture | None = None):
-        """`capture`: by default CUDA's, every graph in one memory pool. That is safe here because each replay's
-        output is copied out before the next replay, of whatever graph, runs."""
+        """`capture`: by default CUDA's, every graph in one memory pool. That is safe here because each
+        replay's output is copied out before the next replay, of whatever graph, runs."""
         if capture is None:
             pool = torch.cuda.graph_pool_handle()
             capture = lambda step: cuda_graph(step, pool=pool)  # noqa: E731
@@ -75,6 +77,8 @@ class CudaGraphs:
     def _captured(self, fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...]) -> _Graph:
         while len(self.graphs) >= MAX_GRAPHS:
             del self.graphs[next(iter(self.graphs))]
-        buffers = tuple(x.clone() for x in inputs)  # the real inputs: warm-ups on uninitialised memory could overflow
+        buffers = tuple(
+            x.clone() for x in inputs
+        )  # the real inputs: warm-ups on uninitialised memory could overflow
         out, replay = self.capture(lambda: fn(*buffers))
         return _Graph(buffers, out, replay)
