@@ -4,8 +4,9 @@
 - `scene` (the default, beyond the paper): `TFIDF + l1*cos + l2*kinds + l3*paintability - l4*overflow`.
   `kinds` counts the kinds of entity present, a place and a date (at most 2), so a sentence with a place and
   a date beats a list of fourteen countries; a time of day or a season, free to add, earns nothing.
-  `paintability` is P(the text describes something visible), see `paintability`. A candidate longer than CLIP's 77 tokens is shortened first (`shorten`); `overflow` is
-  the share of its tokens still beyond 77 (0 when it fits).
+  `paintability` is P(the text describes something visible), see `paintability`. A candidate longer than
+  CLIP's 77 tokens is shortened first (`shorten`); `overflow` is the share of its tokens still beyond 77 (0 when
+  it fits).
 """
 
 from __future__ import annotations

@@ -77,8 +77,7 @@ class CudaGraphs:
     def _captured(self, fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...]) -> _Graph:
         while len(self.graphs) >= MAX_GRAPHS:
             del self.graphs[next(iter(self.graphs))]
-        buffers = tuple(
-            x.clone() for x in inputs
-        )  # the real inputs: warm-ups on uninitialised memory could overflow
+        # The buffers start as the real inputs: warm-ups on uninitialised memory could overflow.
+        buffers = tuple(x.clone() for x in inputs)
         out, replay = self.capture(lambda: fn(*buffers))
         return _Graph(buffers, out, replay)
