@@ -66,6 +66,16 @@ def test_the_estimate_bounds_every_measured_full_size_peak():
         assert peak <= estimate <= 1.5 * peak, (row["stage"], row["options"], row["batch"], peak / 1e9, estimate / 1e9)
 
 
+def test_an_offloaded_ema_is_off_the_gpu_but_still_in_memory_on_the_cpu():
+    """diffusers' --offload_ema: the EMA copy lives in host memory; on the CPU that is where it was anyway."""
+    trained = SD_V1["unet"] + SD_V1["text_encoder"]
+    ema = _cfg(ema_decay=0.9999, ema_offload=True)
+    assert estimate_training(ema, bundled_configs(), "cuda").ema == 0
+    assert estimate_training(ema, bundled_configs(), "cpu").ema == 4 * trained
+    on_gpu = estimate_training(dataclasses.replace(ema, ema_offload=False), bundled_configs(), "cuda")
+    assert on_gpu.ema == 4 * trained
+
+
 @pytest.fixture
 def free_memory(monkeypatch):
     def set_free(n: int) -> None:
@@ -96,3 +106,21 @@ def test_when_no_option_is_enough_the_refusal_says_so(make_config, tmp_path, fre
     assert main(["train", str(make_config())]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "more than every memory option saves" in err[0] and "lora_rank" in err[0]
+
+
+def test_on_a_gpu_the_refusal_offers_to_offload_the_ema_first(make_config, free_memory, monkeypatch):
+    import torch
+
+    from creative_painting.errors import UserError
+    from creative_painting.training.memory import check_training_memory
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    cfg = load_config(make_config(ema_decay=0.99, gradient_checkpointing=True, mixed_precision="bf16",
+                                  use_8bit_adam=True))
+    need = estimate_training(cfg, device="cuda").total
+    offloaded = estimate_training(dataclasses.replace(cfg, ema_offload=True), device="cuda").total
+    assert offloaded < need
+    free_memory((need + offloaded) // 2)
+    with pytest.raises(UserError, match=r"it fits with ema_offload=true \(about"):
+        check_training_memory(cfg)

@@ -105,6 +105,28 @@ def test_ema_never_changes_what_trains(make_config, tmp_path):
     assert any(not torch.equal(averaged[k], plain[k]) for k in plain)  # the export is the EMA copy
 
 
+def test_an_offloaded_ema_visits_the_training_device_only_to_update(make_config, tmp_path, monkeypatch):
+    """`ema_offload` on a GPU, with the CPU standing in for it: the EMA copy comes to the training device for
+    each update (and the export's swap) and goes back to pinned host memory; the export is the same EMA."""
+    from diffusers.training_utils import EMAModel
+
+    from creative_painting.training import trainer
+
+    _, averaged = _trained(make_config, tmp_path, "ema", ema_decay=0.5)
+    moves, steps = [], []
+    monkeypatch.setattr(trainer, "_offloads_ema", lambda cfg, device: cfg.ema_offload)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: moves.append("sync"))
+    monkeypatch.setattr(EMAModel, "pin_memory", lambda self: moves.append("pin"))
+    to, step = EMAModel.to, EMAModel.step
+    monkeypatch.setattr(EMAModel, "to",
+                        lambda self, device=None, **kw: (moves.append(str(device)), to(self, device))[1])
+    monkeypatch.setattr(EMAModel, "step", lambda self, params: (moves.append("step"), step(self, params))[1])
+    _, offloaded = _trained(make_config, tmp_path, "offloaded", ema_decay=0.5, ema_offload=True)
+    assert all(torch.equal(offloaded[k], averaged[k]) for k in averaged)
+    visit = ["cpu", "step", "cpu", "sync"]  # the training device (here the CPU), the update, back to the host
+    assert moves == ["pin"] + visit * 3 + ["cpu", "cpu", "sync"] * 2  # 3 steps; the grid's and export's swaps
+
+
 EIGHT_BIT_RUN = """
 import json, sys
 import torch

@@ -36,6 +36,7 @@ class TrainConfig:
     use_8bit_adam: bool = False  # bitsandbytes' AdamW8bit: 2 bytes of optimizer state a parameter, not 8
     adam_kernel: str = "fused"  # fused (one kernel for all tensors) or foreach (multi-tensor); same update
     ema_decay: float = 0.0  # 0: no EMA; e.g. 0.9999
+    ema_offload: bool = False  # EMA copy in host memory, on the GPU only to update (diffusers' --offload_ema)
     snr_gamma: float = 0.0  # 0: plain MSE; 5.0: Min-SNR weighting
     caption_dropout: float = 0.1
     field_dropout: float = 0.0

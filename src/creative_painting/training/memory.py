@@ -82,8 +82,10 @@ def _counts(configs_json: str) -> tuple[tuple[str, int], ...]:
     return tuple((name, sum(p.numel() for p in part.parameters())) for name, part in parts.items())
 
 
-def estimate_training(cfg: TrainConfig, configs=None) -> TrainingMemory:
-    """What one process of `cfg` needs (`configs`: the model's, read from `cfg.model` when not given)."""
+def estimate_training(cfg: TrainConfig, configs=None, device: str = "cpu") -> TrainingMemory:
+    """What one process of `cfg` needs on `device` (`configs`: the model's, read from `cfg.model` when not
+    given). An offloaded EMA copy is in host memory, not the GPU's: it visits the GPU for its update after
+    the gradients are freed, and it is no larger than they are."""
     if configs is None:
         from creative_painting.models.loading import read_configs
 
@@ -97,21 +99,25 @@ def estimate_training(cfg: TrainConfig, configs=None) -> TrainingMemory:
     unet = per_float * ACTIVATION_FLOATS[cfg.gradient_checkpointing]
     vae = cfg.batch_size * cfg.resolution**2 * configs.vae["block_out_channels"][0] * VAE_FLOATS * low
     casts = low * trained if cfg.mixed_precision != "no" else 0
+    ema = 4 * trained if cfg.ema_decay and not (cfg.ema_offload and device == "cuda") else 0
     return TrainingMemory(weights=weights, casts=casts, gradients=4 * trained,
-                          optimizer=ADAM_BYTES[cfg.use_8bit_adam] * trained, ema=4 * trained if cfg.ema_decay else 0,
+                          optimizer=ADAM_BYTES[cfg.use_8bit_adam] * trained, ema=ema,
                           activations=max(unet, vae), tail=per_float * TAIL_FLOATS, loading=4 * sum(counts.values()))
 
 
-def _savings(cfg: TrainConfig) -> list[dict]:
+def _savings(cfg: TrainConfig, device: str) -> list[dict]:
     """Changes that lower the need, cheapest for the result first: none changes what is learned but the
-    last two (a smaller batch, made up by accumulation, changes only the speed)."""
+    last ones (no EMA; a smaller batch, made up by accumulation, which changes only the speed)."""
     from creative_painting.models.device import mixed_precision_runs_here
 
     options = [{"gradient_checkpointing": True}]
     low = next((p for p in ("bf16", "fp16") if mixed_precision_runs_here(p)), None)
     if low and cfg.mixed_precision == "no":
         options.append({"mixed_precision": low})
-    options += [{"use_8bit_adam": True}, {"ema_decay": 0.0}]
+    options.append({"use_8bit_adam": True})
+    if device == "cuda" and cfg.ema_decay:
+        options.append({"ema_offload": True})
+    options.append({"ema_decay": 0.0})
     for batch in (cfg.batch_size // 2, 1):
         if 1 <= batch < cfg.batch_size:
             options.append({"batch_size": batch,
@@ -136,16 +142,17 @@ def check_training_memory(cfg: TrainConfig) -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     processes = 1 if device.type == "cuda" else int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # CPU ranks share RAM
     free = free_bytes(device)
-    need = estimate_training(cfg, configs).total * processes
+    need = estimate_training(cfg, configs, device.type).total * processes
     if need <= free:
         return
     where = f"stage {cfg.stage} at {cfg.resolution} px, batch {cfg.batch_size}"
     changes: dict = {}
-    for option in _savings(cfg):
+    for option in _savings(cfg, device.type):
         if all(getattr(cfg, k) == v for k, v in option.items()):
             continue
         changes.update(option)
-        fitted = estimate_training(dataclasses.replace(cfg, **changes), configs).total * processes
+        fitted = estimate_training(dataclasses.replace(cfg, **changes), configs, device.type).total
+        fitted *= processes
         if fitted <= free:
             fix = " ".join(f"{k}={str(v).lower()}" for k, v in changes.items())
             raise UserError(f"{where} needs about {_gb(need)} of memory but {_gb(free)} is free; it fits with "

@@ -86,6 +86,10 @@ def _cast(module: torch.nn.Module, dtype: torch.dtype) -> None:
     {torch.float32: module.float, torch.bfloat16: module.bfloat16, torch.float16: module.half}[dtype]()
 
 
+def _offloads_ema(cfg: TrainConfig, device: torch.device) -> bool:
+    return cfg.ema_offload and device.type == "cuda"
+
+
 def _optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
     if cfg.use_8bit_adam:  # check_options made sure it is installed
         import bitsandbytes as bnb
@@ -218,9 +222,12 @@ class TrainingRun:
         if cfg.stage == 2:
             unet = accelerator.prepare(unet)
             trainable.append(unet)
-        for module in (text_encoder, unet, model.vae, ema):
-            if module is not None:
-                module.to(accelerator.device)
+        for module in (text_encoder, unet, model.vae):
+            module.to(accelerator.device)
+        if ema is not None and not _offloads_ema(cfg, accelerator.device):
+            ema.to(accelerator.device)
+        elif ema is not None:
+            ema.pin_memory()  # host to GPU and back at copy speed
         return cls(cfg, accelerator, model, text_encoder, unet, params, ema, out, optimizer, lr_scheduler,
                    DDPMScheduler.from_config(model.scheduler_config), trainable, items,
                    float(manifest.get("scaling_factor") or model.vae.config.scaling_factor))
@@ -271,7 +278,8 @@ class TrainingRun:
         """After an optimizer step: the EMA, then logs, checkpoints and validation grids when they are due."""
         cfg = self.cfg
         if self.ema:
-            self.ema.step(self.params)
+            with self._ema_on_device():
+                self.ema.step(self.params)
         last = step == cfg.max_steps
         if step % cfg.log_every == 0 or last:
             speed = {"samples_per_second": samples_per_second} if samples_per_second else {}
@@ -308,11 +316,27 @@ class TrainingRun:
 
         The tensors trade places, nothing is copied: EMAModel's store/copy_to keep a third copy of what trains
         (3.9 GB for SD v1's U-Net and text encoder, the peak of a run that paints validation grids)."""
-        self._swap_ema()
-        try:
-            yield self.networks()
-        finally:
+        with self._ema_on_device():
             self._swap_ema()
+            try:
+                yield self.networks()
+            finally:
+                self._swap_ema()
+
+    @contextlib.contextmanager
+    def _ema_on_device(self):
+        """With `ema_offload` on a GPU the EMA copy lives in host memory (4 bytes a trained parameter less on
+        the GPU) and visits the GPU only to be updated or swapped in, as diffusers' `--offload_ema` does. It
+        visits when the gradients are freed, so the step's peak stays the larger. On the CPU it stays put."""
+        offload = self.ema is not None and _offloads_ema(self.cfg, self.accelerator.device)
+        if offload:
+            self.ema.to(self.accelerator.device, non_blocking=True)
+        try:
+            yield
+        finally:
+            if offload:
+                self.ema.to("cpu", non_blocking=True)  # into pinned memory
+                torch.cuda.synchronize()  # a checkpoint may read it next
 
     def _swap_ema(self) -> None:
         if self.ema:
