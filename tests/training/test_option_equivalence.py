@@ -113,7 +113,7 @@ def test_an_offloaded_ema_visits_the_training_device_only_to_update(make_config,
     from creative_painting.training import trainer
 
     _, averaged = _trained(make_config, tmp_path, "ema", ema_decay=0.5)
-    moves, steps = [], []
+    moves = []
     monkeypatch.setattr(trainer, "_offloads_ema", lambda cfg, device: cfg.ema_offload)
     monkeypatch.setattr(torch.cuda, "synchronize", lambda: moves.append("sync"))
     monkeypatch.setattr(EMAModel, "pin_memory", lambda self: moves.append("pin"))
