@@ -27,6 +27,33 @@ def test_parameters_are_counted_from_the_configs_alone():
     assert parameter_counts(bundled_configs()) == SD_V1
 
 
+@pytest.mark.parametrize("layout", ["diffusers", "tiny.safetensors"])
+def test_a_local_checkpoint_is_counted_from_its_headers_as_loaded(tiny_dir, monkeypatch, layout):
+    """No module is built before loading (it would leave ~8 MB behind); the counts are the loaded ones."""
+    from creative_painting.models import load_model
+    from creative_painting.training import memory
+
+    model = load_model(str(tiny_dir / layout))
+    loaded = {part: sum(p.numel() for p in getattr(model, part).parameters()) for part in SD_V1}
+    monkeypatch.setattr(memory, "_counts", lambda configs_json: pytest.fail("modules built on meta"))
+    assert parameter_counts(None, str(tiny_dir / layout)) == loaded
+    assert memory._header_counts(str(tiny_dir / "tiny.ckpt")) is None  # a pickle: counted from the configs
+
+
+def test_integer_buffers_in_a_checkpoint_are_not_parameters(tiny_dir, tmp_path):
+    """SD v1 files keep CLIP's position ids (int64) beside the weights: they are not counted."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from creative_painting.training.memory import _header_counts
+
+    tensors = load_file(str(tiny_dir / "tiny.safetensors"))
+    tensors["cond_stage_model.transformer.text_model.embeddings.position_ids"] = torch.arange(77)[None]
+    save_file(tensors, str(tmp_path / "with_ids.safetensors"))
+    plain = _header_counts(str(tiny_dir / "tiny.safetensors"))
+    assert _header_counts(str(tmp_path / "with_ids.safetensors")) == plain
+
+
 @pytest.mark.parametrize("options, trained, low", [
     ({}, SD_V1["unet"] + SD_V1["text_encoder"], 4),
     ({"mixed_precision": "bf16"}, SD_V1["unet"] + SD_V1["text_encoder"], 2),

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from creative_painting.errors import UserError
 from creative_painting.training.config import TrainConfig
@@ -60,10 +62,44 @@ class TrainingMemory:
         return self.overhead + max(self.loading, step)
 
 
-def parameter_counts(configs) -> dict[str, int]:
-    """Parameters of each part, from the configs alone (modules built on the meta device: no memory). The
-    refusal tries several option sets on one model: it builds them once."""
-    return dict(_counts(configs.to_json()))
+# Where a local checkpoint keeps each part: a diffusers folder's files, a CompVis file's key prefixes.
+FOLDER_FILES = {"unet": "unet/diffusion_pytorch_model.safetensors",
+                "vae": "vae/diffusion_pytorch_model.safetensors",
+                "text_encoder": "text_encoder/model.safetensors"}
+FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
+PREFIXES = {"model.diffusion_model.": "unet", "first_stage_model.": "vae",
+            "cond_stage_model.transformer.": "text_encoder"}
+
+
+def parameter_counts(configs, model: str | None = None) -> dict[str, int]:
+    """Parameters of each part: from the safetensors headers where `model` is a local safetensors folder or
+    file, else from the configs alone (modules built on the meta device, once: the refusal tries several
+    option sets on one model). Headers leave nothing behind in a process about to load the model; the meta
+    modules leave some 8 MB of Python objects."""
+    return _header_counts(model) or dict(_counts(configs.to_json()))
+
+
+def _header_counts(model: str | None) -> dict[str, int] | None:
+    """Floating-point elements per part, from the headers alone (no tensor data is read); None where the
+    weights are not in safetensors files laid out as `load_model` reads them (pickles, shards, hub ids)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(model or "")
+    files = {part: path / name for part, name in FOLDER_FILES.items()} if path.is_dir() else {None: path}
+    if not all(f.suffix == ".safetensors" and f.is_file() for f in files.values()):
+        return None
+    counts = dict.fromkeys(FOLDER_FILES, 0)
+    try:
+        for part, file in files.items():
+            with safe_open(str(file), framework="pt") as f:
+                for key in f.keys():  # noqa: SIM118 - a safe_open handle is not iterable
+                    owner = part or next((p for k, p in PREFIXES.items() if key.startswith(k)), "")
+                    tensor = f.get_slice(key)
+                    if owner and tensor.get_dtype() in FLOAT_DTYPES:  # not CLIP's integer position ids
+                        counts[owner] += math.prod(tensor.get_shape())
+    except (OSError, SafetensorError):  # a damaged file: loading it says why
+        return None
+    return counts if all(counts.values()) else None
 
 
 @functools.lru_cache(maxsize=4)
@@ -90,7 +126,7 @@ def estimate_training(cfg: TrainConfig, configs=None, device: str = "cpu") -> Tr
         from creative_painting.models.loading import read_configs
 
         configs = read_configs(cfg.model)
-    counts = parameter_counts(configs)
+    counts = parameter_counts(configs, cfg.model)
     trained = (counts["text_encoder"] if cfg.train_text_encoder else 0) + (
         counts["unet"] if cfg.stage == 2 and not cfg.lora_rank else 0)
     low = PRECISION_BYTES[cfg.mixed_precision]
