@@ -100,9 +100,8 @@ def main() -> None:
     if args.warm_child:
         return warm_child(args)
     started = time.perf_counter()
-    cache = Path(
-        tempfile.mkdtemp(prefix="gpu-speed-cache-")
-    )  # an empty compile cache: the cold start is cold
+    # An empty compile cache: the cold start is cold.
+    cache = Path(tempfile.mkdtemp(prefix="gpu-speed-cache-"))
     os.environ.update(
         CREATIVE_PAINTING_CACHE=str(cache),
         TORCHINDUCTOR_CACHE_DIR=str(cache / "inductor"),

@@ -11,7 +11,8 @@ the timing. Our estimate (`training/memory.py`) is printed beside the measured p
 With `--repeats N` each side runs N times, alternating which goes first, and a row shows the medians: one
 timed step moves by about 10 % on 2 shared cores, and the peak by about 50 MB. Rows are printed as they
 finish and written to `--json`, so a long run that is stopped keeps its rows; rows already there are topped
-up to N runs a side.
+up to N runs a side. The table ends with a summary: the geometric mean and range of the speed ratios, and
+the range of the peak ratios.
 
     .venv/bin/python benchmarks/train_full_size.py [--steps 3] [--size 256] [--batches 1 2 4] [--repeats 1]
         [--options plain ckpt] [--stages 2 1] [--work folder] [--json out.json]
@@ -124,9 +125,8 @@ def main() -> None:
         model, shards = _prepare(work, args.size)
         print(f"full-size SD v1 (fp16 diffusers folder), {args.size} px, {args.steps} steps a run "
               f"(2 warm-up), on {device}; prepared in {time.perf_counter() - started:.0f} s", flush=True)
-        print("| stage | options | batch | ours s/step | ours samples/s | diffusers samples/s | speed ratio "
-              "| ours peak GB | diffusers peak GB | memory ratio | estimate GB | runs a side |", flush=True)
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        print(HEADER, flush=True)
+        print("|---" * (HEADER.count("|") - 1) + "|", flush=True)
         for row in rows.values():  # the estimate as the code gives it now
             row["estimate_gb"] = estimate_gb(LoopSettings(**row["settings"]), model)
             print(_format(row), "(earlier run)", flush=True)
@@ -156,6 +156,7 @@ def main() -> None:
                     print(_format(row), flush=True)
                     if args.json:
                         Path(args.json).write_text(json.dumps(list(rows.values()), indent=1))
+        print(_summary(list(rows.values())), flush=True)
 
 
 def _median(runs: list) -> list[float] | str:
@@ -168,22 +169,52 @@ def _failed(row: dict) -> bool:
     return any(isinstance(row[who], str) and row[who] for who in SIDES)
 
 
+HEADER = ("| stage | options | batch | runs a side | ours s/step | ours samples/s | diffusers samples/s "
+          "| ours / diffusers | ours peak GB | diffusers peak GB | peak ratio | our estimate GB |")
+
+
+def _gb(mib: float) -> str:
+    return f"{mib * 2**20 / 1e9:.2f}"
+
+
+def _peak(row: dict, who: str) -> str:
+    """The median peak in GB, and the range of the runs' peaks where there are several."""
+    if isinstance(row[who], str):
+        return row[who]
+    peaks = [r[1] for r in row.get("runs", {}).get(who, []) if not isinstance(r, str)]
+    spread = f" ({_gb(min(peaks))}-{_gb(max(peaks))})" if len(peaks) > 1 else ""
+    return _gb(row[who][1]) + spread
+
+
 def _format(row: dict) -> str:
+    """A row as docs/benchmarks.md shows it: medians over the runs, a failed run's message in its place."""
     ours_r, base_r = row["ours"], row["diffusers"]
-    cells = [str(row["stage"]), row["options"], str(row["batch"])]
-    if isinstance(ours_r, str):
-        cells += [ours_r, "", ""]
-    else:
-        cells += [f"{row['batch'] / ours_r[0]:.1f}", f"{ours_r[0]:.3f}", ""]
-    cells[-1] = base_r if isinstance(base_r, str) else f"{base_r[0]:.3f}"
     both = not isinstance(ours_r, str) and not isinstance(base_r, str)
-    cells.append(f"{ours_r[0] / base_r[0]:.2f}x" if both else "")
-    cells.append("" if isinstance(ours_r, str) else f"{ours_r[1] * 2**20 / 1e9:.1f}")
-    cells.append("" if isinstance(base_r, str) else f"{base_r[1] * 2**20 / 1e9:.1f}")
-    cells.append(f"{ours_r[1] / base_r[1]:.2f}" if both else "")
-    cells.append(f"{row['estimate_gb']:.1f}")
-    cells.append(str(min(len(runs) for runs in row.get("runs", {"": [0]}).values())))
+    runs = min((len(r) for r in row["runs"].values()), default=1) if "runs" in row else 1
+    estimate = f"{row['estimate_gb']:.1f}"
+    if not isinstance(ours_r, str):
+        estimate += f" ({row['estimate_gb'] * 1e9 / (ours_r[1] * 2**20):.2f}x)"  # against our measured peak
+    cells = [str(row["stage"]), row["options"], str(row["batch"]), str(runs),
+             "" if isinstance(ours_r, str) else f"{row['batch'] / ours_r[0]:.1f}",
+             ours_r if isinstance(ours_r, str) else f"{ours_r[0]:.3f}",
+             base_r if isinstance(base_r, str) else f"{base_r[0]:.3f}",
+             f"{ours_r[0] / base_r[0]:.2f}x" if both else "", _peak(row, "ours"), _peak(row, "diffusers"),
+             f"{ours_r[1] / base_r[1]:.3f}" if both else "",
+             estimate]
     return "| " + " | ".join(cells) + " |"
+
+
+def _summary(rows: list[dict]) -> str:
+    """Ours against the loop, over the rows where both ran: speed ratios' geometric mean and range, peaks'."""
+    done = [r for r in rows if not isinstance(r["ours"], str) and not isinstance(r["diffusers"], str)]
+    if not done:
+        return "no row where both ran"
+    speed = [r["ours"][0] / r["diffusers"][0] for r in done]
+    peak = [r["ours"][1] / r["diffusers"][1] for r in done]
+    mean = statistics.geometric_mean(speed)
+    return (f"{len(done)} rows: speed ours / diffusers geometric mean {mean:.2f}x "
+            f"({min(speed):.2f}x-{max(speed):.2f}x); peak ratio {min(peak):.3f}-{max(peak):.3f}, "
+            f"ours above the loop in {sum(p > 1 for p in peak)} rows")
 
 
 if __name__ == "__main__":

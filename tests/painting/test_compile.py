@@ -70,8 +70,7 @@ CHILD = r"""
 import copy, json, sys
 import numpy as np, torch
 from creative_painting.models import make_tiny_model
-from creative_painting.models.device import compile_for, place
-from creative_painting.models.graphs import CudaGraphs
+from creative_painting.models.device import place
 from creative_painting.painting import Cell, paint
 from creative_painting.sampling import SamplingSettings
 settings = SamplingSettings("ddim", 3, 5.0, 0.0, 32, 32)

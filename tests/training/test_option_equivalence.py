@@ -118,9 +118,17 @@ def test_an_offloaded_ema_visits_the_training_device_only_to_update(make_config,
     monkeypatch.setattr(torch.cuda, "synchronize", lambda: moves.append("sync"))
     monkeypatch.setattr(EMAModel, "pin_memory", lambda self: moves.append("pin"))
     to, step = EMAModel.to, EMAModel.step
-    monkeypatch.setattr(EMAModel, "to",
-                        lambda self, device=None, **kw: (moves.append(str(device)), to(self, device))[1])
-    monkeypatch.setattr(EMAModel, "step", lambda self, params: (moves.append("step"), step(self, params))[1])
+
+    def moved(self, device=None, **options):
+        moves.append(str(device))
+        return to(self, device)
+
+    def stepped(self, params):
+        moves.append("step")
+        return step(self, params)
+
+    monkeypatch.setattr(EMAModel, "to", moved)
+    monkeypatch.setattr(EMAModel, "step", stepped)
     _, offloaded = _trained(make_config, tmp_path, "offloaded", ema_decay=0.5, ema_offload=True)
     assert all(torch.equal(offloaded[k], averaged[k]) for k in averaged)
     visit = ["cpu", "step", "cpu", "sync"]  # the training device (here the CPU), the update, back to the host

@@ -224,10 +224,11 @@ class TrainingRun:
             trainable.append(unet)
         for module in (text_encoder, unet, model.vae):
             module.to(accelerator.device)
-        if ema is not None and not _offloads_ema(cfg, accelerator.device):
-            ema.to(accelerator.device)
-        elif ema is not None:
-            ema.pin_memory()  # host to GPU and back at copy speed
+        if ema is not None:
+            if _offloads_ema(cfg, accelerator.device):
+                ema.pin_memory()  # host to GPU and back at copy speed
+            else:
+                ema.to(accelerator.device)
         return cls(cfg, accelerator, model, text_encoder, unet, params, ema, out, optimizer, lr_scheduler,
                    DDPMScheduler.from_config(model.scheduler_config), trainable, items,
                    float(manifest.get("scaling_factor") or model.vae.config.scaling_factor))
