@@ -24,6 +24,20 @@ def test_every_format_loads_the_same_weights(tiny_dir, tiny_model, fmt):
     assert model.scheduler_config["beta_start"] == 0.00085 and model.scheduler_config["steps_offset"] == 1
 
 
+@pytest.mark.parametrize("fmt", ["diffusers", "tiny.safetensors"])
+def test_dtypes_load_parts_straight_into_them_and_the_same_values(tiny_dir, tiny_model, fmt):
+    """Training loads a frozen part in bf16 without an fp32 copy first; what it gets is the cast weights."""
+    dtypes = {"unet": torch.bfloat16, "vae": torch.float16, "text_encoder": torch.float32}
+    model = load_model(str(tiny_dir / fmt), dtypes=dtypes)
+    assert {name: m.dtype for name, m in (("unet", model.unet), ("vae", model.vae),
+                                          ("text_encoder", model.text_encoder))} == dtypes
+    for name, state in model.state_dicts().items():
+        reference = tiny_model.state_dicts()[name]
+        assert all(torch.equal(state[k], reference[k].to(state[k].dtype)) for k in reference), name
+    plain = load_model(str(tiny_dir / fmt))  # no dtypes: fp32, as before
+    assert (plain.unet.dtype, plain.vae.dtype, plain.text_encoder.dtype) == (torch.float32,) * 3
+
+
 def test_compvis_layout_round_trips_through_diffusers_converter(tiny_model):
     """Our diffusers->CompVis names, inverted by diffusers' own converter, give back every tensor."""
     compvis = tiny_model.compvis_state_dict()

@@ -4,10 +4,12 @@ A step holds the weights (trained ones in fp32, frozen ones in the mixed-precisi
 precision autocast's low-precision copies of the trained ones (kept for the backward pass), the gradients
 and AdamW's two moments of what trains (8 bytes a parameter; bitsandbytes' 8-bit states take 2), the EMA
 copy, and the larger of the gradients and the activations, as the backward pass frees the one while it
-fills the other, plus the activations of the first blocks, which it reaches last. Loading holds the whole
-model in fp32 before frozen parts are cast; the peak is the larger of loading and a step. The activations are those of the larger phase: the U-Net's forward pass kept for the
-backward one (it grows with latent cells, the channels of the U-Net's first block and the batch; gradient
-checkpointing keeps only the blocks' inputs), or the VAE encoding the batch. Stage 1 keeps the frozen U-Net's
+fills the other, plus the activations of the first blocks, which it reaches last. Loading holds the parts in
+their training dtypes and the part being read as stored, counted as the whole model at 4 bytes a parameter
+(a bound for fp16 and bf16 files, as SD v1 is published); the peak is the larger of loading and a step.
+The activations are those of the larger phase: the U-Net's forward pass kept for the backward one (it
+grows with latent cells, the channels of the U-Net's first block and the batch; gradient checkpointing keeps
+only the blocks' inputs), or the VAE encoding the batch. Stage 1 keeps the frozen U-Net's
 activations too: the text encoder's gradient flows back through them.
 
 `OVERHEAD`, `ACTIVATION_FLOATS` and `TAIL_FLOATS` were calibrated against the peak RSS of the full SD v1
@@ -50,7 +52,7 @@ class TrainingMemory:
     ema: int
     activations: int
     tail: int
-    loading: int  # the whole model in fp32 as it loads, before frozen parts are cast
+    loading: int  # the whole model at 4 bytes a parameter: a bound for loading a 16-bit file
     overhead: int = OVERHEAD
 
     @property

@@ -70,15 +70,20 @@ def check_options(cfg: TrainConfig) -> None:
 WEIGHT_DTYPES = {"no": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-def master_weights(model, cfg: TrainConfig) -> None:
+def weight_dtypes(cfg: TrainConfig) -> dict[str, torch.dtype]:
     """Trained weights in fp32 whatever the checkpoint's dtype (most SD v1 files are fp16), as diffusers'
     training scripts keep them; mixed precision runs the forward pass in fp16/bf16 under autocast. Frozen
-    weights (the VAE; the U-Net in stage 1) are cast to that precision, as diffusers' scripts cast them:
-    under autocast their products run there anyway, and a frozen SD v1 U-Net in bf16 takes 1.7 GB, not 3.4."""
+    weights (the VAE; the U-Net in stage 1) in that precision, as diffusers' scripts cast them: under
+    autocast their products run there anyway, and a frozen SD v1 U-Net in bf16 takes 1.7 GB, not 3.4."""
     frozen = WEIGHT_DTYPES[cfg.mixed_precision]
-    _cast(model.unet, torch.float32 if cfg.stage == 2 else frozen)
-    _cast(model.text_encoder, torch.float32 if cfg.train_text_encoder else frozen)
-    _cast(model.vae, frozen)
+    return {"unet": torch.float32 if cfg.stage == 2 else frozen,
+            "text_encoder": torch.float32 if cfg.train_text_encoder else frozen, "vae": frozen}
+
+
+def master_weights(model, cfg: TrainConfig) -> None:
+    """Each part in its `weight_dtypes`, whichever dtypes the loader gave it."""
+    for name, dtype in weight_dtypes(cfg).items():
+        _cast(getattr(model, name), dtype)
 
 
 def _cast(module: torch.nn.Module, dtype: torch.dtype) -> None:
@@ -202,7 +207,7 @@ class TrainingRun:
                                   gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
                                   project_config=ProjectConfiguration(project_dir=str(out),
                                                                       logging_dir=str(out / "logs")))
-        model = load_model(cfg.model)
+        model = load_model(cfg.model, dtypes=weight_dtypes(cfg))  # frozen parts never pass through fp32
         master_weights(model, cfg)
         text_encoder, unet, groups = trainable_modules(cfg, model)
         model = replace(model, text_encoder=text_encoder)  # stage 1 from scratch: the model's own is not kept
