@@ -15,7 +15,7 @@ activations too: the text encoder's gradient flows back through them.
 `OVERHEAD`, `ACTIVATION_FLOATS` and `TAIL_FLOATS` were calibrated against the peak RSS of the full SD v1
 architecture training on this CPU (`benchmarks/train_full_size.py`, 256 px, batch 1-4, both stages, with and
 without checkpointing, fp32 and bf16, 8-bit AdamW and EMA; `benchmarks/data/train_full_size.json`): the
-estimate is 1.03-1.29x each measured peak (a test keeps it within 1.0-1.5x). On a GPU the same
+estimate is 1.03-1.33x each measured peak (a test keeps it within 1.0-1.5x). On a GPU the same
 estimate is compared with free GPU memory; it was not calibrated there.
 """
 
