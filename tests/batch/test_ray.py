@@ -48,6 +48,7 @@ def test_ray_paints_the_same_files_as_one_process_and_survives_a_dying_actor(loc
     assert run_batch(_job(tiny_dir), tmp_path / "ray", progress=False, ray="", actors=2)["painted"] == 0
 
 
+@pytest.mark.slow  # 8 s: `make test-all`; the test above checks Ray's pixels in the default dtype
 def test_ray_paints_identical_pixels_in_fp32(local_cluster, tiny_dir, tmp_path):
     """docs/batch.md: fp32 paints identical pixels on Ray; a bf16 U-Net (`--dtype auto` on a CPU with native bf16)
     sums in another order with another thread count, so its pixels may differ by one grey level (the test

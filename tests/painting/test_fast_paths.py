@@ -82,7 +82,7 @@ def test_each_distinct_caption_is_encoded_once(tiny_model, monkeypatch):
 OPENVINO_BOUNDS = {"f32": 1e-4, "bf16": 0.05}  # relative L2 error of the final latents against torch fp32
 
 
-@pytest.mark.parametrize("precision", ["f32", "bf16"])
+@pytest.mark.parametrize("precision", ["f32", pytest.param("bf16", marks=pytest.mark.slow)])  # bf16: 7 s more
 def test_openvino_backend_stays_within_the_bound_of_fp32(tiny_model, monkeypatch, tmp_path, precision):
     monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
     settings = SamplingSettings("ddim", 20, 5.0, 1.0, 64, 64)

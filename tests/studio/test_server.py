@@ -38,6 +38,7 @@ def wait_all_done(client, ids, timeout=300) -> list[dict]:
     raise AssertionError(f"jobs not finished: {[(j['id'], j['state']) for j in jobs]}")
 
 
+@pytest.mark.slow  # two server starts (34 s): `make test-all`; batch's and train's SIGKILL tests stay fast
 def test_sigkill_while_the_second_of_three_jobs_runs_loses_and_repeats_nothing(tmp_path, tiny_dir):
     model, data = tiny_dir / "tiny.safetensors", tmp_path / "data"
     server = Server(data, model).wait_ready()

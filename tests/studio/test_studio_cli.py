@@ -7,10 +7,13 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from creative_painting.files import claim_resumable_dir, run_lock
 from tests.studio.server import CLI, Server, http_status
 
 
+@pytest.mark.slow  # 9 s: a second server start; `make test-all`
 def test_an_ipv6_loopback_serves_the_page(tmp_path, tiny_dir):
     server = Server(tmp_path / "data", tiny_dir / "tiny.safetensors", host="::1")
     try:
