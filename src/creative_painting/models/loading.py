@@ -40,8 +40,9 @@ def load_model(spec: str = DEFAULT_MODEL, *, config_dir: str | Path | None = Non
 
     Single files use, in order: `config_dir` (a diffusers folder's configs), configs embedded by
     `StableDiffusion.save_single_file`, then the bundled SD v1 configs, so no network is needed.
-    `dtypes` ({"unet": torch.bfloat16}) loads those parts of a diffusers folder straight into that dtype: a
-    frozen bf16 SD v1 U-Net never passes through fp32 (3.4 GB) on its way to 1.7 GB.
+    `dtypes` ({"unet": torch.bfloat16}) loads those parts of a diffusers folder or hub id straight into that
+    dtype: a frozen bf16 SD v1 U-Net never passes through fp32 (3.4 GB) on its way to 1.7 GB. A single file
+    is in memory whole anyway; each part is cast once.
     """
     path = Path(spec)
     if path.suffix in SINGLE_FILE_SUFFIXES:
