@@ -140,8 +140,9 @@ def main() -> None:
     print(f"device: {device}", flush=True)
     train, demo = [], []
     if "train" in args.parts:
-        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # checkpoints written at memory speed
-        with tempfile.TemporaryDirectory(dir=shm) as work:
+        # Checkpoints (10 GB at full size) at memory speed where /dev/shm has room (containers: often 64 MB)
+        shm = os.access("/dev/shm", os.W_OK) and shutil.disk_usage("/dev/shm").free > 24e9
+        with tempfile.TemporaryDirectory(dir="/dev/shm" if shm else None) as work:
             train = train_rows(args, Path(work))
     done = [r for r in train if "failed" not in r]
     if done:
