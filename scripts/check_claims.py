@@ -281,7 +281,7 @@ CLAIMS = [
           "training/memory.py", "return _header_counts(model) or dict(", "return None or dict(",
           ("tests/training/test_memory_estimate.py",)),
     Claim("header counts map a CompVis file's keys to their parts", "training/memory.py",
-          '"first_stage_model.": "vae"', '"first_stage_model.": "unet"', ("tests/training/test_memory_estimate.py",)),
+          'VAE_PREFIX: "vae"', 'VAE_PREFIX: "unet"', ("tests/training/test_memory_estimate.py",)),
     Claim("header counts leave integer buffers out", "training/memory.py",
           "if owner and tensor.get_dtype() in FLOAT_DTYPES:", "if owner:", ("tests/training/test_memory_estimate.py",)),
     Claim("an offloaded EMA is not counted in GPU memory", "training/memory.py",

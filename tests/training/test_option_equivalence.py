@@ -27,7 +27,7 @@ import torch
 from creative_painting.models import load_model
 from creative_painting.models.device import cpu_has_native_bf16
 from creative_painting.training.config import load_config
-from creative_painting.training.trainer import _optimizer, master_weights, train, trainable_modules
+from creative_painting.training.trainer import _optimizer, train, trainable_modules, weight_dtypes
 
 # bitsandbytes is installed beside the venv, not in it (Makefile): imported, it makes every `import diffusers`
 # 2 s slower and warns on stderr, which painting should not pay for. Tests that need it run in a subprocess.
@@ -58,8 +58,8 @@ def test_gradient_checkpointing_trains_bit_for_bit_in_both_stages(make_config, t
 def test_frozen_parts_are_held_in_the_autocast_precision(make_config, tiny_dir):
     """As diffusers' scripts do: a frozen SD v1 U-Net (stage 1) takes 1.7 GB in bf16 instead of 3.4 GB."""
     for stage, unet_dtype in ((1, torch.bfloat16), (2, torch.float32)):
-        model = load_model(str(tiny_dir / "tiny.safetensors"))
-        master_weights(model, load_config(make_config(stage=stage, mixed_precision="bf16")))
+        cfg = load_config(make_config(stage=stage, mixed_precision="bf16"))
+        model = load_model(str(tiny_dir / "tiny.safetensors"), dtypes=weight_dtypes(cfg))
         assert (model.unet.dtype, model.vae.dtype, model.text_encoder.dtype) == (
             unet_dtype, torch.bfloat16, torch.float32)
 

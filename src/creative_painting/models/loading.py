@@ -127,10 +127,13 @@ def load_single_file(path: Path, *, config_dir: str | Path | None = None, extrac
     model = StableDiffusion(unet, vae, text_encoder, load_clip_tokenizer(), _schedule_only(configs.scheduler), str(path))
     model.report = _report_unused(checkpoint, model)
     for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
-        dtype = (dtypes or {}).get(name, torch.float32)  # the checkpoint is in memory whole anyway
-        if module.dtype != dtype:
-            module.to(dtype=dtype)
+        cast(module, (dtypes or {}).get(name, torch.float32))  # the checkpoint is in memory whole anyway
     return model.eval()
+
+
+def cast(module: torch.nn.Module, dtype: torch.dtype) -> None:
+    """nn.Module's own casts: diffusers' `.to(dtype)` warns about fp32 modules that SD v1 does not have."""
+    {torch.float32: module.float, torch.bfloat16: module.bfloat16, torch.float16: module.half}[dtype]()
 
 
 def _single_file_configs(metadata: dict[str, str], config_dir: str | Path | None) -> ModelConfigs:

@@ -64,13 +64,11 @@ class TrainingMemory:
         return self.overhead + max(self.loading, step)
 
 
-# Where a local checkpoint keeps each part: a diffusers folder's files, a CompVis file's key prefixes.
+# Where a diffusers folder keeps each part (a CompVis file's key prefixes are compvis_layout's).
 FOLDER_FILES = {"unet": "unet/diffusion_pytorch_model.safetensors",
                 "vae": "vae/diffusion_pytorch_model.safetensors",
                 "text_encoder": "text_encoder/model.safetensors"}
 FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
-PREFIXES = {"model.diffusion_model.": "unet", "first_stage_model.": "vae",
-            "cond_stage_model.transformer.": "text_encoder"}
 
 
 def parameter_counts(configs, model: str | None = None) -> dict[str, int]:
@@ -86,6 +84,9 @@ def _header_counts(model: str | None) -> dict[str, int] | None:
     weights are not in safetensors files laid out as `load_model` reads them (pickles, shards, hub ids)."""
     from safetensors import SafetensorError, safe_open
 
+    from creative_painting.models.compvis_layout import TEXT_PREFIX, UNET_PREFIX, VAE_PREFIX
+
+    prefixes = {UNET_PREFIX: "unet", VAE_PREFIX: "vae", TEXT_PREFIX: "text_encoder"}
     path = Path(model or "")
     files = {part: path / name for part, name in FOLDER_FILES.items()} if path.is_dir() else {None: path}
     if not all(f.suffix == ".safetensors" and f.is_file() for f in files.values()):
@@ -95,7 +96,7 @@ def _header_counts(model: str | None) -> dict[str, int] | None:
         for part, file in files.items():
             with safe_open(str(file), framework="pt") as f:
                 for key in f.keys():  # noqa: SIM118 - a safe_open handle is not iterable
-                    owner = part or next((p for k, p in PREFIXES.items() if key.startswith(k)), "")
+                    owner = part or next((p for k, p in prefixes.items() if key.startswith(k)), "")
                     tensor = f.get_slice(key)
                     if owner and tensor.get_dtype() in FLOAT_DTYPES:  # not CLIP's integer position ids
                         counts[owner] += math.prod(tensor.get_shape())

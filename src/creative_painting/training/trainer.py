@@ -80,17 +80,6 @@ def weight_dtypes(cfg: TrainConfig) -> dict[str, torch.dtype]:
             "text_encoder": torch.float32 if cfg.train_text_encoder else frozen, "vae": frozen}
 
 
-def master_weights(model, cfg: TrainConfig) -> None:
-    """Each part in its `weight_dtypes`, whichever dtypes the loader gave it."""
-    for name, dtype in weight_dtypes(cfg).items():
-        _cast(getattr(model, name), dtype)
-
-
-def _cast(module: torch.nn.Module, dtype: torch.dtype) -> None:
-    """nn.Module's own casts: diffusers' `.to(dtype)` warns about fp32 modules that SD v1 does not have."""
-    {torch.float32: module.float, torch.bfloat16: module.bfloat16, torch.float16: module.half}[dtype]()
-
-
 def _offloads_ema(cfg: TrainConfig, device: torch.device) -> bool:
     return cfg.ema_offload and device.type == "cuda"
 
@@ -208,7 +197,6 @@ class TrainingRun:
                                   project_config=ProjectConfiguration(project_dir=str(out),
                                                                       logging_dir=str(out / "logs")))
         model = load_model(cfg.model, dtypes=weight_dtypes(cfg))  # frozen parts never pass through fp32
-        master_weights(model, cfg)
         text_encoder, unet, groups = trainable_modules(cfg, model)
         model = replace(model, text_encoder=text_encoder)  # stage 1 from scratch: the model's own is not kept
         params = [p for g in groups for p in g["params"]]
