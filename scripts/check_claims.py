@@ -267,6 +267,13 @@ CLAIMS = [
           "return bnb.optim.AdamW8bit(groups, weight_decay=cfg.weight_decay)",
           "return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)",
           ("tests/training/test_option_equivalence.py",)),
+    Claim("8-bit AdamW frees each gradient once its tensor is updated", "training/trainer.py",
+          "                p.grad = None\n", "                pass\n", ("tests/training/test_option_equivalence.py",)),
+    Claim("8-bit AdamW updates the U-Net's group first (its gradients freed before the token embedding's update)",
+          "training/trainer.py", "                self.param_groups.reverse()\n                try:\n"
+          "                    return super().step(closure)\n                finally:\n"
+          "                    self.param_groups.reverse()\n", "                return super().step(closure)\n",
+          ("tests/training/test_option_equivalence.py",)),
     Claim("EMA never changes the weights that train", "training/trainer.py",
           "                self.ema.step(self.params)\n",
           "                self.ema.step(self.params)\n                self.ema.copy_to(self.params)\n",

@@ -160,6 +160,14 @@ import torch
 from creative_painting.training.config import load_config
 from creative_painting.training.trainer import train
 from creative_painting.models import load_model
+import bitsandbytes.optim.optimizer as bnb_optimizer
+held = []  # at each tensor's update: its size, and the gradients still held (how many, how many values)
+update_step = bnb_optimizer.Optimizer2State.update_step
+def counting(self, group, p, gindex, pindex):
+    grads = [q.grad for g in self.param_groups for q in g["params"] if q.grad is not None]
+    held.append((p.numel(), len(grads), sum(g.numel() for g in grads)))
+    return update_step(self, group, p, gindex, pindex)
+bnb_optimizer.Optimizer2State.update_step = counting
 summary = train(load_config(sys.argv[1]), progress=False)
 ckpt = sys.argv[2]
 def tensors(value):  # bitsandbytes nests its quantized states in a dict of their own
@@ -170,12 +178,13 @@ def tensors(value):  # bitsandbytes nests its quantized states in a dict of thei
             yield from tensors(v)
 states = torch.load(ckpt + "/optimizer.bin", weights_only=True)["state"]
 kinds = sorted({str(t.dtype) for t in tensors(states)})
-print(json.dumps({"losses": summary["losses"], "kinds": kinds, "model": summary["exported"]["single_file"]}))
+print(json.dumps({"losses": summary["losses"], "kinds": kinds, "model": summary["exported"]["single_file"],
+                  "held": held}))
 """
 
 
 @pytest.mark.skipif(not BITSANDBYTES.is_dir(), reason="bitsandbytes is installed beside the venv by `make install`")
-def test_8bit_adam_trains_like_adamw(make_config, tiny_dir, tmp_path):
+def test_8bit_adam_trains_like_adamw_and_frees_each_gradient_once_used(make_config, tiny_dir, tmp_path):
     initial = load_model(str(tiny_dir / "tiny.safetensors")).unet.state_dict()
     plain_losses, plain = _trained(make_config, tmp_path, "plain")
     cfg = make_config(max_steps=3, export=True, output_dir=str(tmp_path / "8bit"), use_8bit_adam=True)
@@ -185,6 +194,14 @@ def test_8bit_adam_trains_like_adamw(make_config, tiny_dir, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert "torch.uint8" in result["kinds"]  # the moments really are 8-bit
+    sizes, counts, values = zip(*result["held"], strict=True)
+    trained = counts[0]  # each gradient is freed once its tensor is updated, in each of the 3 steps
+    assert trained > 100 and list(counts) == list(range(trained, 0, -1)) * 3
+    # the largest tensor (the token embedding) is updated once the U-Net's gradients are freed: its fp32
+    # temporaries take their room (at SD v1 size they are the step's peak)
+    text_values = sum(p.numel() for p in load_model(str(tiny_dir / "tiny.safetensors")).text_encoder.parameters())
+    largest = sizes.index(max(sizes))
+    assert max(sizes) > values[0] / 10 and values[largest] <= text_values < values[0]
     losses = {int(k): v for k, v in result["losses"].items()}
     assert losses[1] == plain_losses[1]  # before any update
     assert losses == pytest.approx(plain_losses, rel=0.01)
