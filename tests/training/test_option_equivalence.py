@@ -169,6 +169,10 @@ def counting(self, group, p, gindex, pindex):
     return update_step(self, group, p, gindex, pindex)
 bnb_optimizer.Optimizer2State.update_step = counting
 summary = train(load_config(sys.argv[1]), progress=False)
+straight_held = held[:]
+resumed_dir = f"output_dir={sys.argv[1]}.resumed"  # the same run stopped after step 2, then resumed
+train(load_config(sys.argv[1], ["max_steps=2", resumed_dir]), progress=False)
+resumed = train(load_config(sys.argv[1], ["max_steps=3", resumed_dir]), progress=False)
 ckpt = sys.argv[2]
 def tensors(value):  # bitsandbytes nests its quantized states in a dict of their own
     if torch.is_tensor(value):
@@ -179,7 +183,7 @@ def tensors(value):  # bitsandbytes nests its quantized states in a dict of thei
 states = torch.load(ckpt + "/optimizer.bin", weights_only=True)["state"]
 kinds = sorted({str(t.dtype) for t in tensors(states)})
 print(json.dumps({"losses": summary["losses"], "kinds": kinds, "model": summary["exported"]["single_file"],
-                  "held": held}))
+                  "held": straight_held, "resumed": resumed["losses"]}))
 """
 
 
@@ -197,12 +201,15 @@ def test_8bit_adam_trains_like_adamw_and_frees_each_gradient_once_used(make_conf
     sizes, counts, values = zip(*result["held"], strict=True)
     trained = counts[0]  # each gradient is freed once its tensor is updated, in each of the 3 steps
     assert trained > 100 and list(counts) == list(range(trained, 0, -1)) * 3
-    # the largest tensor (the token embedding) is updated once the U-Net's gradients are freed: its fp32
-    # temporaries take their room (at SD v1 size they are the step's peak)
+    # in every step the largest tensor (the token embedding) is updated once the U-Net's gradients are freed:
+    # its fp32 temporaries take their room (at SD v1 size they are the step's peak)
     text_values = sum(p.numel() for p in load_model(str(tiny_dir / "tiny.safetensors")).text_encoder.parameters())
-    largest = sizes.index(max(sizes))
-    assert max(sizes) > values[0] / 10 and values[largest] <= text_values < values[0]
+    for step in range(3):
+        step_sizes, step_values = (x[step * trained:(step + 1) * trained] for x in (sizes, values))
+        largest = step_sizes.index(max(step_sizes))
+        assert max(step_sizes) > step_values[0] / 10 and step_values[largest] <= text_values < step_values[0]
     losses = {int(k): v for k, v in result["losses"].items()}
+    assert list(result["resumed"]) == ["3"] and result["resumed"]["3"] == pytest.approx(losses[3], abs=1e-6)
     assert losses[1] == plain_losses[1]  # before any update
     assert losses == pytest.approx(plain_losses, rel=0.01)
     eight = load_model(result["model"]).unet.state_dict()
