@@ -264,7 +264,7 @@ CLAIMS = [
     Claim("adam_kernel foreach is not silently the fused kernel", "training/trainer.py",
           'fused=cfg.adam_kernel == "fused",', "fused=True,", ("tests/training/test_option_equivalence.py",)),
     Claim("use_8bit_adam really keeps 8-bit moments", "training/trainer.py",
-          "return bnb.optim.AdamW8bit(groups, weight_decay=cfg.weight_decay)",
+          "return AdamW8bit(groups, weight_decay=cfg.weight_decay)",
           "return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)",
           ("tests/training/test_option_equivalence.py",)),
     Claim("8-bit AdamW frees each gradient once its tensor is updated", "training/trainer.py",
