@@ -92,7 +92,7 @@ def place(model, device: torch.device, dtype: torch.dtype, backend: str = "torch
         model.to(device, torch.float32)
         model.unet_runner = compile_unet(model.unet, PRECISIONS[dtype])
         return model
-    with _quiet_casts():
+    with quiet_casts():
         if device.type == "cpu" and dtype == torch.bfloat16:
             model.to(device, torch.float32)
             model.unet.to(dtype=torch.bfloat16)
@@ -133,7 +133,7 @@ def torch_compiled(module, *, in_place: bool = False):
 
 
 @contextlib.contextmanager
-def _quiet_casts():
+def quiet_casts():
     """diffusers warns on every dtype cast of a U-Net whose list of modules to keep in fp32 is empty
     ("should be kept in float32: []"); SD v1 has none, so the warning says nothing."""
     log = logging.getLogger("diffusers.models.modeling_utils")

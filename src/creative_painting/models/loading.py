@@ -23,6 +23,7 @@ from creative_painting.models.compvis_layout import (
     split_to_diffusers,
 )
 from creative_painting.models.configs import DEFAULT_MODEL, ModelConfigs, bundled_configs
+from creative_painting.models.device import quiet_casts
 from creative_painting.models.tokenizer import load_clip_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -126,14 +127,10 @@ def load_single_file(path: Path, *, config_dir: str | Path | None = None, extrac
         _load_strictly(module, parts[name], name, path)
     model = StableDiffusion(unet, vae, text_encoder, load_clip_tokenizer(), _schedule_only(configs.scheduler), str(path))
     model.report = _report_unused(checkpoint, model)
-    for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
-        cast(module, (dtypes or {}).get(name, torch.float32))  # the checkpoint is in memory whole anyway
+    with quiet_casts():
+        for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
+            module.to(dtype=(dtypes or {}).get(name, torch.float32))  # the checkpoint is in memory whole anyway
     return model.eval()
-
-
-def cast(module: torch.nn.Module, dtype: torch.dtype) -> None:
-    """nn.Module's own casts: diffusers' `.to(dtype)` warns about fp32 modules that SD v1 does not have."""
-    {torch.float32: module.float, torch.bfloat16: module.bfloat16, torch.float16: module.half}[dtype]()
 
 
 def _single_file_configs(metadata: dict[str, str], config_dir: str | Path | None) -> ModelConfigs:
