@@ -215,8 +215,8 @@ CASES = [
     ("studio-host-unknown", ["studio", "--host", "no-such-host.invalid", "--auth", "a:b"], "cannot listen on", None),
     *[(f"train-{key}", ["train", "{train_cfg}", override], words, None) for key, override, words in [
         ("seed-huge", f"seed={HUGE}", "0..2**64-1"), ("log-every-zero", "log_every=0", "log_every"),
-        ("max-steps-float", "max_steps=2.5", "max_steps must be int"), ("lr-nan", "learning_rate=.nan", "finite"),
-        ("wd-string", "weight_decay=abc", "weight_decay must be float"), ("stage-3", "stage=3", "stage must be"),
+        ("max-steps-float", "max_steps=2.5", "max_steps must be an integer"), ("lr-nan", "learning_rate=.nan", "finite"),
+        ("wd-string", "weight_decay=abc", "weight_decay must be a number"), ("stage-3", "stage=3", "stage must be"),
         ("no-prompts", "validation_prompts=[]", "validation_prompts"), ("ema-inf", "ema_decay=.inf", "finite"),
         ("8bit-without-bitsandbytes", "use_8bit_adam=true", "use_8bit_adam needs bitsandbytes"),
         ("fp16-on-a-cpu", "mixed_precision=fp16", "mixed_precision fp16 needs a GPU")]],

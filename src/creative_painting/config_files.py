@@ -21,7 +21,7 @@ from creative_painting.errors import UserError
 
 class _Yaml12Loader(yaml.SafeLoader):
     """YAML 1.2 booleans: only true and false. YAML 1.1's yes/no/on/off stay words, so `mixed_precision: no`
-    is the string "no" (a bool field still takes yes and no, in `_coerce`)."""
+    is the string "no" (a bool field still takes yes and no, in `coerce`)."""
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
@@ -46,21 +46,28 @@ def _parse_value(text: str, kind: Any) -> Any:
         return text
 
 
-def _coerce(key: str, kind: Any, value: Any) -> Any:
-    """`value` as the field's type: `learning_rate=1e-5` is a float, `validation_prompts=abc` one prompt."""
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a text"}
+
+
+def coerce(key: str, kind: Any, value: Any, where: str = "config: ") -> Any:
+    """`value` as the field's type (one set of rules for settings files, overrides, forms and the HTTP API):
+    `learning_rate=1e-5` is a float, `validation_prompts=abc` one prompt, a form's 50.0 steps the integer 50."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
         if value is None or value == "null":
             return None
-        return _coerce(key, next(a for a in args if a is not type(None)), value)
-    if origin is list:
-        items = value if isinstance(value, list) else [value]
-        return [_coerce(key, args[0], item) for item in items]
+        options = [a for a in args if a is not type(None)]
+        if isinstance(value, list):  # a list takes the list type (a template, or one per prompt)
+            options = [a for a in options if typing.get_origin(a) in (list, tuple)] or options
+        return coerce(key, options[0], value, where)
+    if origin in (list, tuple):
+        items = [coerce(key, args[0], item, where) for item in (value if isinstance(value, list) else [value])]
+        return items if origin is list else tuple(items)
     if origin is dict:
         if not isinstance(value, dict):
-            raise UserError(f"config: {key} must be a mapping, got {value!r}")
-        return {_coerce(key, args[0], k): _coerce(key, args[1], v) for k, v in value.items()}
-    wrong = UserError(f"config: {key} must be {getattr(kind, '__name__', kind)}, got {value!r}")
+            raise UserError(f"{where}{key} must be a mapping, got {value!r}")
+        return {coerce(key, args[0], k, where): coerce(key, args[1], v, where) for k, v in value.items()}
+    wrong = UserError(f"{where}{key} must be {_KINDS.get(kind, kind)}, got {value!r}")
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -68,6 +75,8 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
             return value.lower() in ("true", "yes")
         raise wrong
     if kind is int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
@@ -81,10 +90,10 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
         if number is None:
             raise wrong
         if not math.isfinite(number):
-            raise UserError(f"config: {key} must be a finite number, got {value!r}")
+            raise UserError(f"{where}{key} must be a finite number, got {value!r}")
         return number
     if kind is str:
-        if isinstance(value, (list, dict)) or value is None:
+        if isinstance(value, (list, dict, bool)) or value is None:
             raise wrong
         return str(value)
     return value
@@ -121,4 +130,4 @@ def load_settings(path: str | Path | None, overrides: list[str] = (), base: dict
                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING} - set(data)
     if missing:
         raise UserError(f"config needs: {', '.join(sorted(missing))}")
-    return cls(**{key: _coerce(key, hints[key], value) for key, value in data.items()}).validate()
+    return cls(**{key: coerce(key, hints[key], value) for key, value in data.items()}).validate()

@@ -52,6 +52,23 @@ def test_one_set_of_limits_for_paint_batch_and_the_studio(key, value, message, t
     assert not (tmp_path / "p").exists()
 
 
+def test_job_files_forms_and_the_api_read_values_alike():
+    """One coercion: a form's 50.0 steps, a YAML year, per-prompt templates mean the same in a job and a request."""
+    from creative_painting.config_files import load_settings
+
+    values = {"steps": 50.0, "scale": "7.5", "year": 1889, "seed": "3", "template": ["{prompt} at dusk", "{prompt}"]}
+    job = load_settings(None, base={"prompts": ["x", "y"], **values}, cls=BatchJob)
+    spec = PaintSpec.from_json({"prompts": ["x", "y"], **values})
+    expected = {"steps": 50, "scale": 7.5, "year": "1889", "seed": 3, "template": ("{prompt} at dusk", "{prompt}")}
+    assert {k: getattr(job, k) for k in values} == {k: getattr(spec, k) for k in values} == expected
+    assert job.spec().template == spec.template
+    for bad, message in (({"steps": 2.5}, "steps must be an integer"), ({"scale": [1]}, "scale must be a number")):
+        with pytest.raises(UserError, match=message):
+            load_settings(None, base={"prompts": ["x"], **bad}, cls=BatchJob)
+        with pytest.raises(UserError, match=message):
+            PaintSpec.from_json({"prompts": ["x"], **bad})
+
+
 def test_cell_ids_hash_what_decides_the_pixels_as_batch_folders_recorded_them():
     """Recomputed here from the documented key: a folder painted before the spec resumes with the same ids."""
     spec = PaintSpec(("a harbour",), ("Claude Monet",), seed=3, images=2, negative="dark", **TINY)

@@ -62,7 +62,7 @@ def test_form_values_get_the_command_lines_checks_and_messages(studio, capsys, f
     ({"prompts": ["x"], "artists": [f"A{i}" for i in range(1000)]}, "1,000 images .* more than 256 in one request"),
     ({"prompts": []}, "give at least one prompt"), ({"prompts": ["x" * 20_000]}, "20,000 characters is more than 2,000"),
     ({"artists": ["x"]}, "needs prompts"), ({"prompts": ["x"], "colour": 1}, "unknown paint option 'colour'"),
-    ({"prompts": [3]}, "list of texts"), ({"prompts": ["x"], "steps": "ten"}, "steps must be an integer"),
+    ({"prompts": [[3]]}, "prompts must be a text"), ({"prompts": ["x"], "steps": "ten"}, "steps must be an integer"),
     ({"prompts": ["x"], "scale": True}, "scale must be a number"), ([1, 2], "JSON object"),
 ])
 def test_malformed_api_requests_are_one_line_errors(studio, request_, message):

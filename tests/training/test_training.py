@@ -112,9 +112,9 @@ def test_lora_changes_the_unet_only_through_merged_adapters(make_config, tiny_di
 @pytest.mark.parametrize(("override", "message"), [
     ("stage=3", "stage must be 1 or 2"), ("colour=red", "unknown config key"), ("resolution=30", "multiple of 8"),
     ("lora_rank=4", "stage 2 only"), ("num_workers=-1", "num_workers must be 0"),
-    ("max_steps=2.5", "max_steps must be int, got 2.5"), ("log_every=0", "log_every"),
+    ("max_steps=2.5", "max_steps must be an integer, got 2.5"), ("log_every=0", "log_every"),
     ("seed=1180591620717411303424", "seed must be an integer in 0..2**64-1"), ("seed=-1", "seed must be"),
-    ("learning_rate=nan", "learning_rate must be a finite number"), ("weight_decay=abc", "weight_decay must be float"),
+    ("learning_rate=nan", "learning_rate must be a finite number"), ("weight_decay=abc", "weight_decay must be a number"),
     ("ema_decay=.inf", "finite"), ("validation_prompts=[]", "validation_prompts"),
 ])
 def test_config_errors_are_one_line(make_config, override, message, capsys):

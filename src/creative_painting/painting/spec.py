@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import typing
 from dataclasses import dataclass
 from typing import Any
 
 from creative_painting import __version__
+from creative_painting.config_files import coerce
 from creative_painting.errors import UserError
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, Cell, build_cells
 from creative_painting.sampling.presets import OVERRIDES, SamplingSettings, get_preset
@@ -172,36 +174,11 @@ def request_of(record: dict[str, Any]) -> dict[str, Any]:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(PaintSpec))
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(PaintSpec) if f.name not in ("prompts", "artists")}
-_LISTS = {"prompts", "artists"}
-_TEXT_OR_LIST = {"template"}
-_INTS = {"steps", "width", "height", "seed", "images", "batch_size", "pad_batch_to"}
-_FLOATS = {"scale", "eta"}
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(PaintSpec)}
 
 
 def _coerce(name: str, value: Any) -> Any:
-    if name in _TEXT_OR_LIST and isinstance(value, list):
-        if not all(isinstance(v, str) for v in value):
-            raise UserError(f"{name} must be a text or a list of texts")
-        return tuple(value)
-    if name in _LISTS:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise UserError(f"{name} must be a list of texts")
-        return tuple(value)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return _DEFAULTS[name]  # a blank form field keeps the default, as an omitted flag does
-    if name in _INTS:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"{name} must be an integer, got {value!r}")
-        return value
-    if name in _FLOATS:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserError(f"{name} must be a number, got {value!r}")
-        return float(value)
-    if not isinstance(value, str | int):
-        raise UserError(f"{name} must be a text, got {value!r}")
-    return str(value)
+    """A blank form field keeps the default, as an omitted flag does; else the job files' rules (`coerce`)."""
+    if name not in ("prompts", "artists") and (value is None or isinstance(value, str) and not value.strip()):
+        return _DEFAULTS[name]
+    return coerce(name, typing.get_type_hints(PaintSpec)[name], value, where="")

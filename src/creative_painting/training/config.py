@@ -1,4 +1,4 @@
-"""Training configuration: a YAML or TOML file (read by `config_files.load_config`), overridden by `key=value`
+"""Training configuration: a YAML or TOML file (read by `config_files.load_settings`), overridden by `key=value`
 pairs on the command line."""
 
 from __future__ import annotations
