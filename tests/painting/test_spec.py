@@ -62,6 +62,8 @@ def test_job_files_forms_and_the_api_read_values_alike():
     expected = {"steps": 50, "scale": 7.5, "year": "1889", "seed": 3, "template": ("{prompt} at dusk", "{prompt}")}
     assert {k: getattr(job, k) for k in values} == {k: getattr(spec, k) for k in values} == expected
     assert job.spec().template == spec.template
+    blank = {"steps": None, "seed": None, "images": "", "negative": None, "style": "", "year": " ", "template": ""}
+    assert PaintSpec.from_json({"prompts": ["x"], **blank}) == PaintSpec(("x",))  # a cleared field: its default
     for bad, message in (({"steps": 2.5}, "steps must be an integer"), ({"scale": [1]}, "scale must be a number")):
         with pytest.raises(UserError, match=message):
             load_settings(None, base={"prompts": ["x"], **bad}, cls=BatchJob)
