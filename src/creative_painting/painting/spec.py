@@ -175,10 +175,11 @@ def request_of(record: dict[str, Any]) -> dict[str, Any]:
 
 FIELDS = tuple(f.name for f in dataclasses.fields(PaintSpec))
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(PaintSpec)}
+_TYPES = typing.get_type_hints(PaintSpec)  # resolved once: the annotations are strings (PEP 563)
 
 
 def _coerce(name: str, value: Any) -> Any:
     """A blank form field keeps the default, as an omitted flag does; else the job files' rules (`coerce`)."""
     if name not in ("prompts", "artists") and (value is None or isinstance(value, str) and not value.strip()):
         return _DEFAULTS[name]
-    return coerce(name, typing.get_type_hints(PaintSpec)[name], value, where="")
+    return coerce(name, _TYPES[name], value, where="")
