@@ -15,11 +15,10 @@ from creative_painting.extension.entities import EntityTagger
 from creative_painting.extension.generators import Generator, SceneRewriter
 from creative_painting.extension.index import WikiIndex
 from creative_painting.extension.scenes import (
-    PART_SETTING,
     SETTING,
     SceneComposer,
     Source,
-    cosines,
+    content_words,
     sentence_id,
     topic_relevance,
 )
@@ -32,6 +31,7 @@ logger = logging.getLogger(__name__)
 MAX_CANDIDATES = 1000  # each is embedded and tagged: 1000 take about a minute on 2 cores
 MAX_REWRITE = 10
 MAX_EXTEND = 100  # extensions painted per prompt
+HOPS = 4  # places named by the sentences about a prompt, each searched again with the prompt's words
 
 
 @dataclass
@@ -102,7 +102,7 @@ class Extender:
         vectors = load_embedder(embedder)
         composer = None
         if settings.compose and settings.scoring == "scene" and spacy != "none":
-            composer = SceneComposer(vectors, tagger.parser())
+            composer = SceneComposer(vectors, tagger)
         return cls(wiki, lexical, vectors, tagger, generators, settings, rewriter, composer=composer)
 
     def _generate(self, generator: Generator, prompt: str) -> list[Candidate]:
@@ -120,22 +120,29 @@ class Extender:
         return [Candidate(p.text, "wikipedia", p.title, sources=(sentence_id(p.title, p.text),))
                 for p in self.index.search(text, k)]
 
+    def _relevant(self, prompt: str, found: list[Candidate], seen: set[str]) -> list[Source]:
+        """The sentences about the whole prompt, most relevant first, each once."""
+        fresh = [c for c in found if c.sources[0] not in seen]
+        relevance = topic_relevance(self.embedder, prompt, [c.text for c in fresh])
+        ranked = sorted(zip(relevance, fresh, strict=True), key=lambda pair: -pair[0])
+        sources = [Source(c.sources[0], c.title or "", c.text, float(r)) for r, c in ranked if r >= SETTING]
+        seen |= {s.id for s in sources}
+        return sources
+
     def _scenes(self, prompt: str, retrieved: list[Candidate]) -> list[Candidate]:
-        """Scenes composed from the retrieved sentences about the whole prompt, most relevant first."""
-        relevance = topic_relevance(self.embedder, prompt, [c.text for c in retrieved])
-        ranked = sorted(zip(relevance, retrieved, strict=True), key=lambda pair: -pair[0])
-        sources = [Source(c.sources[0], c.title or "", c.text) for r, c in ranked if r >= SETTING][:8]
-        seen = {s.id for s in sources}
-        for part in self.composer.parts(prompt):  # where and when the topic's nouns are: "megacity" -> Bangkok
-            hits = [c for c in self._retrieve(part, 15) if c.sources[0] not in seen]
-            near = cosines(self.embedder, part, [c.text for c in hits])
-            sources += [Source(c.sources[0], c.title or "", c.text, setting_only=True)
-                        for c, cosine in zip(hits, near, strict=True) if cosine >= PART_SETTING]
-            seen |= {s.id for s in sources}
-        # Last, where those run out: the place of any other sentence retrieved for the topic (never its date).
-        sources += [Source(c.sources[0], c.title or "", c.text, setting_only=True)
-                    for _, c in ranked if c.sources[0] not in seen]
-        return self.composer.compose(prompt, sources, self.tagger.tag([s.text for s in sources]))
+        """Scenes composed from the sentences about the prompt, and from a second hop: the sentences about the
+        places and things those name ("urbanization of China" -> Shenzhen -> its container port), and about the
+        prompt's own nouns. Every sentence is kept only when it is about the whole prompt."""
+        seen: set[str] = set()
+        first = self._relevant(prompt, retrieved, seen)[:8]
+        words = " ".join(content_words(prompt))
+        own = set(words.split())
+        names = [e.text for ents in self.tagger.tag([s.text for s in first[:5]]) for e in ents if e.kind == "spatial"
+                 and not own & set(e.text.lower().split())]
+        queries = [f"{name} {words}" for name in dict.fromkeys(names)][:HOPS] + self.composer.parts(prompt)
+        second = [c for q in queries for c in self._retrieve(q, 10)]
+        sources = first + self._relevant(prompt, second, seen)
+        return self.composer.compose(prompt, sources)
 
     def candidates(self, prompt: str) -> list[Candidate]:
         found = self._retrieve(prompt, self.settings.retrieve)
@@ -172,7 +179,16 @@ class Extender:
                 logger.warning("rewrite skipped: %s", e)
                 scenes = []
             scored = sorted(scored + self._score(prompt, scenes), key=lambda s: -s.score)
-        return scored[: self.settings.top]
+        return different_scenes(prompt, scored)[: self.settings.top]
+
+
+def different_scenes(prompt: str, scored: list[Scored]) -> list[Scored]:
+    """Best first, but the topic in another setting is not another scene: after the first candidate that keeps the
+    topic as its subject ("urbanization of china with ..."), the others that do wait behind every other one."""
+    subject = _key(prompt)
+    own = [s for s in scored if _key(s.candidate.text).startswith(subject)]
+    later = own[1:]
+    return [s for s in scored if not any(s is x for x in later)] + later
 
 
 def check_extend(k: int) -> int:

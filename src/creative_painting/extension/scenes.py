@@ -1,13 +1,15 @@
-"""Scenes a painter can paint, composed from what relevant retrieved sentences say: what, where and when.
+"""Scenes a painter can paint, read from what relevant retrieved sentences say: who or what, doing what, where, when.
 
-Retrieval finds only sentences that exist, and an encyclopedia holds no scene of a robot barista. The
-composer keeps the topic as the subject of every scene, and sets it where and when the relevant sentences
-place it, among the things they name:
-- relevant: a sentence about the whole topic, not one word of it (`topic_relevance`);
-- what: its concrete noun phrases, closer to things and people than to ideas and numbers (`Concreteness`);
-- where: a named place in it; when: a date or an era in it. A time of day is the composer's own choice,
-  an artistic one, and never a fact.
-Every scene names the sentences it was built from, so each place and date in it can be checked there.
+A topic's story is told by its parts: "urbanization of China" by a port in Shenzhen, a train on the Tibetan
+Plateau, children left in a village. The composer makes two kinds of scene from the sentences about the topic
+(`pipeline.Extender` finds them, and the sentences about the places and things they name):
+- a **clause scene**: a sentence's own main clause (`clauses.main_clauses`), with its subject, action, objects,
+  and the places and dates the sentence binds to them; statistics, parentheses and asides dropped;
+- a **topic scene**: the topic itself with the concrete things a sentence about it names ("a robot barista with
+  espresso drinks"), where nothing else is found.
+Both keep only what is true: a place or date appears only where `support.Support` finds its source binds it to
+what the scene shows. No place is ever borrowed from a sentence that merely names it; a time of day is the
+composer's own artistic choice, and never a fact. Every scene names its source sentence.
 """
 
 from __future__ import annotations
@@ -19,21 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from creative_painting.extension.candidate import Candidate
-from creative_painting.extension.entities import Entity, gazetteer, is_real_date
+from creative_painting.extension.clauses import main_clauses
+from creative_painting.extension.entities import Entity, EntityTagger, is_real_date
+from creative_painting.extension.support import Support
 
 RELEVANT = 0.3  # `topic_relevance` of a sentence about the topic (MiniLM; set on pairs written for the tests)
 SETTING = 0.2  # `topic_relevance` of a sentence near enough to lend the topic a place, a date or things
-PART_SETTING = 0.3  # cosine of a sentence with one of the topic's nouns, for it to lend the topic a place or date
 RELATED = 0.25  # cosine of a thing with the topic, for it to appear in the topic's scene
 CONCRETE = 0.1  # Concreteness above which a noun phrase is a thing to paint (roads 0.30, population shift 0.00)
 TIMES_OF_DAY = ("at dawn", "in the morning light", "at dusk", "at night", "on a rainy afternoon", "in winter")
 _TIME_OF_DAY = re.compile(r"\b(dawn|dusk|sunrise|sunset|night|morning|evening|afternoon|noon|midnight|twilight|"
                           r"winter|summer|spring|autumn|rain)\b", re.IGNORECASE)
-_LOCATIVE = re.compile(r"\b(?:in|across|near|at|from|to|into|through|throughout|around|outside|within)\s+(?:the\s+)?$",
-                       re.IGNORECASE)
-_NOWHERE = {"earth", "world", "space", "universe", "planet", "globe", "mercury", "venus", "mars", "jupiter", "saturn",
-            "uranus", "neptune", "moon", "sun", "north", "south", "east", "west", "northern hemisphere",
-            "southern hemisphere"}
 _STOP = {"a", "an", "the", "of", "in", "on", "at", "and", "or", "to", "for", "with", "by", "from", "its", "their"}
 _QUANTITY = re.compile(r"\d|\b(?:percent|million|billion|thousand|hundred|number|amount|rate|ratio|share|"
                        r"average|total|majority|most|many|several|some|one|two|three)\b", re.IGNORECASE)
@@ -103,17 +101,7 @@ class Source:
     id: str
     title: str
     text: str
-    setting_only: bool = False  # about a noun of the topic, not the whole: it lends a place, or nothing
-
-
-@dataclass(frozen=True)
-class Elements:
-    """The concrete elements of one relevant sentence."""
-
-    source: Source
-    places: tuple[str, ...]
-    dates: tuple[str, ...]
-    things: tuple[str, ...]
+    relevance: float = 0.0  # `topic_relevance` of the sentence
 
 
 def _noun_phrases(doc) -> list[str]:
@@ -129,127 +117,92 @@ def _noun_phrases(doc) -> list[str]:
     return phrases
 
 
-def _is_date(entity: Entity) -> bool:
-    return entity.kind == "temporal" and is_real_date(entity.text)
-
-
-def _new_place(place: str, stems: set[str]) -> bool:
-    """A place that adds to the topic: not the topic's own ("China" for urbanization of china), not "Earth"."""
-    words = re.findall(r"\w+", place.lower())
-    return len(place) > 2 and place.lower().removeprefix("the ") not in _NOWHERE and not any(w[:5] in stems for w in words)
-
-
-def _known_place_first(entity: Entity) -> tuple[bool, int]:
-    """Places the gazetteer knows first (the tagger's other spans include mistakes such as "Camellia")."""
-    return entity.text.lower().removeprefix("the ") not in gazetteer(), entity.start
-
-
-def _plausible_place(entity: Entity, text: str) -> bool:
-    """Capitalised, and: known to the gazetteer; or a name of two words or more not at the start of its sentence
-    ("the Bering Sea"); or one word after "in", "across", "near"... ("across Guangdong"). The tagger's other
-    single words are mostly not places: "the constellations ... Scorpius", "the phylum Cnidaria", "Routes are"."""
-    name = entity.text.removeprefix("the ")
-    if not name[:1].isupper():  # a name is capitalised: "in metro", "in new moon" are not places
-        return False
-    if name.lower() in gazetteer():
-        return True
-    if len(name.split()) >= 2:
-        return entity.start > 0
-    return bool(_LOCATIVE.search(text[: entity.start]))
-
-
-_CONTINENTS = {"africa", "antarctica", "asia", "europe", "north america", "oceania", "south america"}
-
-
-def _names_a_place(topic: str) -> bool:
-    """A country, US state, city or continent, capitalised, in the topic ("a night market in Asia")."""
-    return any(name.lower() in gazetteer() or name.lower() in _CONTINENTS
-               for name in re.findall(r"[A-Z][\w'-]*(?: [A-Z][\w'-]*)*", topic))
-
-
 def _join(things: list[str]) -> str:
     return things[0] if len(things) == 1 else f"{', '.join(things[:-1])} and {things[-1]}"
 
 
+def _is_date(entity: Entity) -> bool:
+    return entity.kind == "temporal" and is_real_date(entity.text)
+
+
 class SceneComposer:
-    """`compose(topic, sources, entities)`: scenes of the topic, each from one relevant sentence's elements."""
+    """`compose(topic, sources, entities)`: true scenes of the topic's story, most relevant sources first."""
 
     kind = "scene"
 
-    def __init__(self, embedder, nlp, *, max_scenes: int = 12):
-        self.embedder, self.nlp = embedder, nlp
+    def __init__(self, embedder, tagger: EntityTagger, *, max_scenes: int = 12):
+        self.embedder, self.tagger, self.nlp = embedder, tagger, tagger.parser()
         self.concreteness = Concreteness(embedder)
+        self.support = Support(self.nlp)
         self.max_scenes = max_scenes
 
     def parts(self, topic: str) -> list[str]:
-        """The topic's nouns and noun phrases, each a place to look for where and when it happens."""
+        """The topic's nouns and noun phrases, each a second way into the corpus ("megacity" of a traffic jam)."""
         doc = next(iter(self.nlp.pipe([topic])))
         chunks = [" ".join(t.text for t in chunk if t.pos_ != "DET") for chunk in doc.noun_chunks]
         nouns = [t.text for t in doc if t.pos_ in ("NOUN", "PROPN")]
         return [p for p in dict.fromkeys(chunks + nouns) if p and not _TIME_OF_DAY.fullmatch(p.lower())]
 
-    def elements(self, topic: str, sources: list[Source], entities: list[list[Entity]]) -> list[Elements]:
-        """What each sentence offers a scene of the topic: places and dates not already in the topic, and concrete
-        things that belong with it (a word of the topic again, "sunrises" for "at sunrise", is left out)."""
+    def _concrete(self, texts: list[str], topic: str) -> list[tuple[str, ...]]:
+        """Per text, its noun phrases that name something visible and belong with the topic, most concrete first
+        (a word of the topic again, "sunrises" for "at sunrise", is left out)."""
         stems = {w[:5] for w in re.findall(r"\w+", topic.lower())}
-        docs = list(self.nlp.pipe([s.text for s in sources]))
         phrases = [[p for p in dict.fromkeys(_noun_phrases(doc)) if not any(w[:5] in stems for w in p.split())]
-                   for doc in docs]
+                   for doc in self.nlp.pipe(texts)]
         flat = list(dict.fromkeys(p for ps in phrases for p in ps))
         concrete = dict(zip(flat, self.concreteness(flat), strict=True))
         related = dict(zip(flat, cosines(self.embedder, topic, flat), strict=True))
-        found = []
-        for source, ents, candidates in zip(sources, entities, phrases, strict=True):
-            places = tuple(dict.fromkeys(
-                e.text for e in sorted(ents, key=_known_place_first)
-                if e.kind == "spatial" and _new_place(e.text, stems) and _plausible_place(e, source.text)))
-            dates = tuple(dict.fromkeys(e.text for e in ents if _is_date(e) and e.text.lower() not in topic.lower()))
-            things = tuple(sorted((p for p in candidates if concrete[p] > CONCRETE and related[p] >= RELATED),
-                                  key=lambda p: -concrete[p])[:2])
-            if source.setting_only:  # its dates are of something else: "a video call, 16th century" would be false
-                dates, things = (), ()
-            if places or dates or things:
-                found.append(Elements(source, places, dates, things))
-        return found
+        return [tuple(sorted((p for p in ps if concrete[p] > CONCRETE and related[p] >= RELATED),
+                             key=lambda p: -concrete[p])) for ps in phrases]
 
-    def compose(self, topic: str, sources: list[Source], entities: list[list[Entity]]) -> list[Candidate]:
-        """Scenes, most relevant sources first: the things of one sentence, set where and when it says or, where it
-        says neither, where and when the next unused sentence with a place or a date does (each scene then names
-        both). A time of day only where the topic and the sources give no time."""
-        subject = re.sub(r"\s+", " ", topic).strip().rstrip(".")
-        has_time = bool(_TIME_OF_DAY.search(subject))
-        found = self.elements(subject, sources, entities)
-        if _names_a_place(subject):  # "a night market in Asia" is not set "in China" as well
-            found = [Elements(e.source, (), e.dates, e.things) for e in found if e.dates or e.things]
-        spare = [e for e in found if (e.places or e.dates) and not e.things]  # settings with nothing else to show
-        used: set[str] = set()  # sources and places already in a scene: each scene somewhere else
-        scenes: list[Candidate] = []
-        for e in found:
-            if e.things and (e.dates or (e.places and e.places[0] not in used)):
-                setting = e
-            elif e.things:
-                setting = next((x for x in spare if x.source.id not in used and not (x.places and x.places[0] in used)),
-                               None)
-            elif e.places and e.source.id not in used and e.places[0] not in used:
-                setting = e  # a place alone sets a scene: "a skyscraper under construction in Dubai"
-            else:
-                continue  # a date alone does not, nor a setting already used
-            if setting is not None:
-                used |= {setting.source.id, *setting.places[:1]}
-            scenes.append(self._scene(subject, e, setting, has_time, len(scenes)))
-            if len(scenes) >= self.max_scenes:
-                break
+    def _true(self, text: str, entities: list[Entity], source: Source, topic: str, titled: bool = False) -> bool:
+        """Every place and date of the scene is the topic's, or bound by its source to what the scene shows. A
+        clause whose subject "It" became the article's title is about that place: the sentence's own subject."""
+        checked = [e for e in entities if (e.kind == "spatial" or _is_date(e))
+                   and not (titled and e.text.lower() == source.title.lower())]
+        return not self.support.unsupported(text, checked, [source.text], topic)
+
+    def clause_scenes(self, topic: str, sources: list[Source]) -> list[Candidate]:
+        """Each relevant sentence's main clauses that show a concrete thing, and whose places and dates are true."""
+        clauses = [(s, c) for s, doc in zip(sources, self.nlp.pipe([s.text for s in sources]), strict=True)
+                   for c in main_clauses(doc, s.title)]
+        if not clauses:
+            return []
+        texts = [c.text for _, c in clauses]
+        relevance = topic_relevance(self.embedder, topic, texts)
+        things = self._concrete(texts, topic)
+        scenes = []
+        for (source, clause), rel, shown, ents in zip(clauses, relevance, things, self.tagger.tag(texts), strict=True):
+            if rel < SETTING or not shown or not self._true(clause.text, ents, source, topic, clause.titled):
+                continue
+            scenes.append(Candidate(clause.text, self.kind, source.title, source.text, sources=(source.id,)))
         return scenes
 
-    def _scene(self, subject: str, what: Elements, setting: Elements | None, has_time: bool, n: int) -> Candidate:
-        text = subject + (f" with {_join(list(what.things))}" if what.things else "")
-        if setting is not None and setting.places:
-            place = setting.places[0]
-            text += f" in the {place}" if f"the {place}" in setting.source.text else f" in {place}"
-        if setting is not None and setting.dates:
-            text += f", {setting.dates[0]}"
-        elif not has_time:
-            text += f", {TIMES_OF_DAY[n % len(TIMES_OF_DAY)]}"
-        used = list(dict.fromkeys(x.source for x in (what, setting) if x is not None))
-        return Candidate(text, self.kind, " | ".join(u.title for u in used), " | ".join(u.text for u in used),
-                         sources=tuple(u.id for u in used))
+    def topic_scenes(self, topic: str, sources: list[Source]) -> list[Candidate]:
+        """The topic with the things one relevant sentence names, and a place or date only where that sentence
+        binds it to the topic's own subject (rare: an encyclopedia seldom places a robot barista)."""
+        subject = re.sub(r"\s+", " ", topic).strip().rstrip(".")
+        has_time = bool(_TIME_OF_DAY.search(subject))
+        about = [s for s in sources if s.relevance >= RELEVANT]
+        scenes = []
+        found = zip(about, self._concrete([s.text for s in about], subject), self.tagger.tag([s.text for s in about]),
+                    strict=True)
+        for source, shown, entities in found:
+            if not shown:
+                continue
+            text = f"{subject} with {_join(list(shown[:2]))}"
+            setting = [e for e in entities if (e.kind == "spatial" or _is_date(e))
+                       and e.text.lower() not in subject.lower()]
+            for e in setting:
+                candidate = f"{text} in {e.text}" if e.kind == "spatial" else f"{text}, {e.text}"
+                if self._true(candidate, [e], source, subject):
+                    text = candidate
+                    break
+            if not any(_is_date(e) for e in setting if e.text in text) and not has_time:
+                text += f", {TIMES_OF_DAY[len(scenes) % len(TIMES_OF_DAY)]}"
+            scenes.append(Candidate(text, self.kind, source.title, source.text, sources=(source.id,)))
+        return scenes
+
+    def compose(self, topic: str, sources: list[Source]) -> list[Candidate]:
+        scenes = self.clause_scenes(topic, sources) + self.topic_scenes(topic, sources)
+        return scenes[: self.max_scenes]

@@ -1,0 +1,115 @@
+"""The main clause of a sentence, read from its parse: who or what, doing what, where and when.
+
+An encyclopedia sentence carries a scene inside facts: "With a population of 17.5 million in 2020, Shenzhen is
+the third-most-populous city ..." or "The city is located on the southern estuary of the Yangtze River, with the
+Huangpu River bisecting the city." A clause keeps the verb with its subject, objects and preposition phrases,
+and drops what a painter cannot paint: parentheses, statistics (a phrase with a number or a share), other
+clauses and the opening aside. Its places and dates stay where the sentence put them, so they stay true
+(`support.Support` checks it). A pronoun subject ("It", "They") becomes the article's title.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from creative_painting.extension.support import _STATISTIC
+
+KEEP = {"nsubj", "nsubjpass", "aux", "auxpass", "neg", "dobj", "attr", "acomp", "xcomp", "prep", "agent", "dative",
+        "oprd", "prt", "advmod", "npadvmod", "ccomp"}
+CORE = {"dobj", "attr", "acomp", "xcomp"}  # a clause without them says nothing
+PRONOUNS = {"it", "they", "he", "she", "this", "these", "its"}
+GENERIC = {"city", "town", "country", "region", "river", "island", "state", "province", "capital", "port", "area"}
+_YEAR = re.compile(r"^(?:1\d{3}|20\d{2})s?$")
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    verb: str  # the head verb's text ("grew", "is")
+    copula: bool  # "X is a Y": a classification unless something concrete is placed
+    titled: bool = False  # its subject ("It", "The city") was replaced by the article's title
+
+
+def _drop(token) -> bool:
+    """A phrase a painter cannot paint: a number that is not a year, a share, a parenthesis."""
+    words = [t.text for t in token.subtree]
+    if any(re.search(r"\d", w) and not _YEAR.match(w) for w in words):
+        return True
+    return bool(_STATISTIC.search(" ".join(words)))
+
+
+def _parenthesised(doc) -> set[int]:
+    inside, depth = set(), 0
+    for t in doc:
+        if t.text in "([":
+            depth += 1
+        if depth:
+            inside.add(t.i)
+        if t.text in ")]":
+            depth = max(0, depth - 1)
+    return inside
+
+
+def main_clauses(doc, title: str = "") -> list[Clause]:
+    """The clause of the sentence's root verb and of each verb joined to it ("... and spread to ...")."""
+    heads = [t for t in doc if t.dep_ == "ROOT" and t.pos_ in ("VERB", "AUX")]
+    heads += [c for h in heads for c in h.children if c.dep_ == "conj" and c.pos_ == "VERB"]
+    hidden = _parenthesised(doc)
+    found = []
+    for verb in heads:
+        subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subject is None and verb.dep_ == "conj":  # "... and spread to Europe": the first verb's subject
+            subject = next((c for c in verb.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subject is None or subject.lower_ in ("which", "who", "that", "there"):
+            continue
+        if _drop(subject) or any(c.dep_ in CORE and _drop(c) for c in verb.children):
+            continue  # "It has a population of 30,050,000": a statistic, not a scene
+        copula = verb.lower_ in ("is", "are", "was", "were", "be") and any(c.dep_ == "attr" for c in verb.children)
+        action = _defined_action(verb) if copula else None
+        if action is not None:  # "A barista is a person who prepares drinks" -> "A barista prepares drinks"
+            keep = {t.i for t in subject.subtree} | {t.i for t in action.subtree} - {c.i for c in action.children
+                                                                                      if c.dep_.startswith("nsubj")}
+            verb, copula = action, False
+        else:
+            keep = {verb.i} | {t.i for t in subject.subtree}
+            for child in verb.children:
+                if child.dep_ in KEEP and not _drop(child) and child.i != subject.i:
+                    keep |= {t.i for t in child.subtree}
+        keep -= hidden
+        for t in list(doc):  # appositions and asides inside the kept phrases that hold numbers
+            if t.i in keep and t.dep_ in ("appos", "relcl", "acl", "prep") and _drop(t):
+                keep -= {x.i for x in t.subtree}
+        text = _text(doc, sorted(keep), subject, title)
+        if len(text.split()) >= 4:
+            found.append(Clause(text, verb.text, copula, bool(title) and _refers_to_title(subject)))
+    return found
+
+
+def _defined_action(verb):
+    """The relative clause of a definition's attribute: "a person [who prepares coffee-based drinks]"."""
+    attr = next(c for c in verb.children if c.dep_ == "attr")
+    return next((c for c in attr.children if c.dep_ == "relcl"
+                 and any(s.dep_.startswith("nsubj") and s.lower_ in ("who", "that", "which") for s in c.children)),
+                None)
+
+
+def _refers_to_title(token) -> bool:
+    """"It", "They" or "The city" as a subject: the article the sentence is from."""
+    if token.lower_ in PRONOUNS:
+        return True
+    return token.lower_ in GENERIC and [c.lower_ for c in token.children] == ["the"]
+
+
+def _text(doc, kept: list[int], subject, title: str) -> str:
+    """The kept words in their order, spaced as in the sentence where they were neighbours."""
+    out = []
+    for n, i in enumerate(kept):
+        t = doc[i]
+        word = title if i == subject.i and _refers_to_title(t) and title else t.text
+        if word == title and i > 0 and doc[i - 1].lower_ == "the" and doc[i - 1].i in kept:
+            out[-1] = ""  # "The city" -> "Shanghai", not "The Shanghai"
+        adjacent = n + 1 < len(kept) and kept[n + 1] == i + 1
+        out.append(word + (t.whitespace_ if adjacent else " "))
+    text = re.sub(r"\s+([,.;:])", r"\1", "".join(out)).strip(" ,;:-—")
+    return re.sub(r",\s*,", ",", text).rstrip(".").strip()
