@@ -15,6 +15,11 @@ system, the share of good candidates (relevant, concrete and true), the share of
 good of 3, and the share with at least 2 of 3 holding a real place or time. It also prints the automatic
 proxies of both systems (relevance to the whole topic, visibility), which a test can guard.
 
+`judging-4` (issue 39, the fourth set) is made in two steps, so that any commit can be one of the systems:
+`run --system NAME --out FILE` writes one system's top 3 per topic (JSON lines; run it from a worktree of an
+earlier commit with PYTHONPATH pointing at its src), and `merge FILE...` shuffles every distinct candidate
+into one sheet, with `groups.tsv` listing each topic's items together for the rubric's "different scenes".
+
 `judging-3` (the third set) compares three systems, one of them an earlier commit run from a git worktree;
 its sheet holds each distinct candidate once and its key a `systems` column naming every system that gave
 it, which `score` reads as well.
@@ -31,6 +36,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 FOLDER = DATA / "judging"
 QUESTIONS = ("relevant", "concrete", "true", "place_or_time")
+QUESTIONS_2 = ("relevant", "concrete", "true", "adds", "place_or_time")  # extension_rubric_2.md
 
 
 def topics(path: Path = DATA / "extension_topics.txt") -> list[str]:
@@ -74,6 +80,68 @@ def sheet(folder: Path = FOLDER, topic_file: Path = DATA / "extension_topics.txt
     print(f"{len(rows)} candidates -> {folder / 'sheet.tsv'} (key apart)")
 
 
+def run(system: str, out: Path, topic_file: Path) -> None:
+    """One system's top 3 for every topic, with their sources, as JSON lines; prints its warm seconds a topic."""
+    import json
+
+    from creative_painting.extension.pipeline import Extender
+
+    extender = Extender.from_options(top=3)
+    extender.extend("a warm-up topic")
+    started, n = time.perf_counter(), 0
+    with open(out, "w", encoding="utf-8") as f:
+        for topic in topics(topic_file):
+            for r in extender.extend(topic):
+                c = r.candidate
+                sources = (c.origin or c.text).split(" | ") if c.kind != "wikipedia" else [c.text]
+                titles = (c.title or "").split(" | ")
+                f.write(json.dumps({"system": system, "topic": topic, "text": c.text, "kind": c.kind,
+                                    "sources": [f"[{t}] {s}" for t, s in zip(titles, sources, strict=False)]}) + "\n")
+            n += 1
+    print(f"{system}: warm {(time.perf_counter() - started) / n:.2f} s/topic over {n} topics -> {out}")
+
+
+def merge(files: list[Path], folder: Path, seed: int = 0) -> None:
+    """Every distinct candidate of the runs once, shuffled, without system names; the key keeps who gave what."""
+    import json
+
+    rows: dict[tuple[str, str], dict] = {}
+    for file in files:
+        for line in file.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            row = rows.setdefault((r["topic"], r["text"]), {**r, "systems": []})
+            row["systems"].append(r["system"])
+    items = list(rows.values())
+    random.Random(seed).shuffle(items)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "sheet.tsv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, delimiter="\t")
+        out.writerow(["item", "topic", "candidate", "its sources"])
+        for i, row in enumerate(items):
+            out.writerow([i, row["topic"], row["text"], " || ".join(row["sources"])])
+    with open(folder / "key.tsv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, delimiter="\t")
+        out.writerow(["item", "system", "topic", "systems"])
+        for i, row in enumerate(items):
+            out.writerow([i, row["systems"][0], row["topic"], ",".join(row["systems"])])
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(items):
+        for system in row["systems"]:
+            groups.setdefault((row["topic"], system), []).append(i)
+    ordered = sorted(groups.items(), key=lambda kv: random.Random(f"{seed}{kv[0]}").random())
+    with open(folder / "groups.tsv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, delimiter="\t")
+        out.writerow(["group", "topic", "items"])
+        for g, ((topic, _), members) in enumerate(ordered):
+            out.writerow([g, topic, ",".join(map(str, members))])
+    with open(folder / "groups_key.tsv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, delimiter="\t")
+        out.writerow(["group", "system"])
+        for g, ((_, system), _) in enumerate(ordered):
+            out.writerow([g, system])
+    print(f"{len(items)} candidates, {len(ordered)} groups -> {folder} (keys apart)")
+
+
 def score(folder: Path = FOLDER) -> None:
     with open(folder / "key.tsv", encoding="utf-8") as f:
         key = {row["item"]: row for row in csv.DictReader(f, delimiter="\t")}
@@ -105,13 +173,58 @@ def score(folder: Path = FOLDER) -> None:
               f"{f'{placed}/{n} = {100 * placed / n:.0f} %':>22s}")
 
 
+def score2(folder: Path) -> None:
+    """Rates by extension_rubric_2.md: good, adds, and per topic: passes (>= 2 good of 3) and tells a story (>= 2
+    good, adding an element, and the group judged to hold >= 2 different scenes)."""
+    def read(name):
+        with open(folder / name, encoding="utf-8") as f:
+            return list(csv.DictReader(f, delimiter="\t"))
+
+    judged = {r["item"]: {q: r[q].strip().lower() == "y" for q in QUESTIONS_2} for r in read("judgments.tsv")}
+    key = {r["item"]: r for r in read("key.tsv")}
+    different = {r["group"]: int(r["different"]) for r in read("group_judgments.tsv")}
+    group_system = {r["group"]: r["system"] for r in read("groups_key.tsv")}
+    group_items = {r["group"]: r["items"].split(",") for r in read("groups.tsv")}
+    systems = sorted({s for r in key.values() for s in r["systems"].split(",")})
+    print(f"{'system':8s} {'good':>5s} {'relevant':>8s} {'concrete':>8s} {'true':>5s} {'adds':>5s} {'place':>6s} "
+          f"{'topics >=2 good':>16s} {'topics telling a story':>23s}")
+    for system in systems:
+        groups = [g for g, s in group_system.items() if s == system]
+        flat = [judged[i] for g in groups for i in group_items[g]]
+        for a in flat:
+            a["good"] = a["relevant"] and a["concrete"] and a["true"]
+
+        def share(q, items=flat):
+            return f"{100 * sum(a[q] for a in items) / len(items):.0f} %"
+
+        passing = sum(sum(judged[i]["good"] for i in group_items[g]) >= 2 for g in groups)
+        story = sum(sum(judged[i]["good"] and judged[i]["adds"] for i in group_items[g]) >= 2 and different[g] >= 2
+                    for g in groups)
+        n = len(groups)
+        print(f"{system:8s} {share('good'):>5s} {share('relevant'):>8s} {share('concrete'):>8s} {share('true'):>5s} "
+              f"{share('adds'):>5s} {share('place_or_time'):>6s} {f'{passing}/{n} = {100 * passing / n:.0f} %':>16s} "
+              f"{f'{story}/{n} = {100 * story / n:.0f} %':>23s}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["sheet", "score"])
+    parser.add_argument("step", choices=["sheet", "score", "run", "merge", "score2"])
+    parser.add_argument("files", nargs="*", type=Path, help="merge: the runs' JSON lines")
+    parser.add_argument("--system", default="now", help="run: the system's name in the key")
+    parser.add_argument("--out", type=Path, help="run: where its JSON lines go")
     parser.add_argument("--topics", type=Path, default=DATA / "extension_topics.txt", help="one topic a line")
     parser.add_argument("--folder", type=Path, default=FOLDER, help="where the sheet, key and judgments are")
     args = parser.parse_args()
-    sheet(args.folder, args.topics) if args.step == "sheet" else score(args.folder)
+    if args.step == "sheet":
+        sheet(args.folder, args.topics)
+    elif args.step == "run":
+        run(args.system, args.out, args.topics)
+    elif args.step == "merge":
+        merge(args.files, args.folder)
+    elif args.step == "score2":
+        score2(args.folder)
+    else:
+        score(args.folder)
 
 
 if __name__ == "__main__":

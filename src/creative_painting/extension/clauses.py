@@ -16,9 +16,14 @@ from dataclasses import dataclass
 from creative_painting.extension.support import _STATISTIC
 
 KEEP = {"nsubj", "nsubjpass", "aux", "auxpass", "neg", "dobj", "attr", "acomp", "xcomp", "prep", "agent", "dative",
-        "oprd", "prt", "advmod", "npadvmod", "ccomp"}
+        "oprd", "prt", "advmod", "npadvmod"}
 CORE = {"dobj", "attr", "acomp", "xcomp"}  # a clause without them says nothing
 PRONOUNS = {"it", "they", "he", "she", "this", "these", "its"}
+NAMING = {"called", "known", "named", "termed", "defined", "refers", "refer", "referred", "means", "meant", "denotes",
+          "describes", "described", "classified", "considered", "regarded", "spelled", "romanized", "abbreviated"}
+STATIC = {"located", "situated", "lies", "lie", "lay", "borders", "bordered", "surrounded", "governed", "divided",
+          "has", "have", "had", "includes", "included", "contains", "contained", "consists", "comprises", "covers",
+          "covered", "spans", "spanned", "extends", "extended", "features", "remains", "remained", "became", "become"}
 GENERIC = {"city", "town", "country", "region", "river", "island", "state", "province", "capital", "port", "area"}
 _YEAR = re.compile(r"^(?:1\d{3}|20\d{2})s?$")
 
@@ -29,14 +34,18 @@ class Clause:
     verb: str  # the head verb's text ("grew", "is")
     copula: bool  # "X is a Y": a classification unless something concrete is placed
     titled: bool = False  # its subject ("It", "The city") was replaced by the article's title
+    named: bool = False  # its subject holds a name ("The Port of Shenzhen"), not a common noun ("A kitchen")
+    static: bool = False  # a state, not an action: "is located in", "borders", "has", "spans"
 
 
 def _drop(token) -> bool:
     """A phrase a painter cannot paint: a number that is not a year, a share, a parenthesis."""
-    words = [t.text for t in token.subtree]
-    if any(re.search(r"\d", w) and not _YEAR.match(w) for w in words):
+    words = list(token.subtree)
+    # a number is a quantity, unless it is a year or part of a name ("Apollo 11", "Luna 2")
+    if any(re.search(r"\d", t.text) and not _YEAR.match(t.text) and not (t.i and t.nbor(-1).pos_ == "PROPN")
+           for t in words):
         return True
-    return bool(_STATISTIC.search(" ".join(words)))
+    return bool(_STATISTIC.search(" ".join(t.text for t in words)))
 
 
 def _parenthesised(doc) -> set[int]:
@@ -65,6 +74,8 @@ def main_clauses(doc, title: str = "") -> list[Clause]:
             continue
         if _drop(subject) or any(c.dep_ in CORE and _drop(c) for c in verb.children):
             continue  # "It has a population of 30,050,000": a statistic, not a scene
+        if verb.lower_ in NAMING or any(c.dep_ == "ccomp" for c in verb.children):
+            continue  # "is called a cyclist": a word about words; "historians agree that ...": an opinion
         copula = verb.lower_ in ("is", "are", "was", "were", "be") and any(c.dep_ == "attr" for c in verb.children)
         action = _defined_action(verb) if copula else None
         if action is not None:  # "A barista is a person who prepares drinks" -> "A barista prepares drinks"
@@ -74,7 +85,7 @@ def main_clauses(doc, title: str = "") -> list[Clause]:
         else:
             keep = {verb.i} | {t.i for t in subject.subtree}
             for child in verb.children:
-                if child.dep_ in KEEP and not _drop(child) and child.i != subject.i:
+                if child.dep_ in KEEP and not _drop(child) and child.i != subject.i and not _absolute(child):
                     keep |= {t.i for t in child.subtree}
         keep -= hidden
         for t in list(doc):  # appositions and asides inside the kept phrases that hold numbers
@@ -82,8 +93,16 @@ def main_clauses(doc, title: str = "") -> list[Clause]:
                 keep -= {x.i for x in t.subtree}
         text = _text(doc, sorted(keep), subject, title)
         if len(text.split()) >= 4:
-            found.append(Clause(text, verb.text, copula, bool(title) and _refers_to_title(subject)))
+            titled = bool(title) and _refers_to_title(subject)
+            named = titled or subject.pos_ == "PROPN"
+            static = copula or verb.lower_ in STATIC
+            found.append(Clause(text, verb.text, copula, titled, named, static))
     return found
+
+
+def _absolute(token) -> bool:
+    """"with the Huangpu River bisecting the city": a second scene inside the first, left out."""
+    return token.lower_ == "with" and any(t.pos_ == "VERB" for t in token.subtree if t is not token)
 
 
 def _defined_action(verb):

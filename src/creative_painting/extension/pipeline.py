@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 MAX_CANDIDATES = 1000  # each is embedded and tagged: 1000 take about a minute on 2 cores
 MAX_REWRITE = 10
 MAX_EXTEND = 100  # extensions painted per prompt
-HOPS = 4  # places named by the sentences about a prompt, each searched again with the prompt's words
+HOPS = 4  # names in the sentences about a prompt, each searched again with the prompt's words
+HOP_PASSAGES = 6  # passages for each of them and for each noun of the prompt
 
 
 @dataclass
@@ -136,11 +137,9 @@ class Extender:
         seen: set[str] = set()
         first = self._relevant(prompt, retrieved, seen)[:8]
         words = " ".join(content_words(prompt))
-        own = set(words.split())
-        names = [e.text for ents in self.tagger.tag([s.text for s in first[:5]]) for e in ents if e.kind == "spatial"
-                 and not own & set(e.text.lower().split())]
-        queries = [f"{name} {words}" for name in dict.fromkeys(names)][:HOPS] + self.composer.parts(prompt)
-        second = [c for q in queries for c in self._retrieve(q, 10)]
+        names = self.composer.names([s.text for s in first[:5]], prompt)
+        queries = [f"{name} {words}" for name in names[:HOPS]] + self.composer.parts(prompt)
+        second = [c for q in queries for c in self._retrieve(q, HOP_PASSAGES)]
         sources = first + self._relevant(prompt, second, seen)
         return self.composer.compose(prompt, sources)
 
@@ -183,12 +182,15 @@ class Extender:
 
 
 def different_scenes(prompt: str, scored: list[Scored]) -> list[Scored]:
-    """Best first, but the topic in another setting is not another scene: after the first candidate that keeps the
-    topic as its subject ("urbanization of china with ..."), the others that do wait behind every other one."""
+    """Composed scenes first (each checked for truth, concreteness and relevance), best first; but the topic in
+    another setting is not another scene: after the first scene that keeps the topic as its subject ("urbanization
+    of china with ..."), the others that do wait behind every other candidate."""
     subject = _key(prompt)
     own = [s for s in scored if _key(s.candidate.text).startswith(subject)]
-    later = own[1:]
-    return [s for s in scored if not any(s is x for x in later)] + later
+    later = {id(s) for s in own[1:]}
+    first = [s for s in scored if s.candidate.kind == "scene" and id(s) not in later]
+    rest = [s for s in scored if s.candidate.kind != "scene" and id(s) not in later]
+    return first + rest + own[1:]
 
 
 def check_extend(k: int) -> int:

@@ -32,6 +32,8 @@ CONCRETE = 0.1  # Concreteness above which a noun phrase is a thing to paint (ro
 TIMES_OF_DAY = ("at dawn", "in the morning light", "at dusk", "at night", "on a rainy afternoon", "in winter")
 _TIME_OF_DAY = re.compile(r"\b(dawn|dusk|sunrise|sunset|night|morning|evening|afternoon|noon|midnight|twilight|"
                           r"winter|summer|spring|autumn|rain)\b", re.IGNORECASE)
+VAGUE = {"person", "people", "thing", "things", "part", "parts", "type", "types", "kind", "form", "forms", "way",
+         "object", "objects", "individual", "individuals", "member", "members", "example", "item", "items"}
 _STOP = {"a", "an", "the", "of", "in", "on", "at", "and", "or", "to", "for", "with", "by", "from", "its", "their"}
 _QUANTITY = re.compile(r"\d|\b(?:percent|million|billion|thousand|hundred|number|amount|rate|ratio|share|"
                        r"average|total|majority|most|many|several|some|one|two|three)\b", re.IGNORECASE)
@@ -143,6 +145,24 @@ class SceneComposer:
         nouns = [t.text for t in doc if t.pos_ in ("NOUN", "PROPN")]
         return [p for p in dict.fromkeys(chunks + nouns) if p and not _TIME_OF_DAY.fullmatch(p.lower())]
 
+    def names(self, texts: list[str], topic: str) -> list[str]:
+        """The names in the sentences about a topic ("Apollo 11", "Shenzhen"), places first, none of the topic's own
+        words and no acronyms: each a way to the rest of its story (a second hop)."""
+        own = set(content_words(topic))
+        found = []
+        for doc in self.nlp.pipe(texts):
+            run: list = []
+            for t in [*doc, None]:
+                if t is not None and (t.pos_ == "PROPN" or (run and t.like_num)):
+                    run.append(t)
+                    continue
+                name = " ".join(x.text for x in run)
+                if run and not name.isupper() and not own & {w.lower() for w in name.split()}:
+                    found.append(name)
+                run = []
+        places = {e.text.removeprefix("the ") for ents in self.tagger.tag(texts) for e in ents if e.kind == "spatial"}
+        return sorted(dict.fromkeys(found), key=lambda name: name not in places)
+
     def _concrete(self, texts: list[str], topic: str) -> list[tuple[str, ...]]:
         """Per text, its noun phrases that name something visible and belong with the topic, most concrete first
         (a word of the topic again, "sunrises" for "at sunrise", is left out)."""
@@ -152,7 +172,7 @@ class SceneComposer:
         flat = list(dict.fromkeys(p for ps in phrases for p in ps))
         concrete = dict(zip(flat, self.concreteness(flat), strict=True))
         related = dict(zip(flat, cosines(self.embedder, topic, flat), strict=True))
-        return [tuple(sorted((p for p in ps if concrete[p] > CONCRETE and related[p] >= RELATED),
+        return [tuple(sorted((p for p in ps if concrete[p] > CONCRETE and related[p] >= RELATED and p not in VAGUE),
                              key=lambda p: -concrete[p])) for ps in phrases]
 
     def _true(self, text: str, entities: list[Entity], source: Source, topic: str, titled: bool = False) -> bool:
@@ -163,7 +183,8 @@ class SceneComposer:
         return not self.support.unsupported(text, checked, [source.text], topic)
 
     def clause_scenes(self, topic: str, sources: list[Source]) -> list[Candidate]:
-        """Each relevant sentence's main clauses that show a concrete thing, and whose places and dates are true."""
+        """Each relevant sentence's main clauses that show a concrete thing, or named people or things doing something
+        ("Apollo 11 first landed humans on the Moon"), and whose places and dates are true."""
         clauses = [(s, c) for s, doc in zip(sources, self.nlp.pipe([s.text for s in sources]), strict=True)
                    for c in main_clauses(doc, s.title)]
         if not clauses:
@@ -173,7 +194,9 @@ class SceneComposer:
         things = self._concrete(texts, topic)
         scenes = []
         for (source, clause), rel, shown, ents in zip(clauses, relevance, things, self.tagger.tag(texts), strict=True):
-            if rel < SETTING or not shown or not self._true(clause.text, ents, source, topic, clause.titled):
+            if (clause.copula and not clause.named) or clause.text.count(",") >= 3:
+                continue  # "A kitchen is a room ...": a definition ("The Port of Shenzhen is ...": a named thing); a list
+            if rel < RELEVANT or not (shown or (clause.named and not clause.static)) or not self._true(clause.text, ents, source, topic, clause.titled):
                 continue
             scenes.append(Candidate(clause.text, self.kind, source.title, source.text, sources=(source.id,)))
         return scenes

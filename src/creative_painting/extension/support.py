@@ -29,7 +29,6 @@ DATE_PREPOSITIONS = {"in", "on", "at", "during", "since", "by", "until", "till",
 MOTION = {"visit", "cross", "reach", "enter", "climb", "sail", "tour", "settl", "invad", "conquer", "explor",
           "travers", "occupi", "liber", "flood", "hit", "struck", "strike", "devast", "ravag"}
 ARGUMENTS = {"nsubj", "nsubjpass", "dobj", "attr", "oprd", "appos"}  # a noun's part in its verb's clause
-CLAUSE_EDGES = {"advcl", "ccomp", "conj", "cc", "parataxis", "relcl", "punct", "mark"}
 _STATISTIC = re.compile(r"%|\bpercent|\bper cent|\bmillion|\bbillion|\bthousand|\bpopulation|\bGDP\b|\bpopulous|"
                         r"\baccount(?:s|ed)? for\b|\brank(?:s|ed)?\b|\bestimated\b|\binhabitants\b", re.IGNORECASE)
 _FUNCTION = {"be", "is", "are", "was", "were", "been", "being", "have", "has", "had", "do", "does", "did", "the", "a",
@@ -56,13 +55,20 @@ class Verdict:
     why: str
 
 
-def _clause(verb) -> list:
-    """The verb and its arguments, without the other clauses hanging off it."""
-    tokens = [verb]
-    for child in verb.children:
-        if child.dep_ not in CLAUSE_EDGES:
-            tokens += list(child.subtree)
-    return tokens
+def _heads(verb) -> list:
+    """A clause's heads: the verb, its subject, object or attribute, and the verb it hands on to ("grew to be")."""
+    heads = [verb] + [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass", "dobj", "attr", "xcomp", "oprd")]
+    return heads + [c for h in heads[1:] if h.dep_ == "xcomp" for c in _heads(h)[1:]]
+
+
+def _clause_text(token) -> str:
+    """The words of the clause a token is in, without the other clauses hanging off its verb."""
+    verb = token
+    while verb.pos_ not in ("VERB", "AUX") and verb.head is not verb:
+        verb = verb.head
+    other = {"advcl", "ccomp", "conj", "parataxis", "relcl"}
+    return " ".join(t.text for t in verb.subtree
+                    if not any(a.dep_ in other and a is not verb for a in [t, *t.ancestors] if verb in a.ancestors))
 
 
 def _anchor(root, kind: str):
@@ -86,18 +92,21 @@ def _anchor(root, kind: str):
 
 
 def _claim(anchor, entity_tokens: set[int]) -> list:
-    """The words the anchor binds: a verb's clause; a noun's phrase, and the clause it is an argument of. A noun
-    that is itself in a place ("on the southern estuary of the Yangtze River") passes the place on to its head."""
+    """The words the anchor binds: the heads of its clause (for a noun, itself and the clause it is an argument
+    of), with their compounds ("container port"). A noun that is itself in a place ("on the southern estuary of
+    the Yangtze River") passes the place on to its head. Heads, not every word: "the first object to touch the
+    Moon was Luna 2 in 1959" dates Luna 2's touching, not a landing that a later clause names."""
     while anchor.dep_ == "pobj" and anchor.head.lower_ in PLACE_PREPOSITIONS and anchor.head.head is not anchor:
         anchor = anchor.head.head
     if anchor.pos_ in ("VERB", "AUX"):
-        tokens = _clause(anchor)
+        heads = _heads(anchor)
+    elif anchor.dep_ in ARGUMENTS or anchor.dep_ == "ROOT":
+        heads = [anchor] + _heads(anchor if anchor.dep_ == "ROOT" else anchor.head)
     else:
-        tokens = list(anchor.subtree)
-        if anchor.dep_ in ARGUMENTS:
-            tokens += _clause(anchor.head)
-        elif anchor.dep_ == "ROOT":
-            tokens += _clause(anchor)
+        heads = [anchor]
+    tokens = heads + [c for h in heads for c in h.children if c.dep_ in ("compound", "amod", "acl", "relcl")]
+    tokens += [o for h in heads if h.pos_ in ("NOUN", "PROPN") for p in h.children if p.dep_ == "prep"
+               for o in p.children if o.dep_ == "pobj"]  # "the first crewed mission to land", "the Port of ..."
     return [t for t in tokens if t.i not in entity_tokens]
 
 
@@ -138,9 +147,8 @@ class Support:
         if anchor is None:
             return Verdict(False, how)
         claim = _claim(anchor, {t.i for t in span})
-        claim_text = " ".join(t.text for t in claim)
-        if kind == "date" and _STATISTIC.search(claim_text):
-            return Verdict(False, f"dates a statistic: {claim_text[:60]}")
+        if kind == "date" and _STATISTIC.search(clause := _clause_text(anchor)):
+            return Verdict(False, f"dates a statistic: {clause[:60]}")
         core = _core(cand_doc, entity)
         shared = core & stems(t.text for t in claim)
         if not shared:
