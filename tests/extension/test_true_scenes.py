@@ -33,6 +33,7 @@ def support(tagger):
 @pytest.mark.parametrize(("candidate", "entity", "kind", "source", "holds"), [
     # a preposition that places nothing: "after India" compares populations
     ("urbanization of china in India", "India", "place", INDIA, False),
+    ("a country after India", "India", "place", INDIA, True),  # the sentence's own words: true as it says them
     ("Migrant workers built roads in Guangdong", "Guangdong", "place",
      "Migrant workers built new roads in Guangdong.", True),
     # a name that modifies another noun places that noun, not the candidate's subject

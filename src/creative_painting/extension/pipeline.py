@@ -132,21 +132,24 @@ class Extender:
 
     def _scenes(self, prompt: str, retrieved: list[Candidate]) -> list[Candidate]:
         """Scenes composed from the sentences about the prompt, and from a second hop: the sentences about the
-        places and things those name ("urbanization of China" -> Shenzhen -> its container port), and about the
-        prompt's own nouns. Every sentence is kept only when it is about the whole prompt."""
+        names those hold ("the first moon landing" -> Apollo 11 -> "Apollo 11 first landed humans on the Moon"),
+        and about the prompt's own nouns; then those sentences themselves. A sentence is kept only when it is about
+        the whole prompt: "The Beach Boys are an American rock band" is no extension of kites on a beach."""
         seen: set[str] = set()
-        first = self._relevant(prompt, retrieved, seen)[:8]
+        relevant = self._relevant(prompt, retrieved, seen)
+        first = relevant[:8]
         words = " ".join(content_words(prompt))
         names = self.composer.names([s.text for s in first[:5]], prompt)
         queries = [f"{name} {words}" for name in names[:HOPS]] + self.composer.parts(prompt)
         second = [c for q in queries for c in self._retrieve(q, HOP_PASSAGES)]
         sources = first + self._relevant(prompt, second, seen)
-        return self.composer.compose(prompt, sources)
+        sentences = [Candidate(s.text, "wikipedia", s.title, sources=(s.id,)) for s in relevant[8:] + sources]
+        return self.composer.compose(prompt, sources) + sentences
 
     def candidates(self, prompt: str) -> list[Candidate]:
         found = self._retrieve(prompt, self.settings.retrieve)
         if self.composer is not None:
-            found = self._scenes(prompt, found) + found
+            found = self._scenes(prompt, found)
         for generator in self.generators:
             outputs = self._generate(generator, prompt)
             found += outputs

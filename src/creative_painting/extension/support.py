@@ -8,6 +8,7 @@ source's parse binds it to what the candidate shows:
    preposition ("in", "on", "across"...; for dates "in", "since", "during"...), a modifier of a noun ("the Port of
    Shenzhen", "Shenzhen's port"), the subject of its clause ("Shenzhen grew ..."), or the object of a verb of
    motion ("crossed the Alps"). Anything else ("after India", "for", "bordering") places nothing;
+   A candidate that repeats the sentence's own preposition ("after 1979") says what the sentence says;
 2. what it is bound to, the claim, is that noun (with its clause when it is a subject) or that verb's clause;
 3. the candidate's core, its head noun or verb and the verb's subject, must be in the claim (stems, so
    "harvest" is "harvesting");
@@ -72,23 +73,24 @@ def _clause_text(token) -> str:
 
 
 def _anchor(root, kind: str):
-    """What the entity is bound to in its sentence, or None with why not."""
+    """What the entity is bound to in its sentence (or None), how, and the preposition the candidate must repeat
+    where the sentence's own places nothing ("grew ... after 1979" is true only as "after 1979")."""
     while root.dep_ == "conj":  # "Beijing, Tianjin and Shanghai": the relation of the first of the list
         root = root.head
     dep = root.dep_
     if dep == "pobj":
         preposition = root.head
         allowed = PLACE_PREPOSITIONS if kind == "place" else DATE_PREPOSITIONS
-        if preposition.lower_ not in allowed:
-            return None, f"'{preposition.text} {root.text}' places nothing"
-        return preposition.head, f"'{preposition.text}' {root.text}"
+        if preposition.lower_ not in allowed:  # "after India" places nothing, unless the candidate says "after" too
+            return preposition.head, f"'{preposition.text} {root.text}'", preposition.lower_
+        return preposition.head, f"'{preposition.text}' {root.text}", None
     if dep in ("compound", "poss", "nmod", "amod", "appos", "npadvmod", "nummod"):
-        return root.head, f"modifies '{root.head.text}'"
+        return root.head, f"modifies '{root.head.text}'", None
     if dep in ("nsubj", "nsubjpass", "ROOT"):
-        return root, "its clause's subject"
+        return root, "its clause's subject", None
     if dep == "dobj" and stems([root.head.text]) & MOTION:
-        return root.head, f"'{root.head.text}' it"
-    return None, f"a {dep or 'loose'} of the sentence"
+        return root.head, f"'{root.head.text}' it", None
+    return None, f"a {dep or 'loose'} of the sentence", None
 
 
 def _claim(anchor, entity_tokens: set[int]) -> list:
@@ -143,9 +145,11 @@ class Support:
         span = source_doc.char_span(at, at + len(name), alignment_mode="expand")
         if span is None:
             return Verdict(False, "not in its source")
-        anchor, how = _anchor(span.root, kind)
+        anchor, how, repeat = _anchor(span.root, kind)
         if anchor is None:
             return Verdict(False, how)
+        if repeat and f"{repeat} {name.lower()}" not in candidate.lower():
+            return Verdict(False, f"{how} places nothing")
         claim = _claim(anchor, {t.i for t in span})
         if kind == "date" and _STATISTIC.search(clause := _clause_text(anchor)):
             return Verdict(False, f"dates a statistic: {clause[:60]}")
