@@ -38,7 +38,7 @@ def support(tagger):
      "Migrant workers built new roads in Guangdong.", True),
     # a name that modifies another noun places that noun, not the candidate's subject
     ("urbanization of china in Hollywood", "Hollywood", "place", HOLLYWOOD, False),
-    ("film studios in Hollywood", "Hollywood", "place", HOLLYWOOD, True),
+    ("business studios in Hollywood", "Hollywood", "place", HOLLYWOOD, True),
     # the subject of its clause: Beijing is the capital, not the scene of urbanization
     ("urbanization of china in Beijing", "Beijing", "place",
      "Beijing is the capital, while Shanghai is the most populous city by urban area.", False),
@@ -53,10 +53,15 @@ def support(tagger):
     # the candidate's core, not its objects: Russia launched a satellite; no astronaut repairs one there
     ("an astronaut repairing a satellite in Russia", "Russia", "place",
      "Russia launched the first artificial satellite, Sputnik 1, in 1957.", False),
-    ("a rocket launched a satellite in Russia", "Russia", "place",
+    ("the first artificial satellite launched in Russia", "Russia", "place",
      "Russia launched the first artificial satellite, Sputnik 1, in 1957.", True),
-    # a place the source does not hold at all
+    # a place the source does not hold at all; a source about something else that holds the place
     ("the fall of the Berlin Wall in Rome", "Rome", "place", WALL, False),
+    ("the fall of the Berlin Wall in Rome", "Rome", "place", "The fall of the Roman Empire began in Rome.", False),
+    ("the fall of the Roman Empire in Rome", "Rome", "place", "The fall of the Roman Empire began in Rome.", True),
+    # life dates in parentheses date no scene
+    ("Hokusai carving a woodblock print, 1760", "1760", "date",
+     "The Great Wave is a woodblock print by Hokusai (1760–1849), carved in 1831.", False),
 ])
 def test_a_place_or_date_holds_only_where_its_source_binds_it_to_the_candidate(
         support, candidate, entity, kind, source, holds):
@@ -135,3 +140,23 @@ def test_the_papers_topic_opens_with_three_true_different_candidates(paper_topic
                 kind = "place" if e["kind"] == "spatial" else "date"
                 assert any(support.check(c["text"], e["text"], kind, s).holds for s in sources), (c["text"], e)
     assert not any(w in " ".join(texts) for w in ("Hollywood", "India", "at dusk, in Beijing"))
+
+
+def test_the_truth_rule_is_precise_on_the_labelled_pairs(support):
+    """benchmarks/data/support_pairs.tsv: 312 (candidate, source) pairs labelled by a helper session before the rule
+    ran on them. Precision at least 0.95 (issue 39) overall and on the held-out even half; the rule it replaced,
+    "named in the source", is 0.44."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "support_precision.py"
+    spec = importlib.util.spec_from_file_location("support_precision", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.read_pairs()
+    accepted = [support.check(r["candidate"], r["entity"], r["kind"], r["source"]).holds for r in rows]
+    truth = [r["label"] == "y" for r in rows]
+    precision, recall, n = bench.rates(accepted, truth)
+    assert len(rows) >= 150 and n >= 30 and precision >= 0.95, (precision, recall, n)
+    held_out = [i for i, r in enumerate(rows) if int(r["id"]) % 2 == 0]
+    assert bench.rates([accepted[i] for i in held_out], [truth[i] for i in held_out])[0] >= 0.95

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from creative_painting.extension.support import _STATISTIC
+from creative_painting.extension.support import _STATISTIC, parenthesised
 
 KEEP = {"nsubj", "nsubjpass", "aux", "auxpass", "neg", "dobj", "attr", "acomp", "xcomp", "prep", "agent", "dative",
         "oprd", "prt", "advmod", "npadvmod"}
@@ -23,7 +23,8 @@ NAMING = {"called", "known", "named", "termed", "defined", "refers", "refer", "r
           "describes", "described", "classified", "considered", "regarded", "spelled", "romanized", "abbreviated"}
 STATIC = {"located", "situated", "lies", "lie", "lay", "borders", "bordered", "surrounded", "governed", "divided",
           "has", "have", "had", "includes", "included", "contains", "contained", "consists", "comprises", "covers",
-          "covered", "spans", "spanned", "extends", "extended", "features", "remains", "remained", "became", "become"}
+          "covered", "spans", "spanned", "extends", "extended", "features", "remains", "remained", "became", "become",
+          "constitutes", "constitute", "distinguished", "belongs", "belong", "represents", "represent"}
 GENERIC = {"city", "town", "country", "region", "river", "island", "state", "province", "capital", "port", "area"}
 _YEAR = re.compile(r"^(?:1\d{3}|20\d{2})s?$")
 
@@ -48,23 +49,11 @@ def _drop(token) -> bool:
     return bool(_STATISTIC.search(" ".join(t.text for t in words)))
 
 
-def _parenthesised(doc) -> set[int]:
-    inside, depth = set(), 0
-    for t in doc:
-        if t.text in "([":
-            depth += 1
-        if depth:
-            inside.add(t.i)
-        if t.text in ")]":
-            depth = max(0, depth - 1)
-    return inside
-
-
 def main_clauses(doc, title: str = "") -> list[Clause]:
     """The clause of the sentence's root verb and of each verb joined to it ("... and spread to ...")."""
     heads = [t for t in doc if t.dep_ == "ROOT" and t.pos_ in ("VERB", "AUX")]
     heads += [c for h in heads for c in h.children if c.dep_ == "conj" and c.pos_ == "VERB"]
-    hidden = _parenthesised(doc)
+    hidden = parenthesised(doc)
     found = []
     for verb in heads:
         subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
@@ -102,7 +91,8 @@ def main_clauses(doc, title: str = "") -> list[Clause]:
 
 def _absolute(token) -> bool:
     """"with the Huangpu River bisecting the city": a second scene inside the first, left out."""
-    return token.lower_ == "with" and any(t.pos_ == "VERB" for t in token.subtree if t is not token)
+    return token.lower_ == "with" and any(c.dep_ == "pcomp" and any(g.dep_ == "nsubj" for g in c.children)
+                                          for c in token.children)
 
 
 def _defined_action(verb):
@@ -131,4 +121,5 @@ def _text(doc, kept: list[int], subject, title: str) -> str:
         adjacent = n + 1 < len(kept) and kept[n + 1] == i + 1
         out.append(word + (t.whitespace_ if adjacent else " "))
     text = re.sub(r"\s+([,.;:])", r"\1", "".join(out)).strip(" ,;:-—")
-    return re.sub(r",\s*,", ",", text).rstrip(".").strip()
+    text = re.sub(r",\s*,", ",", text).rstrip(".").strip()
+    return re.sub(r"(?:[\s,]+(?:and|or|but|nor|as well as|such as))+$", "", text)  # a list cut short

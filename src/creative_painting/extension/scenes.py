@@ -180,7 +180,7 @@ class SceneComposer:
         clause whose subject "It" became the article's title is about that place: the sentence's own subject."""
         checked = [e for e in entities if (e.kind == "spatial" or _is_date(e))
                    and not (titled and e.text.lower() == source.title.lower())]
-        return not self.support.unsupported(text, checked, [source.text], topic)
+        return not self.support.unsupported(text, checked, [source.text], topic, title=source.title if titled else "")
 
     def clause_scenes(self, topic: str, sources: list[Source]) -> list[Candidate]:
         """Each relevant sentence's main clauses that show a concrete thing, or named people or things doing something

@@ -10,9 +10,10 @@ source's parse binds it to what the candidate shows:
    motion ("crossed the Alps"). Anything else ("after India", "for", "bordering") places nothing;
    A candidate that repeats the sentence's own preposition ("after 1979") says what the sentence says;
 2. what it is bound to, the claim, is that noun (with its clause when it is a subject) or that verb's clause;
-3. the candidate's core, its head noun or verb and the verb's subject, must be in the claim (stems, so
+3. most of the candidate's words are in the source (`COVERAGE`): "the fall of the Berlin Wall in Rome" is not
+   told by a sentence about the fall of Rome; and the candidate's core, its head noun or verb and the verb's subject, must be in the claim (stems, so
    "harvest" is "harvesting");
-4. a date that dates a statistic ("in 2025 ... 19 %") dates no scene.
+4. a date that dates a statistic ("in 2025 ... 19 %") dates no scene, nor does one in parentheses (life dates).
 Measured on the labelled pairs of `benchmarks/data/support_pairs.tsv` (`benchmarks/support_precision.py`).
 """
 
@@ -29,6 +30,9 @@ DATE_PREPOSITIONS = {"in", "on", "at", "during", "since", "by", "until", "till",
                      "throughout", "of", "between"}
 MOTION = {"visit", "cross", "reach", "enter", "climb", "sail", "tour", "settl", "invad", "conquer", "explor",
           "travers", "occupi", "liber", "flood", "hit", "struck", "strike", "devast", "ravag"}
+COVERAGE = 0.7  # share of the candidate's content words that its source must hold (set on the odd-numbered pairs)
+ARTISTIC = {"dawn", "dusk", "morning", "light", "night", "rainy", "afternoon", "evening", "sunrise", "sunset",
+            "winter", "summer", "spring", "autumn"}  # a time of day or a season: a painter's choice, not a claim
 ARGUMENTS = {"nsubj", "nsubjpass", "dobj", "attr", "oprd", "appos"}  # a noun's part in its verb's clause
 _STATISTIC = re.compile(r"%|\bpercent|\bper cent|\bmillion|\bbillion|\bthousand|\bpopulation|\bGDP\b|\bpopulous|"
                         r"\baccount(?:s|ed)? for\b|\brank(?:s|ed)?\b|\bestimated\b|\binhabitants\b", re.IGNORECASE)
@@ -57,9 +61,16 @@ class Verdict:
 
 
 def _heads(verb) -> list:
-    """A clause's heads: the verb, its subject, object or attribute, and the verb it hands on to ("grew to be")."""
+    """A clause's heads: the verb, its subject, object or attribute, and the verb it hands on to ("grew to be"). A
+    relative clause's subject is its antecedent: "The Black Death was a plague pandemic [that occurred in Europe]"."""
     heads = [verb] + [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass", "dobj", "attr", "xcomp", "oprd")]
-    return heads + [c for h in heads[1:] if h.dep_ == "xcomp" for c in _heads(h)[1:]]
+    heads += [c for h in heads[1:] if h.dep_ == "xcomp" for c in _heads(h)[1:]]
+    if verb.dep_ in ("relcl", "acl") and verb.head is not verb:
+        antecedent = verb.head
+        heads.append(antecedent)
+        if antecedent.dep_ == "attr":  # "X was a Y that ...": X too
+            heads += [c for c in antecedent.head.children if c.dep_ in ("nsubj", "nsubjpass")]
+    return heads
 
 
 def _clause_text(token) -> str:
@@ -129,22 +140,43 @@ def _core(doc, entity: str) -> set[str]:
     return core
 
 
+def parenthesised(doc) -> set[int]:
+    """Indices of the tokens inside brackets."""
+    inside, depth = set(), 0
+    for t in doc:
+        if t.text in "([":
+            depth += 1
+        if depth:
+            inside.add(t.i)
+        if t.text in ")]":
+            depth = max(0, depth - 1)
+    return inside
+
+
 class Support:
     """`check(candidate, entity, kind, source)`: is this place ("place") or date ("date") of the candidate bound, in
     its source sentence, to what the candidate shows?"""
 
-    def __init__(self, nlp):
-        self.nlp = nlp
+    def __init__(self, nlp, coverage: float = COVERAGE):
+        self.nlp, self.coverage = nlp, coverage
 
-    def check(self, candidate: str, entity: str, kind: str, source: str) -> Verdict:
+    def check(self, candidate: str, entity: str, kind: str, source: str, title: str = "") -> Verdict:
+        """`title`: the article the source is from, whose name a clause may have put for its "It"."""
         name = entity.removeprefix("the ").removeprefix("The ")
         at = source.lower().find(name.lower())
         if at < 0:
             return Verdict(False, "not in its source")
+        rest = re.sub(re.escape(name), " ", candidate, flags=re.IGNORECASE)
+        words = stems(w for w in re.findall(r"[\w'-]+", rest) if w.lower() not in ARTISTIC)
+        covered = words & stems(re.findall(r"[\w'-]+", f"{title} {source}"))
+        if words and len(covered) < self.coverage * len(words):
+            return Verdict(False, f"the source is about something else: {', '.join(sorted(words - covered))}")
         cand_doc, source_doc = self.nlp.pipe([candidate, source])
         span = source_doc.char_span(at, at + len(name), alignment_mode="expand")
         if span is None:
             return Verdict(False, "not in its source")
+        if span.start in parenthesised(source_doc):
+            return Verdict(False, "in parentheses: an aside (a life's dates, another name)")
         anchor, how, repeat = _anchor(span.root, kind)
         if anchor is None:
             return Verdict(False, how)
@@ -159,13 +191,13 @@ class Support:
             return Verdict(False, f"{how}, not {', '.join(sorted(core)) or 'the candidate'}")
         return Verdict(True, f"{how}: {', '.join(sorted(shared))}")
 
-    def unsupported(self, candidate: str, entities, sources: list[str], topic: str) -> list[str]:
+    def unsupported(self, candidate: str, entities, sources: list[str], topic: str, title: str = "") -> list[str]:
         """The places and dates of a candidate that no source binds to it (those of the topic are the user's)."""
         wrong = []
         for e in entities:
             if e.text.lower() in topic.lower():
                 continue
             kind = "place" if e.kind == "spatial" else "date"
-            if not any(self.check(candidate, e.text, kind, s).holds for s in sources):
+            if not any(self.check(candidate, e.text, kind, s, title).holds for s in sources):
                 wrong.append(e.text)
         return wrong
