@@ -247,6 +247,10 @@ def test_extend_returns_scores_entities_and_sources(studio):
     for c in found:
         for e in c["entities"]:
             assert c["text"][e["start"]:e["end"]] == e["text"] and e["kind"] in ("spatial", "temporal")
+        # each scene's source sentence, with its places and dates marked where they stand in it
+        assert c["origin"] == (c["source"].get("from") or c["text"])
+        for e in c["origin_entities"]:
+            assert c["origin"][e["start"]:e["end"]] == e["text"]
     with pytest.raises(UserError, match="must not be empty"):
         studio.extend("   ")
 
@@ -279,3 +283,19 @@ def test_a_job_is_named_by_its_number(studio, value):
         studio.job(value)
     with pytest.raises(UserError, match="a job is named by its number"):
         studio.cancel(value)
+
+
+def test_the_extensions_table_shows_each_scenes_source_with_its_places_and_dates_marked():
+    from creative_painting.studio.ui import candidates_table
+
+    origin = "Migrant workers built new roads across Guangdong in the 1990s."
+    scene = {"text": "Migrant workers built new roads across Guangdong", "score": 1.0, "tfidf": 0.1, "cosine": 0.5,
+             "paintability": 0.9, "source": {"kind": "scene", "title": "Guangdong"}, "origin": origin,
+             "entities": [{"text": "Guangdong", "kind": "spatial", "start": 39, "end": 48}],
+             "origin_entities": [{"text": "Guangdong", "kind": "spatial", "start": 39, "end": 48},
+                                 {"text": "the 1990s", "kind": "temporal", "start": 52, "end": 61}]}
+    table = candidates_table("urbanization of china", [scene])
+    assert ("from: Migrant workers built new roads across <mark class=\"entity spatial\" title=\"spatial\">Guangdong"
+            "</mark> in <mark class=\"entity temporal\" title=\"temporal\">the 1990s</mark>.") in table
+    plain = candidates_table("t", [{**scene, "origin": scene["text"]}])  # a retrieved sentence is its own source
+    assert "from:" not in plain

@@ -146,8 +146,11 @@ class Studio:
         with self._extender_lock, self._pausing_painter():
             extender.settings.top = top
             results = extender.extend(topic)
-        return [{**r.to_json(), "entities": [{"text": e.text, "kind": e.kind, "start": e.start, "end": e.end}
-                                              for e in r.entities]} for r in results]
+            # the sentence each scene rests on, with its places and dates marked, so a reader can check them
+            origins = [r.candidate.origin or r.candidate.text for r in results]
+            marks = extender.tagger.tag(origins)
+        return [{**r.to_json(), "entities": _spans(r.entities), "origin": origin, "origin_entities": _spans(ents)}
+                for r, origin, ents in zip(results, origins, marks, strict=True)]
 
     @contextmanager
     def _pausing_painter(self) -> Iterator[None]:
@@ -334,6 +337,10 @@ def png_parameters(path: str | Path) -> dict[str, Any]:
         request["template"] = template
     return {"request": request, "caption": meta.get("caption"), "model": meta.get("model"),
             "software": meta.get("software")}
+
+
+def _spans(entities) -> list[dict[str, Any]]:
+    return [{"text": e.text, "kind": e.kind, "start": e.start, "end": e.end} for e in entities]
 
 
 def highlight_entities(text: str, entities: list[dict[str, Any]]) -> str:

@@ -52,7 +52,10 @@ def candidates_table(topic: str, candidates: list[dict[str, Any]]) -> str:
     rows = []
     for i, c in enumerate(candidates, 1):
         source = c["source"]["kind"] + (f": {html.escape(c['source']['title'])}" if c["source"].get("title") else "")
-        rows.append(f"<tr><td class=num>{i}</td><td>{highlight_entities(c['text'], c['entities'])}</td>"
+        origin = ""
+        if c.get("origin") and c["origin"] != c["text"]:  # what a composed scene rests on, its places and dates marked
+            origin = f"<br><small class=origin>from: {highlight_entities(c['origin'], c['origin_entities'])}</small>"
+        rows.append(f"<tr><td class=num>{i}</td><td>{highlight_entities(c['text'], c['entities'])}{origin}</td>"
                     f"<td class=num>{c['score']:.3f}</td><td class=num>{c['tfidf']:.3f}</td>"
                     f"<td class=num>{c['cosine']:.3f}</td><td class=num>{c['paintability']:.2f}</td>"
                     f"<td class=num>{len(c['entities'])}</td><td>{source}</td></tr>")
