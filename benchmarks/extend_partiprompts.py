@@ -75,7 +75,7 @@ def main() -> None:
     # the default since composed scenes: scene scoring over retrieved sentences and scenes composed from them
     extenders["scene + composed scenes (default)"] = Extender(index, tfidf, embedder, tagger,
                                                               settings=ExtendSettings(top=10, scoring="scene"),
-                                                              composer=SceneComposer(embedder, tagger.parser()))
+                                                              composer=SceneComposer(embedder, tagger))
     for extender in extenders.values():
         extender.extend("warm up the models")
 

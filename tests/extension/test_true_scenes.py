@@ -33,6 +33,7 @@ def support(tagger):
 @pytest.mark.parametrize(("candidate", "entity", "kind", "source", "holds"), [
     # a preposition that places nothing: "after India" compares populations
     ("urbanization of china in India", "India", "place", INDIA, False),
+    ("the world's populous country in India", "India", "place", INDIA, False),  # its words, but "in", not "after"
     ("a country after India", "India", "place", INDIA, True),  # the sentence's own words: true as it says them
     ("Migrant workers built roads in Guangdong", "Guangdong", "place",
      "Migrant workers built new roads in Guangdong.", True),
@@ -46,6 +47,7 @@ def support(tagger):
      "The Port of Shenzhen is the world's fourth-busiest container port.", True),
     # a date of a statistic dates no scene; the date of the event does
     ("urbanization of china with wide geographical area, 2025", "2025", "date", ECONOMY, False),
+    ("China accounted for the global economy, 2025", "2025", "date", ECONOMY, False),  # its words; 2025 dates a share
     ("construction of the Berlin Wall, 1961", "1961", "date", WALL, True),
     # the heads of the clause, not any of its words: 1959 dates Luna 2's touching, 1969 the landing
     ("the first moon landing, 1959", "1959", "date", MOON, False),
