@@ -173,6 +173,65 @@ def score(folder: Path = FOLDER) -> None:
               f"{f'{placed}/{n} = {100 * placed / n:.0f} %':>22s}")
 
 
+def adds_element(topic: str, text: str, sources: list[str], places: list[str]) -> bool:
+    """Proxy of the rubric's "adds": a content word beyond the topic's own, a place, a date and a time of day,
+    that its source sentences hold ("left-behind children" from a sentence about them)."""
+    import re
+
+    from creative_painting.extension.support import ARTISTIC, stems
+
+    rest = text
+    for name in places:
+        rest = rest.replace(name, " ")
+    words = {w for w in re.findall(r"[A-Za-z][\w'-]+", rest) if w.lower() not in ARTISTIC}
+    own = stems(re.findall(r"[\w'-]+", topic))
+    return bool((stems(words) - own) & stems(re.findall(r"[\w'-]+", " ".join(sources))))
+
+
+def spread(embedder, topic: str, texts: list[str]) -> float:
+    """Proxy of "different scenes": mean pairwise 1 - cosine of the top 3 once the topic's own words are removed."""
+    import re
+
+    words = set(re.findall(r"\w+", topic.lower()))
+    bare = [" ".join(w for w in re.findall(r"[\w'-]+", t) if w.lower() not in words) or "-" for t in texts]
+    if len(bare) < 2:
+        return 0.0
+    v = embedder.encode(bare)
+    pairs = [(i, j) for i in range(len(bare)) for j in range(i + 1, len(bare))]
+    return sum(1 - float(v[i] @ v[j]) for i, j in pairs) / len(pairs)
+
+
+def proxies(files: list[Path]) -> None:
+    """The automatic proxies of each run, guarded by tests, never tuned on a judged set: the share of candidates
+    that add a source element, the spread of each topic's top 3, and the share of places and dates the truth
+    rule (extension/support.py) finds bound by a source."""
+    import json
+
+    from creative_painting.extension.embedding import load_embedder
+    from creative_painting.extension.entities import EntityTagger, is_real_date
+    from creative_painting.extension.support import Support
+
+    embedder, tagger = load_embedder(), EntityTagger()
+    support = Support(tagger.parser())
+    print(f"{'system':8s} {'candidates':>10s} {'adds':>6s} {'spread':>7s} {'places+dates':>12s} {'bound':>6s}")
+    for file in files:
+        rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines()]
+        by_topic: dict[str, list[str]] = {}
+        adds = found = bound = 0
+        for r, ents in zip(rows, tagger.tag([r["text"] for r in rows]), strict=True):
+            sources = [s.split("] ", 1)[-1] for s in r["sources"]]
+            marked = [e for e in ents if (e.kind == "spatial" or is_real_date(e.text))
+                      and e.text.lower() not in r["topic"].lower()]
+            adds += adds_element(r["topic"], r["text"], sources, [e.text for e in marked])
+            by_topic.setdefault(r["topic"], []).append(r["text"])
+            if r["kind"] != "wikipedia":  # a retrieved sentence is its own source
+                found += len(marked)
+                bound += len(marked) - len(support.unsupported(r["text"], marked, sources, r["topic"]))
+        gaps = [spread(embedder, t, texts) for t, texts in by_topic.items()]
+        print(f"{rows[0]['system']:8s} {len(rows):10d} {adds / len(rows):6.2f} {sum(gaps) / len(gaps):7.3f} "
+              f"{found:12d} {bound / max(1, found):6.2f}")
+
+
 def score2(folder: Path) -> None:
     """Rates by extension_rubric_2.md: good, adds, and per topic: passes (>= 2 good of 3) and tells a story (>= 2
     good, adding an element, and the group judged to hold >= 2 different scenes)."""
@@ -186,6 +245,7 @@ def score2(folder: Path) -> None:
     group_system = {r["group"]: r["system"] for r in read("groups_key.tsv")}
     group_items = {r["group"]: r["items"].split(",") for r in read("groups.tsv")}
     systems = sorted({s for r in key.values() for s in r["systems"].split(",")})
+    topics = {r["topic"] for r in key.values()}  # a topic a system gave nothing for counts, and fails
     print(f"{'system':8s} {'good':>5s} {'relevant':>8s} {'concrete':>8s} {'true':>5s} {'adds':>5s} {'place':>6s} "
           f"{'topics >=2 good':>16s} {'topics telling a story':>23s}")
     for system in systems:
@@ -200,7 +260,7 @@ def score2(folder: Path) -> None:
         passing = sum(sum(judged[i]["good"] for i in group_items[g]) >= 2 for g in groups)
         story = sum(sum(judged[i]["good"] and judged[i]["adds"] for i in group_items[g]) >= 2 and different[g] >= 2
                     for g in groups)
-        n = len(groups)
+        n = len(topics)
         print(f"{system:8s} {share('good'):>5s} {share('relevant'):>8s} {share('concrete'):>8s} {share('true'):>5s} "
               f"{share('adds'):>5s} {share('place_or_time'):>6s} {f'{passing}/{n} = {100 * passing / n:.0f} %':>16s} "
               f"{f'{story}/{n} = {100 * story / n:.0f} %':>23s}")
@@ -208,7 +268,7 @@ def score2(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["sheet", "score", "run", "merge", "score2"])
+    parser.add_argument("step", choices=["sheet", "score", "run", "merge", "score2", "proxies"])
     parser.add_argument("files", nargs="*", type=Path, help="merge: the runs' JSON lines")
     parser.add_argument("--system", default="now", help="run: the system's name in the key")
     parser.add_argument("--out", type=Path, help="run: where its JSON lines go")
@@ -223,6 +283,8 @@ def main() -> None:
         merge(args.files, args.folder)
     elif args.step == "score2":
         score2(args.folder)
+    elif args.step == "proxies":
+        proxies(args.files)
     else:
         score(args.folder)
 
