@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from creative_painting.extension.support import _STATISTIC, parenthesised
+from creative_painting.extension.support import STATISTIC, parenthesised
 
 KEEP = {"nsubj", "nsubjpass", "aux", "auxpass", "neg", "dobj", "attr", "acomp", "xcomp", "prep", "agent", "dative",
         "oprd", "prt", "advmod", "npadvmod"}
@@ -46,7 +46,7 @@ def _drop(token) -> bool:
     if any(re.search(r"\d", t.text) and not _YEAR.match(t.text) and not (t.i and t.nbor(-1).pos_ == "PROPN")
            for t in words):
         return True
-    return bool(_STATISTIC.search(" ".join(t.text for t in words)))
+    return bool(STATISTIC.search(" ".join(t.text for t in words)))
 
 
 def main_clauses(doc, title: str = "") -> list[Clause]:
