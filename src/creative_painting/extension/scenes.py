@@ -26,7 +26,7 @@ from creative_painting.extension.entities import Entity, EntityTagger, is_real_d
 from creative_painting.extension.support import Support
 
 RELEVANT = 0.3  # `topic_relevance` of a sentence about the topic (MiniLM; set on pairs written for the tests)
-SETTING = 0.2  # `topic_relevance` of a sentence near enough to lend the topic a place, a date or things
+SETTING = 0.2  # `topic_relevance` of a sentence about the whole topic: a source of scenes, and a candidate itself
 RELATED = 0.25  # cosine of a thing with the topic, for it to appear in the topic's scene
 CONCRETE = 0.1  # Concreteness above which a noun phrase is a thing to paint (roads 0.30, population shift 0.00)
 TIMES_OF_DAY = ("at dawn", "in the morning light", "at dusk", "at night", "on a rainy afternoon", "in winter")
@@ -128,7 +128,7 @@ def _is_date(entity: Entity) -> bool:
 
 
 class SceneComposer:
-    """`compose(topic, sources, entities)`: true scenes of the topic's story, most relevant sources first."""
+    """`compose(topic, sources)`: true scenes of the topic's story, clause scenes first, most relevant sources first."""
 
     kind = "scene"
 
@@ -196,7 +196,8 @@ class SceneComposer:
         for (source, clause), rel, shown, ents in zip(clauses, relevance, things, self.tagger.tag(texts), strict=True):
             if (clause.copula and not clause.named) or clause.text.count(",") >= 3:
                 continue  # "A kitchen is a room ...": a definition ("The Port of Shenzhen is ...": a named thing); a list
-            if rel < RELEVANT or not (shown or (clause.named and not clause.static)) or not self._true(clause.text, ents, source, topic, clause.titled):
+            concrete = shown or (clause.named and not clause.static)
+            if rel < RELEVANT or not concrete or not self._true(clause.text, ents, source, topic, clause.titled):
                 continue
             scenes.append(Candidate(clause.text, self.kind, source.title, source.text, sources=(source.id,)))
         return scenes
