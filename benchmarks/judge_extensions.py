@@ -39,6 +39,13 @@ QUESTIONS = ("relevant", "concrete", "true", "place_or_time")
 QUESTIONS_2 = ("relevant", "concrete", "true", "adds", "place_or_time")  # extension_rubric_2.md
 
 
+def write_tsv(path: Path, header: list[str], rows: list[list]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, delimiter="\t")
+        out.writerow(header)
+        out.writerows(rows)
+
+
 def topics(path: Path = DATA / "extension_topics.txt") -> list[str]:
     lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
@@ -63,16 +70,10 @@ def sheet(folder: Path = FOLDER, topic_file: Path = DATA / "extension_topics.txt
                 proxies[name].append((float(rel), r.measures["paintability"], seconds))
     random.Random(seed).shuffle(rows)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "sheet.tsv", "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f, delimiter="\t")
-        out.writerow(["item", "topic", "candidate", "its sources"])
-        for i, row in enumerate(rows):
-            out.writerow([i, row["topic"], row["text"], row["sources"]])
-    with open(folder / "key.tsv", "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f, delimiter="\t")
-        out.writerow(["item", "system", "topic"])
-        for i, row in enumerate(rows):
-            out.writerow([i, row["system"], row["topic"]])
+    write_tsv(folder / "sheet.tsv", ["item", "topic", "candidate", "its sources"],
+              [[i, row["topic"], row["text"], row["sources"]] for i, row in enumerate(rows)])
+    write_tsv(folder / "key.tsv", ["item", "system", "topic"],
+              [[i, row["system"], row["topic"]] for i, row in enumerate(rows)])
     for name, values in proxies.items():
         rel, paint, secs = zip(*values, strict=True)
         print(f"{name:9s} relevance {sum(rel) / len(rel):.3f}  paintability {sum(paint) / len(paint):.3f}  "
@@ -114,31 +115,19 @@ def merge(files: list[Path], folder: Path, seed: int = 0) -> None:
     items = list(rows.values())
     random.Random(seed).shuffle(items)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "sheet.tsv", "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f, delimiter="\t")
-        out.writerow(["item", "topic", "candidate", "its sources"])
-        for i, row in enumerate(items):
-            out.writerow([i, row["topic"], row["text"], " || ".join(row["sources"])])
-    with open(folder / "key.tsv", "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f, delimiter="\t")
-        out.writerow(["item", "system", "topic", "systems"])
-        for i, row in enumerate(items):
-            out.writerow([i, row["systems"][0], row["topic"], ",".join(row["systems"])])
+    write_tsv(folder / "sheet.tsv", ["item", "topic", "candidate", "its sources"],
+              [[i, row["topic"], row["text"], " || ".join(row["sources"])] for i, row in enumerate(items)])
+    write_tsv(folder / "key.tsv", ["item", "system", "topic", "systems"],
+              [[i, row["systems"][0], row["topic"], ",".join(row["systems"])] for i, row in enumerate(items)])
     groups: dict[tuple[str, str], list[int]] = {}
     for i, row in enumerate(items):
         for system in row["systems"]:
             groups.setdefault((row["topic"], system), []).append(i)
     ordered = sorted(groups.items(), key=lambda kv: random.Random(f"{seed}{kv[0]}").random())
-    with open(folder / "groups.tsv", "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f, delimiter="\t")
-        out.writerow(["group", "topic", "items"])
-        for g, ((topic, _), members) in enumerate(ordered):
-            out.writerow([g, topic, ",".join(map(str, members))])
-    with open(folder / "groups_key.tsv", "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f, delimiter="\t")
-        out.writerow(["group", "system"])
-        for g, ((_, system), _) in enumerate(ordered):
-            out.writerow([g, system])
+    write_tsv(folder / "groups.tsv", ["group", "topic", "items"],
+              [[g, topic, ",".join(map(str, members))] for g, ((topic, _), members) in enumerate(ordered)])
+    write_tsv(folder / "groups_key.tsv", ["group", "system"],
+              [[g, system] for g, ((_, system), _) in enumerate(ordered)])
     print(f"{len(items)} candidates, {len(ordered)} groups -> {folder} (keys apart)")
 
 
