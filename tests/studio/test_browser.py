@@ -77,7 +77,7 @@ def test_topic_extend_tick_two_artists_paint_and_download(server, page):
     page.fill("#topic textarea", "urbanization of china")
     page.click("#extend")
     table = page.locator("#candidates table")
-    expect(table).to_be_visible()
+    expect(table).to_be_visible(timeout=60_000)  # the first Extend loads MiniLM, spaCy and the index
     rows = table.locator("tr")
     assert rows.count() > 2  # header + candidates
     assert table.locator("mark.entity.spatial").count() > 0  # places are highlighted by kind
