@@ -189,7 +189,7 @@ CASES = [
     ("extend-rewrite-many", ["extend", "x", "--rewrite", "1000"], "--rewrite", None),
     ("extend-rewrite-base-model", ["extend", "x", "--rewrite", "2", "--chat", "gemma"], "instruction model", None),
     ("extend-scoring-unknown", ["extend", "x", "--scoring", "best"], "--scoring", None),
-    ("paint-long-prompt-unknown", [*PAINT, "--long-prompt", "wrap"], "--long-prompt", None),
+    ("paint-long-prompt-unknown", [*PAINT, "--long-prompt", "wrap"], "long_prompt must be one of", None),
     ("shard-balance-nan", ["wikiart", "shard", "{wa}", "out", "--balance", "nan"], "finite", None),
     ("shard-size-huge", ["wikiart", "shard", "{wa}", "out", "--size", "100000"], "--size", None),
     ("shard-workers-negative", ["wikiart", "shard", "{wa}", "out", "--workers", "-1"], "--workers", None),

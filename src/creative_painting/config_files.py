@@ -90,7 +90,7 @@ def coerce(key: str, kind: Any, value: Any, where: str = "config: ") -> Any:
         if number is None:
             raise wrong
         if not math.isfinite(number):
-            raise UserError(f"{where}{key} must be a finite number, got {value!r}")
+            raise UserError(f"{where}{key} must be a finite number, got {number}")
         return number
     if kind is str:
         if isinstance(value, (list, dict, bool)) or value is None:

@@ -41,12 +41,12 @@ def test_all_formats_paint_the_same_pixels(tiny_dir, tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--model", "/no/such.ckpt"], "model file not found"),
-    (["--sampler", "heun"], "unknown sampler 'heun'"),
+    (["--sampler", "heun"], "sampler must be one of ddpm, ddim, plms, dpmpp-2m, euler-a, unipc, got 'heun'"),
     (["--width", "65"], "width must be a positive multiple of 8, got 65"),
     (["--steps", "0"], "steps must be at least 1"),
     (["--sampler", "plms", "--eta", "1"], "ddim only"),
-    (["--preset", "best"], "invalid choice"),
-    (["--steps", "many"], "invalid int value"),
+    (["--preset", "best"], "preset must be one of paper, fast, got 'best'"),
+    (["--steps", "many"], "steps must be an integer, got 'many'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tiny_dir, args, message, capsys):
     argv = ["paint", PROMPT, "--model", str(tiny_dir / "tiny.ckpt"), *args, "--no-progress"]

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from creative_painting.cli.main import main
-from creative_painting.errors import UserError
 from creative_painting.models.device import compile_for, place
 from creative_painting.models.graphs import CudaGraphs
 from creative_painting.painting import Cell, paint
@@ -60,10 +59,10 @@ def test_compile_without_a_compiler_is_one_line_before_anything(monkeypatch, tmp
     assert main(["paint", "x", "--compile", "--device", "cpu", "--out", str(tmp_path / "p")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "C++ compiler" in err and not (tmp_path / "p").exists()
-    with pytest.raises(UserError, match="backend must be one of torch, openvino, compile"):
-        from creative_painting.batch import BatchJob
-
-        BatchJob(prompts=["x"], backend="tensorrt").validate()
+    assert main(["batch", "--prompt", "x", "--backend", "tensorrt", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip()  # a job's backend: the same check as paint's, before the folder is claimed
+    assert len(err.splitlines()) == 1 and "backend must be one of torch, openvino, compile" in err
+    assert not (tmp_path / "b").exists()
 
 
 CHILD = r"""

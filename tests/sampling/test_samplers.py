@@ -10,7 +10,7 @@ import torch
 
 from creative_painting.errors import UserError
 from creative_painting.models.configs import bundled_configs
-from creative_painting.sampling import SAMPLERS, SamplingSettings, get_preset, get_sampler, sample
+from creative_painting.sampling import PRESETS, SAMPLERS, SamplingSettings, get_sampler, sample
 
 MU, S = 0.5, 0.3
 # diffusers applies float32 schedule coefficients; a wrong coefficient is off by ~1e-2.
@@ -145,7 +145,7 @@ def test_ddim_eta_zero_is_deterministic_and_eta_one_is_not():
 
 
 def test_paper_preset():
-    assert get_preset("paper") == SamplingSettings("ddim", 200, 5.0, 1.0, 512, 512)
+    assert PRESETS["paper"] == SamplingSettings("ddim", 200, 5.0, 1.0, 512, 512)
 
 
 @pytest.mark.parametrize(("settings", "message"), [
@@ -164,9 +164,9 @@ def test_bad_settings_are_user_errors(settings, message):
 
 
 def test_overrides_drop_the_presets_eta_for_samplers_without_one():
-    settings = get_preset("paper").with_overrides(sampler="plms", steps=None)
+    settings = PRESETS["paper"].with_overrides(sampler="plms", steps=None)
     assert settings.eta is None and settings.steps == 200
-    assert get_preset("paper").with_overrides(eta=0.0).eta == 0.0
+    assert PRESETS["paper"].with_overrides(eta=0.0).eta == 0.0
 
 
 def test_gaussian_reference_itself_is_right():

@@ -269,7 +269,7 @@ def test_a_job_that_would_not_fit_in_memory_is_refused_at_submission(studio, mon
 
     # At 512 px the tiny model's U-Net batch outweighs one image's decode from about 3 images on.
     request = {"prompts": ["a tree"], "steps": 1, "width": 512, "height": 512, "images": 16, "batch_size": 16}
-    eight = memory.estimate_bytes(studio.model, PaintSpec.from_json(request).settings(), 8)
+    eight = memory.estimate_bytes(studio.model, PaintSpec.check(request).settings(), 8)
     monkeypatch.setattr(memory, "free_bytes", lambda device: eight)
     with pytest.raises(UserError, match="512x512 at batch size 16 needs about .* use a batch size of 8 or less"):
         studio.submit(request)

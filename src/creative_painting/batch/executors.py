@@ -27,7 +27,7 @@ def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
     started several."""
     from creative_painting.painting.memory import check_memory
 
-    model = job.model_spec().load(device)
+    model = job.model_spec().validate().load(device)
     check_memory(model, spec.settings(), spec.batch_size, cells)
     return model
 
@@ -45,35 +45,40 @@ def paint_here(model, spec: PaintSpec, todo: list[Cell]) -> Iterator[tuple[list[
 class RayPainter:
     """A Ray Data actor: loads the model once, then paints the batches it is given."""
 
-    def __init__(self, spec: dict[str, Any], settings: dict[str, Any], long_prompt: str, threads: int):
-        import torch
+    def __init__(self, spec: dict[str, Any], settings: dict[str, Any], long_prompt: str, threads: int,
+                 batch_size: int):
+        import torch  # the driver checked the job; the worker, what only it knows: its device and memory, once
 
+        from creative_painting.errors import UserError
         from creative_painting.models.spec import ModelSpec
+        from creative_painting.painting.memory import check_memory
         from creative_painting.sampling import SamplingSettings
 
         if threads:
             torch.set_num_threads(threads)
-        self.model = ModelSpec(**spec).load()
-        self.settings, self.long_prompt = SamplingSettings(**settings), long_prompt
+        self.model = ModelSpec(**spec).validate().load()
+        self.settings, self.long_prompt, self.refused = SamplingSettings(**settings), long_prompt, ""
+        try:
+            check_memory(self.model, self.settings, batch_size, batch_size)
+        except UserError as error:  # e.g. too big for this worker's memory: the driver says it in one line
+            self.refused = str(error)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from creative_painting.painting import Cell, paint
+        from creative_painting.painting import Cell
+        from creative_painting.painting.painter import render
 
         marker = os.environ.get(CRASH_ONCE)
         if marker and not os.path.exists(marker):
             open(marker, "w").close()
             os._exit(1)  # a worker dying mid-job: Ray must retry its batch
-        from creative_painting.errors import UserError
-
-        jobs = [Cell.single(str(c), int(s), str(n))
-                for c, s, n in zip(batch["caption"], batch["seed"], batch["negative"], strict=True)]
-        try:
-            images = paint(self.model, jobs, self.settings, batch_size=len(jobs), long_prompt=self.long_prompt)
-        except UserError as error:  # e.g. too big for this worker's memory: the driver says it in one line
-            return {"id": batch["id"], "pixels": np.zeros((len(jobs), 0, 0, 3), np.uint8),
-                    "refused": np.array([str(error)] * len(jobs))}
+        cells = [Cell.single(str(c), int(s), str(n))
+                 for c, s, n in zip(batch["caption"], batch["seed"], batch["negative"], strict=True)]
+        if self.refused:
+            return {"id": batch["id"], "pixels": np.zeros((len(cells), 0, 0, 3), np.uint8),
+                    "refused": np.array([self.refused] * len(cells))}
+        images = render(self.model, cells, self.settings, batch_size=len(cells), long_prompt=self.long_prompt)
         return {"id": batch["id"], "pixels": np.stack([np.asarray(image) for image in images]),
-                "refused": np.array([""] * len(jobs))}
+                "refused": np.array([""] * len(cells))}
 
 
 def paint_on_ray(job: BatchJob, spec: PaintSpec, todo: list[Cell], *, address: str | None, actors: int | None,
@@ -99,7 +104,7 @@ def paint_on_ray(job: BatchJob, spec: PaintSpec, todo: list[Cell], *, address: s
         RayPainter, batch_size=spec.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
         fn_constructor_kwargs={"spec": asdict(replace(job.model_spec(), device=job.device if gpus else "cpu")),
                                "settings": asdict(spec.settings()), "long_prompt": spec.long_prompt,
-                               "threads": threads},
+                               "threads": threads, "batch_size": min(spec.batch_size, len(todo))},
         num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1))  # Ray Data restarts dead actors
     for batch in painted.iter_batches(batch_size=None, batch_format="numpy"):
         if batch["refused"][0]:

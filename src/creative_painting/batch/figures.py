@@ -59,9 +59,7 @@ def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: 
     from creative_painting.batch.runner import run_batch
     from creative_painting.files import claim_output_file, claim_resumable_dir
 
-    jobs = {name: job.validate() for name, job in figure_jobs(base, wikiart, extensions).items()}
-    for job in jobs.values():
-        job.spec()  # every input read and checked before anything is painted
+    jobs = {name: (job, job.spec()) for name, job in figure_jobs(base, wikiart, extensions).items()}  # checked, once
     claim_resumable_dir(out, "figures")
     done: dict[str, Any] = {}
     if wikiart:
@@ -72,6 +70,6 @@ def make_figures(base: BatchJob, out: Path, *, wikiart: str | None, extensions: 
     else:
         done["skipped"] = SKIPPED_WITHOUT_WIKIART
         log.warning(SKIPPED_WITHOUT_WIKIART)
-    for name, job in jobs.items():
-        done[name] = run_batch(job, out / name, progress=progress, **where)
+    for name, (job, spec) in jobs.items():
+        done[name] = run_batch(job, out / name, progress=progress, spec=spec, **where)
     return done

@@ -1,5 +1,5 @@
 """A batch job: a `PaintSpec` and where its prompts and artists come from (files, WikiArt's top:N), with the
-model that paints it. The job file's keys are the spec's (`seeds` are its images per cell) and the model's.
+model that paints it. The job file's keys are the spec's table (`seeds` are its images per cell) and the model's.
 
 Each cell's id hashes everything that decides its pixels (caption, negative, seed, settings, model), so a
 changed setting can never be mistaken for a finished cell.
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.models.spec import BACKENDS, ModelSpec
+from creative_painting.models.spec import ModelSpec
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.spec import MAX_BATCH_CELLS, PaintSpec
+from creative_painting.painting.spec import MAX_BATCH_CELLS, TABLE, PaintSpec
 from creative_painting.textfiles import read_texts
 
 
@@ -22,24 +22,23 @@ def cell_file(cell: Cell) -> str:
     return f"images/p{cell.row:05d}-a{cell.col:03d}-s{cell.image:02d}-{cell.id[:10]}.png"
 
 
-# The job-file keys that are the spec's and the model's, declared there (type and default), not again here.
-_SPEC_KEYS = ("seed", "template", "style", "genre", "year", "negative", "long_prompt", "preset", "sampler", "steps",
-              "scale", "eta", "width", "height", "batch_size")
-_MODEL_KEYS = tuple(f.name for f in fields(ModelSpec))
+def _keys() -> type:
+    """The job file's keys that are the spec's (its table: `images` are `seeds` here) and the model's, as they
+    declare them (type and default), not again here."""
+    spec = [(f.metadata.get("job", f.name), f.type, field(default=f.default)) for f in TABLE
+            if f.name not in _LISTS]
+    return make_dataclass("SpecKeys", [*spec, *((f.name, f.type, field(default=f.default)) for f in fields(ModelSpec))])
 
 
-def _keys_of(*owners: tuple[type, tuple[str, ...]]) -> type:
-    """A dataclass of the named fields of each owner, as the owner declares them."""
-    return make_dataclass("SpecKeys", [(f.name, f.type, field(default=f.default))
-                                       for owner, names in owners for f in fields(owner) if f.name in names])
+_LISTS = ("prompts", "artists")  # a job's own: lists, added to from files and flags
 
 
 @dataclass
-class BatchJob(_keys_of((PaintSpec, _SPEC_KEYS), (ModelSpec, _MODEL_KEYS))):
-    """YAML/TOML keys of a job file; `paint`-like flags override them. Besides the spec's keys (`seed`,
+class BatchJob(_keys()):
+    """YAML/TOML keys of a job file; `batch`'s flags override them. Besides the spec's keys (`seed`, `seeds`,
     `template`, `style`, `genre`, `year`, `negative`, `long_prompt`, the preset and its overrides, `batch_size`)
     and the model's (`model`, `config`, `device`, `dtype`, `backend`), a job says where its prompts and
-    artists come from and how many seeds each cell takes."""
+    artists come from."""
 
     prompts: list[str] = field(default_factory=list)
     prompts_file: str | None = None  # one prompt a line, or a .tsv/.csv whose `prompts_column` holds them
@@ -47,25 +46,20 @@ class BatchJob(_keys_of((PaintSpec, _SPEC_KEYS), (ModelSpec, _MODEL_KEYS))):
     artists: list[str] = field(default_factory=list)  # names; ["top:30"]: WikiArt's top 30 (from `wikiart` if given)
     artists_file: str | None = None
     wikiart: str | None = None  # a WikiArt SOURCE to rank top:N by (default: the shipped ArtGAN ranking)
-    seeds: int = 1  # images per prompt x artist, with seeds seed, seed + 1, ...
 
     def validate(self) -> BatchJob:
-        """What a job file can be checked for before its prompts are read: the spec's limits, the backend."""
-        if self.backend not in BACKENDS:
-            raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        self._spec((), ()).check_numbers()
+        """Nothing yet: `load_settings` has typed every key; `spec()` checks the job once its prompts are in."""
         return self
 
-    def _spec(self, prompts: tuple[str, ...], artists: tuple[str, ...]) -> PaintSpec:
-        return PaintSpec(prompts, artists, images=self.seeds, **{name: getattr(self, name) for name in _SPEC_KEYS})
-
     def spec(self) -> PaintSpec:
-        """The painting this job describes, its prompt and artist files read and checked: every limit, once."""
+        """The job's one check: its prompt and artist files read, every limit of the spec (as `paint`'s); the
+        model is checked where it loads (here, or on each Ray worker)."""
         artists = tuple(a for a in self.artist_list() if a is not None)
-        return self._spec(tuple(self.prompt_list()), artists).validate(max_images=MAX_BATCH_CELLS)
+        values = {f.name: getattr(self, f.metadata.get("job", f.name)) for f in TABLE if f.name not in _LISTS}
+        return PaintSpec(tuple(self.prompt_list()), artists, **values).validate(max_images=MAX_BATCH_CELLS)
 
     def model_spec(self) -> ModelSpec:
-        return ModelSpec(**{name: getattr(self, name) for name in _MODEL_KEYS})
+        return ModelSpec(**{f.name: getattr(self, f.name) for f in fields(ModelSpec)})
 
     def prompt_list(self) -> list[str]:
         prompts = list(self.prompts)

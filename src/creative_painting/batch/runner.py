@@ -48,16 +48,18 @@ def _clear(out: Path) -> None:
 
 
 def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str | None = None,
-              actors: int | None = None, threads: int = 1, overwrite: bool = False) -> dict[str, Any]:
+              actors: int | None = None, threads: int = 1, overwrite: bool = False,
+              spec: PaintSpec | None = None) -> dict[str, Any]:
     """Paint every cell of `job` not yet in `out`; returns counts, seconds and where the grids are.
 
     A folder holds one job: the same job resumes, and may grow; a job without some of the recorded cells is
     another job, refused, or replacing the previous one with `overwrite`.
 
     `ray`: None paints in this process; "" uses the Ray cluster of RAY_ADDRESS (or starts a local one); an
-    address connects to that cluster.
+    address connects to that cluster. `spec`: the job's, where the caller checked it (`figures`, every figure's
+    first), else checked here.
     """
-    spec = job.validate().spec()  # every input is read and checked before anything is written
+    spec = spec or job.spec()  # every input is read and checked, once, before anything is written
     cells = spec.cells(job.model, job.config)
     from creative_painting.wikiart.catalog import artist_notes
 

@@ -10,29 +10,14 @@ import dataclasses
 import json
 from pathlib import Path
 
-JOB_FLAGS = (  # each overrides the job file's key of the same name; None keeps the job's value
-    ("preset", str, "paper (DDIM eta 1, 200 steps, 512x512, scale 5; job default) or fast (dpmpp-2m, 25 steps)"),
-    ("sampler", str, "ddpm, ddim, plms, dpmpp-2m, euler-a or unipc (default: the preset's)"),
-    ("steps", int, "sampler steps (default: the preset's)"),
-    ("scale", float, "guidance scale (default: the preset's)"),
-    ("eta", float, "DDIM eta, 0 deterministic, 1 stochastic (default: the preset's)"),
-    ("width", int, "image width, a multiple of 8 (default: the preset's)"),
-    ("height", int, "image height, a multiple of 8 (default: the preset's)"),
-    ("seed", int, "first seed (job default 0)"),
-    ("seeds", int, "images per prompt x artist, seeds SEED, SEED+1, ... (job default 1)"),
-    ("batch-size", int, "images painted together (job default 4)"),
-    ("long-prompt", str, "captions over CLIP's 77 tokens: truncate (job default) or chunk, as paint's"),
-)  # and the model flags of `paint` (models/spec.py), overriding the job's keys of the same names
-MODEL_KEYS = ("model", "config", "device", "dtype", "backend")
-
 
 def _add_job_flags(p: argparse.ArgumentParser) -> None:
     """`paint`'s model and sampling flags, each overriding the job key of the same name; where to paint."""
     from creative_painting.models.spec import add_model_flags
+    from creative_painting.painting.spec import add_flags
 
     add_model_flags(p, overrides="job")
-    for flag, kind, text in JOB_FLAGS:
-        p.add_argument(f"--{flag}", type=kind, help=text)
+    add_flags(p, job_file=True)
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="paint on a Ray cluster (ADDRESS, or RAY_ADDRESS, or a local one); one actor per GPU")
     p.add_argument("--actors", type=int, help="Ray actors (default: one per GPU, else CPUs / --threads)")
@@ -49,10 +34,13 @@ def _where(args: argparse.Namespace) -> dict:
     return {"ray": args.ray, "actors": args.actors, "threads": args.threads}
 
 
-def _job_flags(args: argparse.Namespace) -> dict:
-    values = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _, _ in JOB_FLAGS}
-    values |= {key: getattr(args, key) for key in MODEL_KEYS}
-    return {k: v for k, v in values.items() if v is not None}
+def _job_flags(args: argparse.Namespace) -> list[str]:
+    """The flags given, as `key=value` overrides of the job file: read and checked as the file's keys, once."""
+    from creative_painting.models.spec import ModelSpec
+    from creative_painting.painting.spec import flag_values
+
+    values = flag_values(args, job_file=True) | {f.name: getattr(args, f.name) for f in dataclasses.fields(ModelSpec)}
+    return [f"{key}={value}" for key, value in values.items() if value is not None]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -76,10 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from creative_painting.batch import BatchJob, run_batch
     from creative_painting.config_files import load_settings
 
-    job = load_settings(args.job, args.overrides, cls=BatchJob) if args.job else BatchJob()
-    flags = _job_flags(args)
-    job = dataclasses.replace(job, **flags,
-                              prompts=job.prompts + (args.prompt or []), artists=job.artists + (args.artist or []))
+    job = load_settings(args.job, [*args.overrides, *_job_flags(args)], cls=BatchJob)
+    job = dataclasses.replace(job, prompts=job.prompts + (args.prompt or []), artists=job.artists + (args.artist or []))
     summary = run_batch(job, args.out, progress=not args.no_progress, overwrite=args.overwrite, **_where(args))
     if summary["rank"]:  # another process of `accelerate launch`: the main one reports for all
         return 0
@@ -108,9 +94,9 @@ def register_figures(sub: argparse._SubParsersAction) -> None:
 def run_figures(args: argparse.Namespace) -> int:
     from creative_painting.batch import BatchJob
     from creative_painting.batch.figures import TOPIC, make_figures
+    from creative_painting.config_files import load_settings
 
-    flags = _job_flags(args)
-    base = BatchJob(**flags)
+    base = load_settings(None, _job_flags(args), cls=BatchJob)
     extensions = []
     if args.extend is not None:
         from creative_painting.extension.pipeline import extensions_to_paint

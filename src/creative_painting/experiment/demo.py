@@ -105,11 +105,11 @@ def paint_pairs(model_path: str, artists, subjects, s: DemoSettings, *, sampler:
     """Every pair x `samples` seeds: (images, pairs, U-Net evaluations, seconds)."""
     from creative_painting.models import load_model
     from creative_painting.painting import Cell, paint
-    from creative_painting.sampling import SamplingSettings
+    from creative_painting.sampling import PRESETS
 
     model = load_model(model_path).eval()
-    settings = SamplingSettings(sampler=sampler, steps=steps or s.sample_steps, scale=5.0, eta=eta, width=s.size,
-                                height=s.size).validate()
+    settings = dataclasses.replace(PRESETS["paper"], sampler=sampler, steps=steps or s.sample_steps, eta=eta,
+                                   width=s.size, height=s.size)  # the paper's guidance scale; checked once, by `paint`
     pairs = [(a, j) for j in range(len(subjects)) for a in range(len(artists)) for _ in range(s.samples)]
     jobs = [Cell.single(caption(artists, subjects, a, j), seed=derive_seed(s.seed, "paint", k % s.samples))
             for k, (a, j) in enumerate(pairs)]

@@ -72,7 +72,7 @@ def add_model_flags(parser: argparse.ArgumentParser, *, overrides: str | None = 
         where = f"{overrides} default" if overrides else "default"
         text = HELP[field.name] + (model_note if field.name == "model" else "")
         parser.add_argument(f"--{field.name}", default=None if overrides else default,
-                            choices=BACKENDS if field.name == "backend" else None,
+                            metavar="{" + ",".join(BACKENDS) + "}" if field.name == "backend" else None,
                             help=text + (f" ({where} {default})" if default else ""))
     parser.add_argument("--compile", dest="backend", action="store_const", const="compile",
                         help="the U-Net through torch.compile: a minute or more to compile once per shape (cached "

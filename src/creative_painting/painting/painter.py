@@ -11,7 +11,7 @@ from PIL import Image
 from creative_painting.models import StableDiffusion
 from creative_painting.painting.captions import Cell
 from creative_painting.painting.memory import VAE_TILING_PIXELS, check_memory
-from creative_painting.painting.spec import check_long_prompt
+from creative_painting.painting.spec import LONG_PROMPTS, check_choice
 from creative_painting.sampling import SamplingSettings, get_sampler, guided_denoiser, sample
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def paint(model: StableDiffusion, jobs: list[Cell], settings: SamplingSettings, 
     """`render` with its inputs checked here (settings, `long_prompt`, memory), for callers that did not check
     them where they came in (a script, a Ray worker with its own memory); `options` as `render`'s."""
     settings.validate()
-    check_long_prompt(long_prompt)
+    check_choice("long_prompt", long_prompt, LONG_PROMPTS)
     check_memory(model, settings, batch_size, len(jobs))
     return render(model, jobs, settings, batch_size=batch_size, long_prompt=long_prompt, **options)
 

@@ -16,7 +16,6 @@ from creative_painting.models import StableDiffusion
 from creative_painting.painting.captions import Cell
 from creative_painting.painting.grid import make_grid
 from creative_painting.painting.images import save_png
-from creative_painting.painting.memory import check_memory
 from creative_painting.painting.painter import batches, render
 from creative_painting.painting.spec import PaintSpec
 
@@ -41,8 +40,8 @@ def paint_spec(
     overwrite: bool = False,
     on_step: Callable[[int, int], None] | None = None,
 ) -> PaintResult:
-    """Paint a validated spec (from `paint`, the studio or a trainer's validation) into one folder: its memory
-    is checked here, once, and nothing else is checked again on the way to the U-Net.
+    """Paint a checked spec (from `paint`, the studio or a trainer's validation) into one folder. The caller
+    checked it, and its memory with this model (`check_memory`), once: nothing is checked again here.
 
     Every cell uses the same seeds, so columns differ only by their artist (the paper's comparison); image k
     of a cell has seed `seed + k`. `out_dir` appears whole when everything is painted: its `paint.json` holds
@@ -53,7 +52,6 @@ def paint_spec(
     settings = spec.settings()
     out_dir = claim_output_dir(out_dir, "paint", overwrite=overwrite)
     cells = spec.cells(model.source)
-    check_memory(model, settings, spec.batch_size, len(cells))  # before the progress bar shows
     total = -(-len(cells) // spec.batch_size) * settings.steps  # the sampler steps once per batch
     done = 0
     with tqdm(total=total, desc="painting", unit="step", disable=not progress) as bar:

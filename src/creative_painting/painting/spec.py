@@ -2,7 +2,10 @@
 
 A `PaintSpec` is prompts x artists x images (seeds `seed`, `seed + 1`, ...), a sampling preset with its
 overrides, the caption's template and fields, and how a long caption is read. It is frozen.
-- `validate()` holds every limit, the same for every front end, and runs where the spec comes in.
+- Its fields are the one table of a painting's settings (type, default, help, choices, bounds), from which
+  come `paint`'s and `batch`'s flags (`add_flags`), a job file's keys, the studio's form and the API's keys.
+- `check(raw)` is the one check, as diffusers' `check_inputs`: a request as typed (flags, form, JSON) becomes a
+  checked spec in one call (a job file's, typed by `load_settings`, by `validate()`); nothing checks it again.
 - `cells()` gives the one cell type, each with an id: the hash of everything that decides its pixels.
 - `record()` is the one schema of what a picture was painted with. PNG text, paint.json, the batch manifest
   and the studio's gallery hold it, and `from_record` paints any of them again, exactly.
@@ -10,6 +13,7 @@ overrides, the caption's template and fields, and how a long caption is read. It
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import hashlib
 import json
@@ -20,8 +24,9 @@ from typing import Any
 from creative_painting import __version__
 from creative_painting.config_files import coerce
 from creative_painting.errors import UserError
-from creative_painting.painting.captions import DEFAULT_TEMPLATE, Cell, build_cells
-from creative_painting.sampling.presets import OVERRIDES, SamplingSettings, get_preset
+from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE, Cell, build_cells
+from creative_painting.sampling.presets import OVERRIDES, PRESETS, SamplingSettings
+from creative_painting.sampling.samplers import SAMPLERS
 from creative_painting.seeds import check_seed
 
 MAX_IMAGES_PER_CELL = 100  # seeds of one prompt x artist
@@ -32,34 +37,48 @@ MAX_BATCH_CELLS = 10_000_000
 LONG_PROMPTS = ("truncate", "chunk")
 
 
-def check_long_prompt(mode: str) -> str:
-    if mode not in LONG_PROMPTS:
-        raise UserError(f"long_prompt must be one of {', '.join(LONG_PROMPTS)}, got {mode!r}")
-    return mode
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> Any:
+    if value not in choices:
+        raise UserError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _field(default: Any, help: str, **meta: Any) -> Any:
+    """A row of the table; `meta`: `choices`, `bounds` (lo, hi), `job` and `flag` (its name there), `batch` (a flag
+    of `batch` too), `form=False` (not in the studio's form). A field without help is internal."""
+    return dataclasses.field(default=default, metadata={"help": help, **meta})
 
 
 @dataclass(frozen=True)
 class PaintSpec:
     """Prompts x artists x images with one preset and its overrides; `None` keeps the preset's value."""
 
-    prompts: tuple[str, ...]
-    artists: tuple[str, ...] = ()
-    style: str | None = None
-    genre: str | None = None
-    year: str | None = None
-    template: str | tuple[str, ...] | None = None  # one for every prompt, or one per prompt
-    negative: str = ""
-    preset: str = "paper"
-    sampler: str | None = None
-    steps: int | None = None
-    scale: float | None = None
-    eta: float | None = None
-    width: int | None = None
-    height: int | None = None
-    seed: int = 0
-    images: int = 1  # per cell, with seeds seed, seed + 1, ... (`batch` calls them `seeds`)
-    batch_size: int = 4
-    long_prompt: str = "truncate"  # or "chunk": every token of a long caption is read
+    prompts: tuple[str, ...] = _field((), "one row of the grid each", form=False)
+    artists: tuple[str, ...] = _field((), "one column each (repeatable)", flag="artist", form=False)
+    style: str | None = _field(None, "e.g. Post-Impressionism")
+    genre: str | None = _field(None, "e.g. landscape")
+    year: str | None = _field(None, "e.g. 1889")
+    template: str | tuple[str, ...] | None = _field(  # one for every prompt, or one per prompt
+        None, f"caption template; [...] parts are optional (default {DEFAULT_TEMPLATE!r}, with --extend "
+              f"{EXTENDED_TEMPLATE!r})")
+    negative: str = _field("", "negative prompt for classifier-free guidance")
+    preset: str = _field("paper", "; ".join(f"{name}: " + ", ".join(f"{k} {v}" for k, v in vars(s).items()
+                                                                   if v is not None) for name, s in PRESETS.items()),
+                         choices=tuple(PRESETS), batch=True)
+    sampler: str | None = _field(None, "the sampler", choices=tuple(SAMPLERS), batch=True)
+    steps: int | None = _field(None, "sampler steps", batch=True)
+    scale: float | None = _field(None, "guidance scale", batch=True)
+    eta: float | None = _field(None, "DDIM eta (0 deterministic, 1 stochastic)", batch=True)
+    width: int | None = _field(None, "image width in pixels, a multiple of 8", batch=True)
+    height: int | None = _field(None, "image height in pixels, a multiple of 8", batch=True)
+    seed: int = _field(0, "the first seed, shared by every cell so columns are comparable", batch=True)
+    images: int = _field(1, "images per cell, with seeds SEED, SEED+1, ...", bounds=(1, MAX_IMAGES_PER_CELL),
+                         job="seeds", batch=True)
+    batch_size: int = _field(4, "images painted together (more is faster on a GPU, needs more memory)",
+                             bounds=(1, MAX_BATCH_SIZE), batch=True, form=False)
+    long_prompt: str = _field("truncate", "captions over CLIP's 77 tokens: truncate (with a warning of what is "
+                                          "cut) or chunk (75-token chunks encoded apart and concatenated, as A1111)",
+                              choices=LONG_PROMPTS, batch=True, form=False)
     pad_batch_to: int | None = None  # a repaint's batch: the size of the batch its image was painted in
 
     def __post_init__(self) -> None:  # lists from a form, a job file or the command line: kept as tuples
@@ -70,9 +89,23 @@ class PaintSpec:
         if isinstance(self.prompts, str):
             object.__setattr__(self, "prompts", (self.prompts,))
 
+    @classmethod
+    def check(cls, raw: Any, *, max_images: int = MAX_GRID_IMAGES) -> PaintSpec:
+        """The one check of a request as typed (flags' text, a form's numbers, the API's JSON): unknown keys
+        and wrong types are one-line errors, never a crash; then every limit (`validate`)."""
+        if not isinstance(raw, dict):
+            raise UserError("a paint request must be a JSON object")
+        unknown = sorted(set(raw) - set(FIELDS))
+        if unknown:
+            raise UserError(f"unknown paint option {unknown[0]!r}; known: {', '.join(FIELDS)}")
+        if "prompts" not in raw:
+            raise UserError("a paint request needs prompts")
+        return cls(**{name: _coerce(name, value) for name, value in raw.items()}).validate(max_images)
+
     def settings(self) -> SamplingSettings:
-        """The preset with this spec's overrides (sampler, steps, scale, eta, width, height), checked."""
-        return get_preset(self.preset).with_overrides(**{k: getattr(self, k) for k in OVERRIDES}).validate()
+        """The preset with this spec's overrides (sampler, steps, scale, eta, width, height), checked by
+        `validate` when the spec came in."""
+        return PRESETS[self.preset].with_overrides(**{k: getattr(self, k) for k in OVERRIDES})
 
     def grid(self) -> list[Cell]:
         """One cell per prompt x artist, before seeds."""
@@ -83,34 +116,39 @@ class PaintSpec:
     def count(self) -> int:
         return len(self.prompts) * max(1, len(self.artists)) * self.images
 
-    def check_numbers(self) -> PaintSpec:
-        """The limits that need no prompt: sampling, batch, images, seeds (a job file before its prompts come)."""
-        self.settings()
-        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
-            raise UserError(f"batch_size must be in 1..{MAX_BATCH_SIZE}, got {self.batch_size}")
+    def validate(self, max_images: int = MAX_GRID_IMAGES) -> PaintSpec:
+        """Every limit, with one-line messages, before any model loads: the sampling settings, the table's
+        choices and bounds, seeds, then the prompts. `max_images` is the grid's bound where one process paints
+        it all; `batch` passes its own."""
+        for f in dataclasses.fields(self):
+            value, lo_hi, choices = getattr(self, f.name), f.metadata.get("bounds"), f.metadata.get("choices")
+            name = f.name + (f" ({f.metadata['job']})" if "job" in f.metadata else "")
+            if choices and value is not None:
+                check_choice(name, value, choices)
+            if lo_hi and not lo_hi[0] <= value <= lo_hi[1]:
+                raise UserError(f"{name} must be in {lo_hi[0]}..{lo_hi[1]}, got {value}")
+        self.settings().validate()
         if self.pad_batch_to is not None and not 1 <= self.pad_batch_to <= self.batch_size:
             raise UserError(f"pad_batch_to must be in 1..batch_size ({self.batch_size}), got {self.pad_batch_to}")
-        if not 1 <= self.images <= MAX_IMAGES_PER_CELL:
-            raise UserError(f"images (seeds) must be in 1..{MAX_IMAGES_PER_CELL} per cell, got {self.images}")
-        check_long_prompt(self.long_prompt)
         check_seed(self.seed, "seed")
         check_seed(self.seed + self.images - 1, "seed + images (seeds) - 1")
-        return self
+        return self.with_prompts(self.prompts, self.template, max_images)
 
-    def validate(self, max_images: int = MAX_GRID_IMAGES) -> PaintSpec:
-        """Every limit, with one-line messages, before any model loads. `max_images` is the grid's bound where
-        one process paints it all; `batch` passes its own."""
-        self.check_numbers()
-        longest = max((len(p) for p in self.prompts), default=0)
+    def with_prompts(self, prompts: list[str] | tuple[str, ...], template: Any,
+                     max_images: int = MAX_GRID_IMAGES) -> PaintSpec:
+        """This spec with other prompts (`--extend`'s), checking what prompts decide: their length, the grid,
+        the count; the rest was checked when the spec came in."""
+        spec = dataclasses.replace(self, prompts=tuple(prompts), template=template)
+        longest = max((len(p) for p in spec.prompts), default=0)
         if longest > MAX_PROMPT_CHARS:
             raise UserError(f"a prompt of {longest:,} characters is more than {MAX_PROMPT_CHARS:,}; "
                             "CLIP reads 77 tokens (about 300 characters), --long-prompt chunk all of them")
-        self.grid()  # empty prompts or artists, templates that do not match the prompts
-        if self.count() > max_images:
-            raise UserError(f"{self.count():,} images (prompts x artists x images) is more than {max_images:,} in one "
+        spec.grid()  # empty prompts or artists, templates that do not match the prompts
+        if spec.count() > max_images:
+            raise UserError(f"{spec.count():,} images (prompts x artists x images) is more than {max_images:,} in one "
                             + ("request; use `creative-painting batch` for large jobs" if max_images == MAX_GRID_IMAGES
                                else "job; split the job"))
-        return self
+        return spec
 
     def cells(self, model: str = "", config: str | None = None) -> list[Cell]:
         """Every prompt x artist x seed, in that order; each id hashes caption, negative, seed, settings and model."""
@@ -140,22 +178,10 @@ class PaintSpec:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> PaintSpec:
         """The one-image spec that paints a recorded picture again, bit for bit (its batch padded as it was)."""
-        return cls.from_json(request_of(record))
+        return cls.check(request_of(record))
 
     def to_json(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_json(cls, data: Any) -> PaintSpec:
-        """From a form or the HTTP API: unknown keys and wrong types are one-line errors, never a crash."""
-        if not isinstance(data, dict):
-            raise UserError("a paint request must be a JSON object")
-        unknown = sorted(set(data) - set(FIELDS))
-        if unknown:
-            raise UserError(f"unknown paint option {unknown[0]!r}; known: {', '.join(FIELDS)}")
-        if "prompts" not in data:
-            raise UserError("a paint request needs prompts")
-        return cls(**{name: _coerce(name, value) for name, value in data.items()}).validate()
 
 
 def request_of(record: dict[str, Any]) -> dict[str, Any]:
@@ -164,22 +190,48 @@ def request_of(record: dict[str, Any]) -> dict[str, Any]:
     request: dict[str, Any] = {"prompts": [record.get("prompt") or record.get("caption") or ""],
                                "artists": [record["artist"]] if record.get("artist") else [],
                                "negative": record.get("negative_prompt") or ""}
-    for key in ("style", "genre", "year", "template", "sampler", "steps", "scale", "eta", "width", "height", "seed",
-                "long_prompt"):
-        if record.get(key) is not None:
+    for key in FIELDS:  # the record's keys that are the spec's: caption fields, sampling settings, seed
+        if key not in request and record.get(key) is not None:
             request[key] = record[key]
     if isinstance(record.get("batch"), int) and record["batch"] > 1:
         request["batch_size"] = request["pad_batch_to"] = record["batch"]
     return request
 
 
+TABLE = tuple(f for f in dataclasses.fields(PaintSpec) if "help" in f.metadata)  # a user's fields, not internal ones
 FIELDS = tuple(f.name for f in dataclasses.fields(PaintSpec))
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(PaintSpec)}
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(PaintSpec)}
 _TYPES = typing.get_type_hints(PaintSpec)  # resolved once: the annotations are strings (PEP 563)
 
 
 def _coerce(name: str, value: Any) -> Any:
     """A blank form field keeps the default, as an omitted flag does; else the job files' rules (`coerce`)."""
     if name not in ("prompts", "artists") and (value is None or isinstance(value, str) and not value.strip()):
-        return _DEFAULTS[name]
+        return DEFAULTS[name]
     return coerce(name, _TYPES[name], value, where="")
+
+
+def add_flags(parser: argparse.ArgumentParser, *, job_file: bool = False) -> None:
+    """The table's fields as flags: `paint`'s every one; `batch`'s the sampling ones, named as the job file's keys,
+    each overriding the key (default None, the file's stays). Read as text: `check` or the job file's coercion is
+    their one check, with the same messages as a form's."""
+    for f in TABLE:
+        name, meta = f.metadata.get("job", f.name) if job_file else f.metadata.get("flag", f.name), f.metadata
+        if job_file and not meta.get("batch"):
+            continue
+        default = "the preset's" if f.default is None and f.name in OVERRIDES else f.default
+        where = "job default" if job_file else "default"
+        text = meta["help"] + (f" ({where}: {default})" if default not in (None, "", ()) else "")
+        if f.name == "prompts":
+            parser.add_argument("prompts", nargs="+", metavar="PROMPT", help=meta["help"])
+        else:
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=text,
+                                action="append" if name == "artist" else "store",
+                                metavar="{" + ",".join(meta["choices"]) + "}" if "choices" in meta else None)
+
+
+def flag_values(args: argparse.Namespace, *, job_file: bool = False) -> dict[str, Any]:
+    """The flags given (not None), by the spec's field names (or, `job_file`, the job's keys)."""
+    names = [f.metadata.get("job", f.name) if job_file else f.metadata.get("flag", f.name) for f in TABLE]
+    given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    return given if job_file else {("artists" if k == "artist" else k): v for k, v in given.items()}

@@ -16,6 +16,8 @@ MAX_PIXELS = 2048 * 2048
 
 @dataclass(frozen=True)
 class SamplingSettings:
+    """The defaults are the paper's: DDIM with eta=1.0, 200 steps, 512x512, guidance scale 5.0."""
+
     sampler: str = "ddim"
     steps: int = 200
     scale: float = 5.0
@@ -61,18 +63,10 @@ class SamplingSettings:
 
 
 PRESETS: dict[str, SamplingSettings] = {
-    # The paper: DDIM with eta=1.0, 200 steps, 512x512, guidance scale 5.0.
-    "paper": SamplingSettings("ddim", 200, 5.0, 1.0, 512, 512),
-    # Same model and guidance, ~8x fewer U-Net calls.
-    "fast": SamplingSettings("dpmpp-2m", 25, 5.0, None, 512, 512),
+    "paper": SamplingSettings(),
+    "fast": SamplingSettings("dpmpp-2m", 25, eta=None),  # the same model and guidance, ~8x fewer U-Net calls
 }
 
 
 OVERRIDES = ("sampler", "steps", "scale", "eta", "width", "height")
 
-
-def get_preset(name: str) -> SamplingSettings:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise UserError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None

@@ -168,9 +168,10 @@ class Studio:
             self._interactive_done.wait_for(lambda: self._interactive == 0, timeout=10)
 
     # -- jobs ------------------------------------------------------------------------------------------
-    def submit(self, request: dict[str, Any] | PaintSpec) -> int:
-        """Checked exactly as `paint` checks its flags (once, here), then on disk before the id is returned."""
-        spec = request.validate() if isinstance(request, PaintSpec) else PaintSpec.from_json(request)
+    def submit(self, request: dict[str, Any]) -> int:
+        """The form's or the API's request, checked as `paint` checks its flags, and its memory with the studio's
+        model: once, here. On disk before the id is returned; the worker trusts it."""
+        spec = PaintSpec.check(request)
         from creative_painting.painting.memory import check_memory  # imports diffusers: not before the lock
 
         check_memory(self.model, spec.settings(), spec.batch_size, spec.count())
@@ -227,7 +228,7 @@ class Studio:
                     raise Cancelled
 
         try:
-            spec = PaintSpec.from_json(job.request)  # what was queued: its JSON, checked again after a restart
+            spec = PaintSpec(**job.request)  # what `submit` checked and queued: not checked again
             paint_spec(self.model, spec, self.runs / self.run_id(job.id), overwrite=True, progress=False,
                        on_step=on_step)
         except Cancelled:

@@ -4,6 +4,7 @@ the command line. The same functions are the HTTP API (`gradio_client`), listed 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ import gradio as gr
 
 from creative_painting.errors import UserError
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
-from creative_painting.painting.spec import PaintSpec
-from creative_painting.sampling.presets import PRESETS
+from creative_painting.painting.spec import DEFAULTS, TABLE, PaintSpec
+from creative_painting.sampling.presets import OVERRIDES, PRESETS
 from creative_painting.sampling.samplers import SAMPLERS
 from creative_painting.studio.service import Studio, highlight_entities, job_number, png_parameters
 from creative_painting.wikiart.catalog import artist_notes, genres, ranked_artists, styles
@@ -28,10 +29,8 @@ table.candidates td, table.candidates th { padding: 4px 6px; border-bottom: 1px 
 table.candidates td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .note { background: #fff4d6; padding: 6px 10px; border-radius: 6px; }
 """
-# The form's fields in the order the paint handler receives them; PRESET_FIELDS are what a preset sets.
-FIELDS = ("preset", "sampler", "steps", "scale", "eta", "width", "height", "seed", "images", "negative",
-          "template", "style", "genre", "year")
-PRESET_FIELDS = ("sampler", "steps", "scale", "eta", "width", "height")
+# The form's fields, from the spec's table, in the order the paint handler receives them; a preset sets OVERRIDES.
+FIELDS = tuple(f.name for f in TABLE if f.metadata.get("form", True))
 
 
 def _user_errors(fn):
@@ -66,7 +65,7 @@ def candidates_table(topic: str, candidates: list[dict[str, Any]]) -> str:
 
 def _preset_values(name: str) -> list:
     s = PRESETS.get(name, PRESETS["paper"])
-    return [s.sampler, s.steps, s.scale, s.eta, s.width, s.height]
+    return [getattr(s, field) for field in OVERRIDES]
 
 
 def _request(prompts: list[str], top: list[str], more: list[str], values: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +177,7 @@ def _paint_tab(artists) -> PaintTab:
             form["year"] = gr.Textbox(label="Year", placeholder="1889")
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            form["preset"] = gr.Radio(sorted(PRESETS), value="paper", label="Preset", elem_id="preset")
+            form["preset"] = gr.Radio(sorted(PRESETS), value=DEFAULTS["preset"], label="Preset", elem_id="preset")
             form["sampler"] = gr.Dropdown(list(SAMPLERS), value=paper.sampler, label="Sampler", elem_id="sampler")
             form["steps"] = gr.Number(paper.steps, precision=0, label="Steps", elem_id="steps")
             form["scale"] = gr.Number(paper.scale, label="Guidance scale", elem_id="scale")
@@ -186,8 +185,8 @@ def _paint_tab(artists) -> PaintTab:
         with gr.Row():
             form["width"] = gr.Number(paper.width, precision=0, label="Width", elem_id="width")
             form["height"] = gr.Number(paper.height, precision=0, label="Height", elem_id="height")
-            form["seed"] = gr.Number(0, precision=0, label="Seed", elem_id="seed")
-            form["images"] = gr.Number(1, precision=0, label="Images per cell", elem_id="images")
+            form["seed"] = gr.Number(DEFAULTS["seed"], precision=0, label="Seed", elem_id="seed")
+            form["images"] = gr.Number(DEFAULTS["images"], precision=0, label="Images per cell", elem_id="images")
         form["negative"] = gr.Textbox(label="Negative prompt", elem_id="negative")
         form["template"] = gr.Textbox(label="Caption template ([...] parts drop out when empty)",
                                       placeholder=f"{DEFAULT_TEMPLATE}   (extensions: {EXTENDED_TEMPLATE})",
@@ -211,7 +210,7 @@ def _wire_paint(studio: Studio, tab: PaintTab) -> None:
         event(_user_errors(on_extend), tab.topic, [tab.table, tab.chosen], api_visibility="private",
               concurrency_limit=None)
     # .input: only a person's choice of preset resets the settings, not "Paint again" or PNG info filling them
-    tab.form["preset"].input(_preset_values, tab.form["preset"], [tab.form[f] for f in PRESET_FIELDS],
+    tab.form["preset"].input(_preset_values, tab.form["preset"], [tab.form[f] for f in OVERRIDES],
                              api_visibility="private")
     job_id, shown_id = gr.State(None), gr.State(None)
 
@@ -283,13 +282,11 @@ def _gallery_tab() -> tuple:
 def _fill(request: dict[str, Any], ranked: set[str]) -> list:
     """Form values from a request (a past run's, or a PNG's): the settings it painted with, in full, in the
     order of `fill_outputs` (tabs, topic, chosen, top, more, then FIELDS)."""
-    checked = PaintSpec.from_json(request)  # a damaged request is a one-line error, shown as such
-    settings = checked.settings()
-    values = {"preset": checked.preset, "sampler": settings.sampler, "steps": settings.steps,
-              "scale": settings.scale, "eta": settings.eta, "width": settings.width, "height": settings.height,
-              "seed": checked.seed, "images": checked.images, "negative": checked.negative,
-              "template": _one_template(checked.template), "style": checked.style or "",
-              "genre": checked.genre or "", "year": checked.year or ""}
+    checked = PaintSpec.check(request)  # a damaged request is a one-line error, shown as such
+    settings = dataclasses.asdict(checked.settings())
+    values = {name: settings[name] if name in settings else getattr(checked, name) for name in FIELDS}
+    values |= {"template": _one_template(checked.template)}
+    values |= {name: "" for name in ("style", "genre", "year") if values[name] is None}  # a text box's empty
     return [gr.Tabs(selected="paint"), _topic_of(checked), gr.CheckboxGroup(choices=list(checked.prompts),
                                                                              value=list(checked.prompts)),
             [n for n in checked.artists if n in ranked], [n for n in checked.artists if n not in ranked],

@@ -426,13 +426,13 @@ def _validate(run: TrainingRun, folder: Path) -> None:
     with the EMA weights: steps compare by eye."""
     if not run.accelerator.is_main_process:
         return
+    from creative_painting.painting.memory import check_memory
     from creative_painting.painting.session import paint_spec
     from creative_painting.painting.spec import PaintSpec
 
-    cfg = run.cfg
-    spec = PaintSpec(tuple(cfg.validation_prompts), tuple(cfg.validation_artists), sampler="ddim",
-                     steps=cfg.validation_steps, scale=5.0, eta=0.0, width=cfg.resolution, height=cfg.resolution,
-                     seed=cfg.seed)
+    cfg = run.cfg  # the paper's preset (DDIM, its guidance scale), deterministic
+    spec = PaintSpec(tuple(cfg.validation_prompts), tuple(cfg.validation_artists), steps=cfg.validation_steps,
+                     eta=0.0, width=cfg.resolution, height=cfg.resolution, seed=cfg.seed)
     spec.validate(max_images=spec.count())
     with run.averaged() as (text_encoder, unet):
         modes = [(m, m.training) for m in (text_encoder, unet)]
@@ -440,6 +440,7 @@ def _validate(run: TrainingRun, folder: Path) -> None:
             m.eval()
         try:
             live = replace(run.model, unet=unet, text_encoder=text_encoder)
+            check_memory(live, spec.settings(), spec.batch_size, spec.count())
             with run.accelerator.autocast():  # frozen parts may be held in bf16/fp16, trained ones in fp32
                 paint_spec(live, spec, folder, progress=False, overwrite=True)
         finally:
