@@ -147,7 +147,7 @@ CLAIMS = [
     Claim("truth: a preposition that places nothing ('after India') lends no place", "extension/support.py",
           "        if preposition.lower_ not in allowed:", "        if False:", ("tests/extension/test_true_scenes.py",)),
     Claim("truth: a date of a statistic dates no scene", "extension/support.py",
-          'if kind == "date" and _STATISTIC.search(', 'if False and _STATISTIC.search(',
+          'if kind == "date" and STATISTIC.search(', 'if False and STATISTIC.search(',
           ("tests/extension/test_true_scenes.py",)),
     Claim("truth: most of a scene's words are in its source", "extension/support.py",
           "if words and len(covered) < self.coverage * len(words):", "if False:",
