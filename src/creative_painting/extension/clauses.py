@@ -32,7 +32,6 @@ _YEAR = re.compile(r"^(?:1\d{3}|20\d{2})s?$")
 @dataclass(frozen=True)
 class Clause:
     text: str
-    verb: str  # the head verb's text ("grew", "is")
     copula: bool  # "X is a Y": a classification unless something concrete is placed
     titled: bool = False  # its subject ("It", "The city") was replaced by the article's title
     named: bool = False  # its subject holds a name ("The Port of Shenzhen"), not a common noun ("A kitchen")
@@ -85,7 +84,7 @@ def main_clauses(doc, title: str = "") -> list[Clause]:
             titled = bool(title) and _refers_to_title(subject)
             named = titled or subject.pos_ == "PROPN"
             static = copula or verb.lower_ in STATIC
-            found.append(Clause(text, verb.text, copula, titled, named, static))
+            found.append(Clause(text, copula, titled, named, static))
     return found
 
 

@@ -181,7 +181,9 @@ class Extender:
                 logger.warning("rewrite skipped: %s", e)
                 scenes = []
             scored = sorted(scored + self._score(prompt, scenes), key=lambda s: -s.score)
-        return different_scenes(prompt, scored)[: self.settings.top]
+        if self.composer is not None:  # the paper's ranking (and --no-compose) stays the score's own order
+            scored = different_scenes(prompt, scored)
+        return scored[: self.settings.top]
 
 
 def different_scenes(prompt: str, scored: list[Scored]) -> list[Scored]:
