@@ -25,9 +25,11 @@ def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
     """The job's model in this process, checked to fit in memory at the job's batch size (or its `cells`, if
     fewer), before the output folder is claimed. `device` is this process's GPU when `accelerate launch`
     started several."""
+    from creative_painting.models.adapters import use_adapters
     from creative_painting.painting.memory import check_memory
 
     model = job.model_spec().validate().load(device)
+    use_adapters(model, spec.loras, spec.embeddings)
     check_memory(model, spec.settings(), spec.batch_size, cells)
     return model
 
@@ -46,11 +48,13 @@ class RayPainter:
     """A Ray Data actor: loads the model once, then paints the batches it is given."""
 
     def __init__(self, spec: dict[str, Any], settings: dict[str, Any], long_prompt: str, threads: int,
-                 batch_size: int):
+                 batch_size: int, adapters: dict[str, list] | None = None):
         import torch  # the driver checked the job; the worker, what only it knows: its device and memory, once
 
         from creative_painting.errors import UserError
+        from creative_painting.models.adapters import use_adapters
         from creative_painting.models.spec import ModelSpec
+        from creative_painting.painting.adapters import Embedding, Lora, parse_all
         from creative_painting.painting.memory import check_memory
         from creative_painting.sampling import SamplingSettings
 
@@ -58,7 +62,10 @@ class RayPainter:
             torch.set_num_threads(threads)
         self.model = ModelSpec(**spec).validate().load()
         self.settings, self.long_prompt, self.refused = SamplingSettings(**settings), long_prompt, ""
-        try:
+        adapters = adapters or {}
+        try:  # the files the driver checked, by path and content: a worker without them says which
+            use_adapters(self.model, tuple(a.check() for a in parse_all(adapters.get("loras"), Lora)),
+                         tuple(e.check() for e in parse_all(adapters.get("embeddings"), Embedding)))
             check_memory(self.model, self.settings, batch_size, batch_size)
         except UserError as error:  # e.g. too big for this worker's memory: the driver says it in one line
             self.refused = str(error)
@@ -104,7 +111,9 @@ def paint_on_ray(job: BatchJob, spec: PaintSpec, todo: list[Cell], *, address: s
         RayPainter, batch_size=spec.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
         fn_constructor_kwargs={"spec": asdict(replace(job.model_spec(), device=job.device if gpus else "cpu")),
                                "settings": asdict(spec.settings()), "long_prompt": spec.long_prompt,
-                               "threads": threads, "batch_size": min(spec.batch_size, len(todo))},
+                               "threads": threads, "batch_size": min(spec.batch_size, len(todo)),
+                               "adapters": {"loras": [asdict(a) for a in spec.loras],
+                                            "embeddings": [asdict(e) for e in spec.embeddings]}},
         num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(threads, 1))  # Ray Data restarts dead actors
     for batch in painted.iter_batches(batch_size=None, batch_format="numpy"):
         if batch["refused"][0]:

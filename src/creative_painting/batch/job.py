@@ -13,7 +13,7 @@ from pathlib import Path
 from creative_painting.errors import UserError
 from creative_painting.models.spec import ModelSpec
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.spec import MAX_BATCH_CELLS, TABLE, PaintSpec
+from creative_painting.painting.spec import TYPES, MAX_BATCH_CELLS, TABLE, PaintSpec
 from creative_painting.textfiles import read_texts
 
 
@@ -25,7 +25,7 @@ def cell_file(cell: Cell) -> str:
 def _keys() -> type:
     """The job file's keys that are the spec's (its table: `images` are `seeds` here) and the model's, as they
     declare them (type and default), not again here."""
-    spec = [(f.metadata.get("job", f.name), f.type, field(default=f.default)) for f in TABLE
+    spec = [(f.metadata.get("job", f.name), TYPES[f.name], field(default=f.default)) for f in TABLE
             if f.name not in _LISTS]
     return make_dataclass("SpecKeys", [*spec, *((f.name, f.type, field(default=f.default)) for f in fields(ModelSpec))])
 

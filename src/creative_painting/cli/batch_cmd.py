@@ -40,7 +40,8 @@ def _job_flags(args: argparse.Namespace) -> list[str]:
     from creative_painting.painting.spec import flag_values
 
     values = flag_values(args, job_file=True) | {f.name: getattr(args, f.name) for f in dataclasses.fields(ModelSpec)}
-    return [f"{key}={value}" for key, value in values.items() if value is not None]
+    return [f"{key}={json.dumps(value) if isinstance(value, list) else value}" for key, value in values.items()
+            if value is not None]  # a repeated flag's list as JSON, which the file's YAML reads
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -41,6 +41,8 @@ class StableDiffusion:
     unet_runner: Any = None
     # The guided step replayed as CUDA graphs, one per shape (`models.graphs.CudaGraphs`); None: launched eagerly.
     graphs: Any = None
+    # The LoRA and embedding files applied now (`models.adapters.Applied`); None: the model as loaded.
+    adapters: Any = None
 
     @property
     def vae_scale_factor(self) -> int:

@@ -28,6 +28,7 @@ def encode_text(model: StableDiffusion, texts: list[str]) -> torch.Tensor:
     """CLIP's last hidden states for each text, padded to 77 tokens; warns with what truncation cut."""
     tokenizer = model.tokenizer
     max_length = tokenizer.model_max_length
+    texts = model.adapters.expand(texts, tokenizer) if model.adapters else texts  # an embedding of N vectors
     for text in set(texts):
         ids = tokenizer(text, add_special_tokens=False).input_ids
         if len(ids) > max_length - 2:
@@ -45,6 +46,7 @@ def encode_chunks(model: StableDiffusion, text: str) -> torch.Tensor:
     apart and concatenated along the token axis: (77 * chunks, dim). Up to 75 tokens, `encode_text`'s result."""
     tokenizer = model.tokenizer
     length = tokenizer.model_max_length
+    text = model.adapters.expand([text], tokenizer)[0] if model.adapters else text
     ids = tokenizer(text, add_special_tokens=False).input_ids
     chunks = [ids[i : i + length - 2] for i in range(0, len(ids), length - 2)] or [[]]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id

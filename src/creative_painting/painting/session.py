@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from creative_painting import __version__
 from creative_painting.files import atomic_write_text, claim_output_dir, output_dir
 from creative_painting.models import StableDiffusion
+from creative_painting.models.adapters import use_adapters
 from creative_painting.painting.captions import Cell
 from creative_painting.painting.grid import make_grid
 from creative_painting.painting.images import save_png
@@ -51,6 +52,7 @@ def paint_spec(
     """
     settings = spec.settings()
     out_dir = claim_output_dir(out_dir, "paint", overwrite=overwrite)
+    use_adapters(model, spec.loras, spec.embeddings)  # the request's files, or none: the studio's model is shared
     cells = spec.cells(model.source)
     total = -(-len(cells) // spec.batch_size) * settings.steps  # the sampler steps once per batch
     done = 0

@@ -24,6 +24,8 @@ from typing import Any
 from creative_painting import __version__
 from creative_painting.config_files import coerce
 from creative_painting.errors import UserError
+from creative_painting.painting.adapters import Embedding, Lora, parse_all
+from creative_painting.painting.adapters import identity as adapters_identity
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE, Cell, build_cells
 from creative_painting.sampling.presets import OVERRIDES, PRESETS, SamplingSettings
 from creative_painting.sampling.samplers import SAMPLERS
@@ -45,7 +47,8 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> Any:
 
 def _field(default: Any, help: str, **meta: Any) -> Any:
     """A row of the table; `meta`: `choices`, `bounds` (lo, hi), `job` and `flag` (its name there), `batch` (a flag
-    of `batch` too), `form=False` (not in the studio's form). A field without help is internal."""
+    of `batch` too), `form=False` (not in the studio's form), `repeat` (a repeatable flag). A field without help
+    is internal."""
     return dataclasses.field(default=default, metadata={"help": help, **meta})
 
 
@@ -54,7 +57,7 @@ class PaintSpec:
     """Prompts x artists x images with one preset and its overrides; `None` keeps the preset's value."""
 
     prompts: tuple[str, ...] = _field((), "one row of the grid each", form=False)
-    artists: tuple[str, ...] = _field((), "one column each (repeatable)", flag="artist", form=False)
+    artists: tuple[str, ...] = _field((), "one column each (repeatable)", flag="artist", form=False, repeat=True)
     style: str | None = _field(None, "e.g. Post-Impressionism")
     genre: str | None = _field(None, "e.g. landscape")
     year: str | None = _field(None, "e.g. 1889")
@@ -79,6 +82,13 @@ class PaintSpec:
     long_prompt: str = _field("truncate", "captions over CLIP's 77 tokens: truncate (with a warning of what is "
                                           "cut) or chunk (75-token chunks encoded apart and concatenated, as A1111)",
                               choices=LONG_PROMPTS, batch=True, form=False)
+    loras: tuple[Lora, ...] = _field((), "a LoRA file (kohya/A1111 or diffusers) and its weight, default 1 "
+                                         "(repeatable)", flag="lora", job="lora", batch=True, repeat=True,
+                                     metavar="FILE[:WEIGHT]")
+    embeddings: tuple[Embedding, ...] = _field((), "a textual-inversion embedding (A1111 or diffusers) and the token "
+                                                   "that calls it in a prompt, default the file's name (repeatable)",
+                                               flag="embedding", job="embedding", batch=True, repeat=True,
+                                               metavar="FILE[:TOKEN]")
     pad_batch_to: int | None = None  # a repaint's batch: the size of the batch its image was painted in
 
     def __post_init__(self) -> None:  # lists from a form, a job file or the command line: kept as tuples
@@ -88,6 +98,8 @@ class PaintSpec:
                 object.__setattr__(self, name, tuple(value))
         if isinstance(self.prompts, str):
             object.__setattr__(self, "prompts", (self.prompts,))
+        object.__setattr__(self, "loras", parse_all(self.loras, Lora))
+        object.__setattr__(self, "embeddings", parse_all(self.embeddings, Embedding))
 
     @classmethod
     def check(cls, raw: Any, *, max_images: int = MAX_GRID_IMAGES) -> PaintSpec:
@@ -132,7 +144,13 @@ class PaintSpec:
             raise UserError(f"pad_batch_to must be in 1..batch_size ({self.batch_size}), got {self.pad_batch_to}")
         check_seed(self.seed, "seed")
         check_seed(self.seed + self.images - 1, "seed + images (seeds) - 1")
-        return self.with_prompts(self.prompts, self.template, max_images)
+        checked = dataclasses.replace(self, loras=tuple(a.check() for a in self.loras),
+                                      embeddings=tuple(e.check() for e in self.embeddings))
+        tokens = [e.token for e in checked.embeddings]
+        if len(set(tokens)) < len(tokens):
+            raise UserError(f"two embeddings share the token {next(t for t in tokens if tokens.count(t) > 1)!r}; "
+                            "give each its own, FILE:TOKEN")
+        return checked.with_prompts(self.prompts, self.template, max_images)
 
     def with_prompts(self, prompts: list[str] | tuple[str, ...], template: Any,
                      max_images: int = MAX_GRID_IMAGES) -> PaintSpec:
@@ -158,6 +176,8 @@ class PaintSpec:
             identity["config"] = config
         if self.long_prompt != "truncate":
             identity["long_prompt"] = self.long_prompt
+        if self.loras or self.embeddings:  # only then: ids of cells painted without them stay as they were
+            identity["adapters"] = adapters_identity(self.loras, self.embeddings)
         cells = []
         for cell in self.grid():
             for k in range(self.images):
@@ -173,7 +193,9 @@ class PaintSpec:
                 "style": cell.style, "genre": cell.genre, "year": cell.year, "negative_prompt": cell.negative or None,
                 "seed": cell.seed, "sampler": s.sampler, "steps": s.steps, "scale": s.scale, "eta": s.eta,
                 "width": s.width, "height": s.height, "long_prompt": self.long_prompt, "batch": batch,
-                "model": model, "software": f"creative-painting {__version__}"}
+                "model": model, "software": f"creative-painting {__version__}",
+                **({"loras": [a.record() for a in self.loras]} if self.loras else {}),
+                **({"embeddings": [e.record() for e in self.embeddings]} if self.embeddings else {})}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> PaintSpec:
@@ -193,6 +215,10 @@ def request_of(record: dict[str, Any]) -> dict[str, Any]:
     for key in FIELDS:  # the record's keys that are the spec's: caption fields, sampling settings, seed
         if key not in request and record.get(key) is not None:
             request[key] = record[key]
+    for key in ("loras", "embeddings"):  # each file by the path it was read from, and the content it had
+        request.pop(key, None)
+        if record.get(key):
+            request[key] = [{k: v for k, v in item.items() if k != "name"} for item in record[key]]
     if isinstance(record.get("batch"), int) and record["batch"] > 1:
         request["batch_size"] = request["pad_batch_to"] = record["batch"]
     return request
@@ -201,14 +227,14 @@ def request_of(record: dict[str, Any]) -> dict[str, Any]:
 TABLE = tuple(f for f in dataclasses.fields(PaintSpec) if "help" in f.metadata)  # a user's fields, not internal ones
 FIELDS = tuple(f.name for f in dataclasses.fields(PaintSpec))
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(PaintSpec)}
-_TYPES = typing.get_type_hints(PaintSpec)  # resolved once: the annotations are strings (PEP 563)
+TYPES = typing.get_type_hints(PaintSpec)  # resolved once: the annotations are strings (PEP 563)
 
 
 def _coerce(name: str, value: Any) -> Any:
     """A blank form field keeps the default, as an omitted flag does; else the job files' rules (`coerce`)."""
     if name not in ("prompts", "artists") and (value is None or isinstance(value, str) and not value.strip()):
         return DEFAULTS[name]
-    return coerce(name, _TYPES[name], value, where="")
+    return coerce(name, TYPES[name], value, where="")
 
 
 def add_flags(parser: argparse.ArgumentParser, *, job_file: bool = False) -> None:
@@ -225,13 +251,13 @@ def add_flags(parser: argparse.ArgumentParser, *, job_file: bool = False) -> Non
         if f.name == "prompts":
             parser.add_argument("prompts", nargs="+", metavar="PROMPT", help=meta["help"])
         else:
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=text,
-                                action="append" if name == "artist" else "store",
-                                metavar="{" + ",".join(meta["choices"]) + "}" if "choices" in meta else None)
+            metavar = "{" + ",".join(meta["choices"]) + "}" if "choices" in meta else meta.get("metavar")
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=text, metavar=metavar,
+                                action="append" if meta.get("repeat") else "store")
 
 
 def flag_values(args: argparse.Namespace, *, job_file: bool = False) -> dict[str, Any]:
     """The flags given (not None), by the spec's field names (or, `job_file`, the job's keys)."""
-    names = [f.metadata.get("job", f.name) if job_file else f.metadata.get("flag", f.name) for f in TABLE]
+    names = {f.metadata.get("job", f.name) if job_file else f.metadata.get("flag", f.name): f.name for f in TABLE}
     given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
-    return given if job_file else {("artists" if k == "artist" else k): v for k, v in given.items()}
+    return given if job_file else {names[k]: v for k, v in given.items()}
