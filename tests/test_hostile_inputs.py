@@ -44,6 +44,7 @@ def assets(tmp_path_factory, tiny_dir):
     a["jsonl"] = str(jsonl)
     build_index(iter_articles(jsonl), root / "index", source=str(jsonl), progress=False)
     a["index"] = str(root / "index")
+    a |= _adapter_files(root / "adapters")
 
     # Single files whose embedded configuration is broken in every way seen so far.
     tensors = load_file(a["tiny"])
@@ -70,6 +71,30 @@ def assets(tmp_path_factory, tiny_dir):
     a["run"] = str(run)
     a["train_config"] = config
     return a
+
+
+def _adapter_files(root: Path) -> dict[str, str]:
+    """A good LoRA and embedding for the tiny model, and bad ones: SDXL's keys, cut short, empty, a pickle with
+    more than tensors, vectors of another width."""
+    import argparse
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from tests.painting.adapter_files import write_embedding, write_lora
+
+    lora, emb = write_lora(root / "lora", "kohya"), write_embedding(root / "emb", "a1111-pt")
+    kohya = load_file(lora)
+    save_file({**kohya, **{k.replace("lora_te_", "lora_te2_"): v.clone() for k, v in kohya.items()
+                           if k.startswith("lora_te_")}}, root / "sdxl.safetensors")
+    (root / "cut.safetensors").write_bytes(lora.read_bytes()[:2000])
+    (root / "empty.safetensors").write_bytes(b"")
+    torch.save({"string_to_param": {"*": torch.zeros(1, 32)}, "name": "x", "hook": argparse.Namespace(a=1)},
+               root / "pickle.pt")
+    wide = write_embedding(root / "wide", "a1111-safetensors", width=64)
+    return {"lora": str(lora), "emb": str(emb), "lora_sdxl": str(root / "sdxl.safetensors"),
+            "lora_cut": str(root / "cut.safetensors"), "lora_empty": str(root / "empty.safetensors"),
+            "emb_pickle": str(root / "pickle.pt"), "emb_wide": str(wide)}
 
 
 def _snapshot(folder: Path) -> dict[str, tuple]:
@@ -190,6 +215,27 @@ CASES = [
     ("extend-rewrite-base-model", ["extend", "x", "--rewrite", "2", "--chat", "gemma"], "instruction model", None),
     ("extend-scoring-unknown", ["extend", "x", "--scoring", "best"], "--scoring", None),
     ("paint-long-prompt-unknown", [*PAINT, "--long-prompt", "wrap"], "long_prompt must be one of", None),
+    # LoRA and embedding files: refused before painting, the model never half changed.
+    *[(f"paint-{key}", [*PAINT, flag, value], words, None) for key, flag, value, words in [
+        ("lora-missing", "--lora", "nope.safetensors", "lora file not found: nope.safetensors"),
+        ("lora-weight-text", "--lora", "{lora}:strong", "weight must be a finite number, got 'strong'"),
+        ("lora-weight-inf", "--lora", "{lora}:inf", "finite number"),
+        ("lora-empty", "--lora", "{lora_empty}", "is an empty file"),
+        ("lora-damaged", "--lora", "{lora_cut}", "is damaged or not a tensor file"),
+        ("lora-sdxl", "--lora", "{lora_sdxl}", "is for SDXL"),
+        ("lora-not-a-tensor-file", "--lora", "file.txt", "expected a .safetensors/.pt/.bin file"),
+        ("embedding-pickle", "--embedding", "{emb_pickle}", "is a pickle holding more than tensors"),
+        ("embedding-width", "--embedding", "{emb_wide}", "vectors of width 64"),
+        ("embedding-token-taken", "--embedding", "{emb}:cat", "the token 'cat' is already a word"),
+        ("embedding-token-space", "--embedding", "{emb}:two words", "a token is one word")]],
+    ("batch-lora-missing", ["batch", "--out", "b", "--prompt", "x", "--lora", "nope.safetensors"],
+     "lora file not found", None),
+    ("extract-lora-rank-zero", ["models", "extract-lora", "{tiny}", "{tiny}", "l.safetensors", "--rank", "0"],
+     "--rank must be in 1..1024", None),
+    ("extract-lora-over-a-file", ["models", "extract-lora", "{tiny}", "{tiny}", "existing.safetensors"],
+     "exists; pass --overwrite", None),
+    ("extract-lora-same-model", ["models", "extract-lora", "{tiny}", "{tiny}", "l.safetensors", "--no-progress"],
+     "nothing to extract", None),
     ("shard-balance-nan", ["wikiart", "shard", "{wa}", "out", "--balance", "nan"], "finite", None),
     ("shard-size-huge", ["wikiart", "shard", "{wa}", "out", "--size", "100000"], "--size", None),
     ("shard-workers-negative", ["wikiart", "shard", "{wa}", "out", "--workers", "-1"], "--workers", None),

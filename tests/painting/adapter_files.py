@@ -10,7 +10,7 @@ from peft import LoraConfig, inject_adapter_in_model
 from peft.utils import get_peft_model_state_dict
 from safetensors.torch import save_file
 
-from creative_painting.models.lora_files import save_kohya, to_kohya
+from creative_painting.models.lora_export import save_kohya, to_kohya
 from creative_painting.models.tiny import make_tiny_model
 
 UNET_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2"]

@@ -88,6 +88,8 @@ def test_embeddings_in_every_format_paint_their_token_and_leave_the_model_as_it_
     assert np.array_equal(a1111_pt, a1111_st)  # the same two vectors
     assert np.abs(a1111_pt - bare).max() > 5
     assert model.adapters.expand(["by inkwash"], model.tokenizer) == ["by inkwash inkwash_1"]  # two vectors, two tokens
+    first_only = write_embedding(files["kohya"].parent.parent / "first", "a1111-pt", vectors=1)  # the same first row
+    assert not np.array_equal(paint(model, prompts=["a cat by inkwash"], embeddings=[str(first_only)]), a1111_pt)
     one = paint(model, prompts=["a cat by <ink>"], embeddings=[f"{files['emb-diffusers']}:<ink>"])
     assert not np.array_equal(one, a1111_pt)
     assert np.array_equal(paint(model, prompts=["a cat by inkwash"]), bare)

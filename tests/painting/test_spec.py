@@ -26,11 +26,13 @@ def test_every_front_ends_keys_are_the_specs():
 
     paint = {a.dest for a in leaf_parsers(build_parser())["paint"]._actions} - {"help"}
     model = {"model", "config", "device", "dtype", "backend"}
-    paint_only = {"out", "overwrite", "extend", "extend_index", "no_progress", "artist"}  # where, and --artist xN
-    assert paint - model - paint_only == set(FIELDS) - {"artists", "pad_batch_to"}
+    paint_only = {"out", "overwrite", "extend", "extend_index", "no_progress", "again"}
+    repeated = {"artist": "artists", "lora": "loras", "embedding": "embeddings"}  # --artist xN: the field's items
+    assert {repeated.get(d, d) for d in paint - model - paint_only} == set(FIELDS) - {"pad_batch_to"}
     job = {f.name for f in dataclasses.fields(BatchJob)}
     sources = {"prompts_file", "prompts_column", "artists_file", "wikiart"}
-    assert job - model - sources == (set(FIELDS) - {"images", "pad_batch_to"}) | {"seeds"}  # seeds: its images
+    named = {"seeds": "images", "lora": "loras", "embedding": "embeddings"}  # seeds: its images; a flag's name
+    assert {named.get(k, k) for k in job - model - sources} == set(FIELDS) - {"pad_batch_to"}
     assert set(FORM) <= set(FIELDS)
     with pytest.raises(UserError, match="unknown paint option 'seeds'"):  # the API takes the spec's keys only
         PaintSpec.check({"prompts": ["x"], "seeds": 2})

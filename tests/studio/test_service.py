@@ -14,8 +14,8 @@ from PIL import Image
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
-from creative_painting.painting.images import read_png_metadata
-from creative_painting.studio.service import MAX_UPLOAD_BYTES, Studio, highlight_entities, png_parameters
+from creative_painting.painting.images import MAX_UPLOAD_BYTES, png_parameters, read_png_metadata
+from creative_painting.studio.service import Studio, highlight_entities
 
 SMALL = {"steps": 3, "width": 32, "height": 32}
 
@@ -299,3 +299,34 @@ def test_the_extensions_table_shows_each_scenes_source_with_its_places_and_dates
             "</mark> in <mark class=\"entity temporal\" title=\"temporal\">the 1990s</mark>.") in table
     plain = candidates_table("t", [{**scene, "origin": scene["text"]}])  # a retrieved sentence is its own source
     assert "from:" not in plain
+
+
+def test_lora_jobs_record_their_files_repaint_from_png_info_and_leave_the_model_as_it_was(tmp_path):
+    from creative_painting.models import make_tiny_model
+    from tests.painting.adapter_files import write_lora
+
+    lora = write_lora(tmp_path / "lora", "kohya")
+    studio = Studio(tmp_path / "data", make_tiny_model(seed=0))  # its own model: a job's LoRA stays applied
+    studio.start(warm_up=False)
+    try:
+        def painted(request) -> tuple[np.ndarray, Path]:
+            job = wait(studio, studio.submit({"prompts": ["a red bus"], **SMALL, **request}))
+            assert job["state"] == "done", job["error"]
+            return np.asarray(Image.open(job["images"][0])), Path(job["images"][0])
+
+        bare, _ = painted({})
+        styled, png = painted({"loras": f"{lora}:0.8\n"})  # the form's box: one file a line
+        assert np.abs(styled.astype(int) - bare).max() > 20
+        assert read_png_metadata(png)["loras"][0]["weight"] == 0.8
+        assert np.array_equal(painted(png_parameters(png)["request"])[0], styled)
+        assert np.array_equal(painted({})[0], bare)
+        (tmp_path / "sdxl.safetensors").write_bytes(b"\0" * 16)
+        failed = wait(studio, studio.submit({"prompts": ["a red bus"], **SMALL,
+                                             "loras": [str(tmp_path / "sdxl.safetensors")]}))
+        assert failed["state"] == "failed" and "is damaged or not a tensor file" in failed["error"]
+        assert np.array_equal(painted({})[0], bare)
+        lora.unlink()
+        with pytest.raises(UserError, match=r"lora file not found: .*style.safetensors \(sha256 "):
+            studio.submit(png_parameters(png)["request"])
+    finally:
+        studio.close()

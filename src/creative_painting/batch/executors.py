@@ -52,9 +52,9 @@ class RayPainter:
         import torch  # the driver checked the job; the worker, what only it knows: its device and memory, once
 
         from creative_painting.errors import UserError
+        from creative_painting.models.adapter_files import Embedding, Lora, parse_all
         from creative_painting.models.adapters import use_adapters
         from creative_painting.models.spec import ModelSpec
-        from creative_painting.painting.adapters import Embedding, Lora, parse_all
         from creative_painting.painting.memory import check_memory
         from creative_painting.sampling import SamplingSettings
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from creative_painting.errors import UserError
 from creative_painting.models.spec import ModelSpec
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.spec import TYPES, MAX_BATCH_CELLS, TABLE, PaintSpec
+from creative_painting.painting.spec import MAX_BATCH_CELLS, TABLE, TYPES, PaintSpec
 from creative_painting.textfiles import read_texts
 
 

@@ -30,6 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="replace an existing output file, or a diffusers folder written by us")
     convert.set_defaults(run=convert_model)
 
+    extract = models.add_parser("extract-lora", help="a full fine-tune as a LoRA file (kohya/A1111 format), by SVD "
+                                                     "of its differences from the base model")
+    extract.add_argument("base", help="the model it was tuned from: hub id, diffusers folder or single file")
+    extract.add_argument("tuned", help="the fine-tuned model (e.g. a stage-2 run's model.safetensors)")
+    extract.add_argument("output", type=Path, help="the LoRA file to write (.safetensors)")
+    extract.add_argument("--rank", type=int, default=32, help="LoRA rank (default 32; kohya's default dim)")
+    extract.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    extract.add_argument("--no-progress", action="store_true", help="no progress bar")
+    extract.set_defaults(run=extract_lora)
+
 
 def make_tiny(args: argparse.Namespace) -> int:
     from creative_painting.models import write_tiny
@@ -68,4 +78,29 @@ def convert_model(args: argparse.Namespace) -> int:
     else:
         model.save_diffusers(args.output, overwrite=args.overwrite)
     print(args.output)
+    return 0
+
+
+def extract_lora(args: argparse.Namespace) -> int:
+    from creative_painting.files import claim_output_file
+    from creative_painting.models import load_model
+    from creative_painting.models.lora_export import extract_lora as extract
+    from creative_painting.models.lora_export import save_kohya
+
+    if args.output.suffix != ".safetensors":
+        raise UserError(f"a LoRA file ends in .safetensors, got {args.output.name}")
+    if not 1 <= args.rank <= 1024:
+        raise UserError(f"--rank must be in 1..1024, got {args.rank}")
+    claim_output_file(args.output, overwrite=args.overwrite)
+    base, tuned = load_model(args.base), load_model(args.tuned)
+    for part in ("unet", "text_encoder"):
+        a, b = getattr(base, part).state_dict(), getattr(tuned, part).state_dict()
+        if {k: v.shape for k, v in a.items()} != {k: v.shape for k, v in b.items()}:
+            raise UserError(f"{args.tuned} is not a fine-tune of {args.base}: their {part}s differ in shape")
+    state, report = extract(base, tuned, args.rank, progress=not args.no_progress)
+    if not report["layers"]:
+        raise UserError("the two models are the same in every layer a LoRA adapts: nothing to extract")
+    save_kohya(state, args.output, rank=args.rank, alpha=args.rank)
+    print(f"{args.output}: {report['layers']} layers at rank {args.rank} keep {report['kept']:.1%} of their "
+          f"difference; {report['outside']:.1%} of the whole difference is in layers a LoRA does not adapt")
     return 0

@@ -12,8 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     from creative_painting.painting.spec import add_flags
 
     p = sub.add_parser("paint", help="paint prompts as drawn by artists; writes PNGs, grid.png, paint.json")
-    add_flags(p)
+    add_flags(p, prompts="*")
     add_model_flags(p)
+    p.add_argument("--again", type=Path, metavar="PNG",
+                   help="paint a PNG of ours again: its prompt, settings, seed and files (flags given override them)")
     p.add_argument("--out", type=Path, default=Path("paintings"),
                    help="a new or empty folder (the whole output appears at once when painting ends)")
     p.add_argument("--overwrite", action="store_true", help="replace a previous paint output in --out")
@@ -23,12 +25,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _request(args: argparse.Namespace) -> dict:
+    """The flags, over a PNG's record with --again."""
+    from creative_painting.errors import UserError
+    from creative_painting.painting.spec import flag_values
+
+    raw = flag_values(args)
+    if args.again is None and not raw.get("prompts"):
+        raise UserError("paint needs a PROMPT (or --again PNG)")
+    if args.again is None:
+        return raw
+    if raw.get("prompts"):
+        raise UserError("--again paints the PNG's own prompt; give no PROMPT with it")
+    from creative_painting.painting.images import png_parameters
+
+    raw.pop("prompts", None)
+    return png_parameters(args.again)["request"] | raw
+
+
 def run(args: argparse.Namespace) -> int:
     from creative_painting.files import claim_output_dir
     from creative_painting.models.spec import model_spec
-    from creative_painting.painting.spec import PaintSpec, flag_values
+    from creative_painting.painting.spec import PaintSpec
 
-    spec = PaintSpec.check(flag_values(args))  # everything typed, checked once, before the (slow) model load
+    spec = PaintSpec.check(_request(args))  # everything typed, checked once, before the (slow) model load
     from creative_painting.wikiart.catalog import artist_notes
 
     for note in artist_notes(list(spec.artists)):

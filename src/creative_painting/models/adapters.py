@@ -26,8 +26,8 @@ from diffusers.loaders.lora_base import (
 )
 
 from creative_painting.errors import UserError
+from creative_painting.models.adapter_files import Embedding, Lora
 from creative_painting.models.bundle import StableDiffusion
-from creative_painting.painting.adapters import Embedding, Lora
 
 LORA_A = ("lora_down.", "lora_A.", "lora.down.", "lora_linear_layer.down.")  # one per layer, in every format
 SDXL_PREFIXES = ("lora_te2_", "text_encoder_2.")  # its second text encoder; other keys fail by shape

@@ -24,8 +24,8 @@ from typing import Any
 from creative_painting import __version__
 from creative_painting.config_files import coerce
 from creative_painting.errors import UserError
-from creative_painting.painting.adapters import Embedding, Lora, parse_all
-from creative_painting.painting.adapters import identity as adapters_identity
+from creative_painting.models.adapter_files import Embedding, Lora, parse_all
+from creative_painting.models.adapter_files import identity as adapters_identity
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE, Cell, build_cells
 from creative_painting.sampling.presets import OVERRIDES, PRESETS, SamplingSettings
 from creative_painting.sampling.samplers import SAMPLERS
@@ -237,7 +237,7 @@ def _coerce(name: str, value: Any) -> Any:
     return coerce(name, TYPES[name], value, where="")
 
 
-def add_flags(parser: argparse.ArgumentParser, *, job_file: bool = False) -> None:
+def add_flags(parser: argparse.ArgumentParser, *, job_file: bool = False, prompts: str = "+") -> None:
     """The table's fields as flags: `paint`'s every one; `batch`'s the sampling ones, named as the job file's keys,
     each overriding the key (default None, the file's stays). Read as text: `check` or the job file's coercion is
     their one check, with the same messages as a form's."""
@@ -249,7 +249,7 @@ def add_flags(parser: argparse.ArgumentParser, *, job_file: bool = False) -> Non
         where = "job default" if job_file else "default"
         text = meta["help"] + (f" ({where}: {default})" if default not in (None, "", ()) else "")
         if f.name == "prompts":
-            parser.add_argument("prompts", nargs="+", metavar="PROMPT", help=meta["help"])
+            parser.add_argument("prompts", nargs=prompts, metavar="PROMPT", help=meta["help"])
         else:
             metavar = "{" + ",".join(meta["choices"]) + "}" if "choices" in meta else meta.get("metavar")
             parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=text, metavar=metavar,

@@ -23,14 +23,11 @@ from typing import Any
 
 from creative_painting.errors import UserError
 from creative_painting.files import claim_resumable_dir, run_lock
-from creative_painting.painting.spec import PaintSpec, request_of
+from creative_painting.painting.spec import PaintSpec
 from creative_painting.studio.queue import Job, JobQueue
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_UPLOAD_PIXELS = 4096 * 4096
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY_NOTE = ("--model tiny: painting uses a tiny random model that paints noise. "
              "Start the studio with --model (a hub id, a diffusers folder or a .safetensors/.ckpt file) to paint.")
 PROGRESS_EVERY_S = 0.25
@@ -282,62 +279,6 @@ class Studio:
         if not candidate.is_relative_to(self.data) or not candidate.is_file():
             raise UserError(f"no such file in the studio's data folder: {relative}")
         return candidate
-
-
-def _template_of(meta: dict[str, Any], request: dict[str, Any]) -> str | None:
-    """PNGs of version 0.3 and older carry no template: the known one that gives back their caption."""
-    from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE, build_cells
-
-    for template in (DEFAULT_TEMPLATE, EXTENDED_TEMPLATE):
-        try:
-            cell = build_cells(request["prompts"], request["artists"] or None, template=template,
-                               style=meta.get("style"), genre=meta.get("genre"), year=meta.get("year"))[0]
-        except UserError:
-            return None
-        if cell.caption == meta.get("caption"):
-            return template
-    return None
-
-
-def png_parameters(path: str | Path) -> dict[str, Any]:
-    """A painted PNG's parameters as a paint request (A1111's "PNG Info"); a one-line error otherwise."""
-    from PIL import Image
-
-    from creative_painting.painting.images import METADATA_KEY
-
-    path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
-        raise UserError(f"the file is {size / 2**20:.1f} MiB; PNG info reads files up to {MAX_UPLOAD_BYTES // 2**20} MiB")
-    with open(path, "rb") as f:
-        if f.read(8) != PNG_SIGNATURE:
-            raise UserError("not a PNG file; drop a PNG painted by creative-painting")
-    try:
-        with Image.open(path) as image:
-            if image.width * image.height > MAX_UPLOAD_PIXELS:
-                raise UserError(f"this PNG says it is {image.width}x{image.height}, larger than any painting of this program")
-            text = dict(image.info)  # text chunks before the pixels: the pixels are never decoded
-    except UserError:
-        raise
-    except Image.DecompressionBombError:
-        raise UserError("this PNG says it is larger than any painting of this program (a decompression bomb?)") from None
-    except Exception as e:  # truncated, corrupt, or a text-chunk bomb (PIL refuses > 1 MB of text)
-        raise UserError(f"cannot read this PNG: {e}") from None
-    if METADATA_KEY not in text:
-        raise UserError("this PNG carries no creative-painting parameters (it was made elsewhere, "
-                        "or its metadata was stripped)")
-    try:
-        meta = json.loads(text[METADATA_KEY])
-    except ValueError:
-        raise UserError("this PNG's creative-painting parameters are damaged") from None
-    if not isinstance(meta, dict):
-        raise UserError("this PNG's creative-painting parameters are damaged")
-    request = request_of(meta)  # the one record schema, as the spec's JSON
-    template = meta.get("template") or _template_of(meta, request)
-    if template:
-        request["template"] = template
-    return {"request": request, "caption": meta.get("caption"), "model": meta.get("model"),
-            "software": meta.get("software")}
 
 
 def _spans(entities) -> list[dict[str, Any]]:

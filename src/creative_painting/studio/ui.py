@@ -14,10 +14,11 @@ import gradio as gr
 
 from creative_painting.errors import UserError
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
+from creative_painting.painting.images import png_parameters
 from creative_painting.painting.spec import DEFAULTS, TABLE, PaintSpec
 from creative_painting.sampling.presets import OVERRIDES, PRESETS
 from creative_painting.sampling.samplers import SAMPLERS
-from creative_painting.studio.service import Studio, highlight_entities, job_number, png_parameters
+from creative_painting.studio.service import Studio, highlight_entities, job_number
 from creative_painting.wikiart.catalog import artist_notes, genres, ranked_artists, styles
 
 TOP_ARTISTS = 30
@@ -191,6 +192,11 @@ def _paint_tab(artists) -> PaintTab:
         form["template"] = gr.Textbox(label="Caption template ([...] parts drop out when empty)",
                                       placeholder=f"{DEFAULT_TEMPLATE}   (extensions: {EXTENDED_TEMPLATE})",
                                       elem_id="template")
+        with gr.Row():  # files on the studio's machine, as A1111's <lora:NAME:WEIGHT> and embedding words
+            form["loras"] = gr.Textbox(label="LoRA files, one a line: FILE[:WEIGHT]", lines=2, elem_id="loras",
+                                       placeholder="/models/lora/van-gogh.safetensors:0.8")
+            form["embeddings"] = gr.Textbox(label="Embeddings, one a line: FILE[:TOKEN] (the token goes in a prompt)",
+                                            lines=2, elem_id="embeddings", placeholder="/models/embeddings/inkwash.pt")
     paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
     status = gr.Markdown(elem_id="status")
     grid = gr.Image(label="Grid", type="filepath", interactive=False, elem_id="grid")
@@ -287,6 +293,7 @@ def _fill(request: dict[str, Any], ranked: set[str]) -> list:
     values = {name: settings[name] if name in settings else getattr(checked, name) for name in FIELDS}
     values |= {"template": _one_template(checked.template)}
     values |= {name: "" for name in ("style", "genre", "year") if values[name] is None}  # a text box's empty
+    values |= {name: "\n".join(map(str, values[name])) for name in ("loras", "embeddings")}  # one file a line
     return [gr.Tabs(selected="paint"), _topic_of(checked), gr.CheckboxGroup(choices=list(checked.prompts),
                                                                              value=list(checked.prompts)),
             [n for n in checked.artists if n in ranked], [n for n in checked.artists if n not in ranked],
@@ -380,7 +387,7 @@ def _api(studio: Studio) -> None:
 def launch(studio: Studio, *, host: str, port: int, auth: tuple[str, str] | None, quiet: bool = False,
            block: bool = True):
     """Serve the page. Files are served from the data folder's runs only; uploads are capped."""
-    from creative_painting.studio.service import MAX_UPLOAD_BYTES
+    from creative_painting.painting.images import MAX_UPLOAD_BYTES
 
     app = build_app(studio)
     app.queue(default_concurrency_limit=None)

@@ -301,13 +301,19 @@ class TrainingRun:
             _validate(self, self.out / "samples" / f"step-{step:06d}")
 
     def finish(self) -> dict[str, Any]:
-        """Export (the EMA weights, LoRA merged) as a single file and a diffusers folder; DDP ranks' digests."""
+        """Export (the EMA weights, LoRA merged) as a single file and a diffusers folder, and a LoRA run's adapter
+        alone as `lora.safetensors` (kohya/A1111 format); DDP ranks' digests."""
         self.optimizer.state.clear()  # the last checkpoint holds the moments; the export needs the room
         accelerator, exported = self.accelerator, {}
         if accelerator.is_main_process and self.cfg.export:
-            trained = _trained_model(self)
+            trained, adapter = _trained_model(self)
             exported = {"single_file": str(trained.save_single_file(self.out / "model.safetensors")),
                         "diffusers": str(trained.save_diffusers(self.out / "diffusers", overwrite=True))}
+            if adapter:
+                from creative_painting.models.lora_export import save_kohya, to_kohya
+
+                rank = self.cfg.lora_rank  # trained with alpha = rank
+                exported["lora"] = str(save_kohya(to_kohya(adapter), self.out / "lora.safetensors", rank=rank, alpha=rank))
         if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical
             digest = _digest([accelerator.unwrap_model(m) for m in self.trainable])
             atomic_write_text(self.out / "ranks" / f"{accelerator.process_index}.json", json.dumps({"digest": digest}))
@@ -400,7 +406,8 @@ def _digest(modules) -> str:
 
 
 def _trained_model(run: TrainingRun):
-    """A StableDiffusion bundle holding the trained (EMA, LoRA-merged) weights, on the CPU, in fp32.
+    """A StableDiffusion bundle holding the trained (EMA, LoRA-merged) weights, on the CPU, in fp32, and a LoRA
+    run's adapter weights (peft's names), before the merge.
 
     Frozen parts are exported exactly as the source model holds them: under mixed precision they were held
     in bf16/fp16 for training, so they are read from the source again."""
@@ -410,7 +417,11 @@ def _trained_model(run: TrainingRun):
     with run.averaged() as (text_encoder, _):
         te = copy.deepcopy(text_encoder).float().cpu() if cfg.train_text_encoder else None
         un = copy.deepcopy(run.accelerator.unwrap_model(run.unet)).float().cpu() if cfg.stage == 2 else None
+    adapter = {}
     if cfg.lora_rank:
+        from peft.utils import get_peft_model_state_dict
+
+        adapter = {k.removeprefix("base_model.model."): v for k, v in get_peft_model_state_dict(un).items()}
         un = un.merge_and_unload()
     source = run.model
     if cfg.mixed_precision != "no":
@@ -418,7 +429,8 @@ def _trained_model(run: TrainingRun):
 
         source = load_model(cfg.model)
     return replace(run.model, unet=source.unet.float().cpu() if un is None else un,
-                   text_encoder=source.text_encoder.float().cpu() if te is None else te, vae=source.vae.float().cpu())
+                   text_encoder=source.text_encoder.float().cpu() if te is None else te,
+                   vae=source.vae.float().cpu()), adapter
 
 
 def _validate(run: TrainingRun, folder: Path) -> None:

@@ -1,7 +1,7 @@
 """The LoRA and textual-inversion files a request names: `FILE[:WEIGHT]` and `FILE[:TOKEN]`, as A1111 users
 write them, checked before any model loads, and recorded by name, SHA-256 and weight (A1111's "Lora hashes").
 
-This module reads files but imports no torch until a file is read: `--help` builds every parser with it.
+This module imports no torch: `--help` builds every parser with it.
 """
 
 from __future__ import annotations

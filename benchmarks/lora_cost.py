@@ -1,0 +1,86 @@
+"""What one rank-32 LoRA costs on the full-size SD v1 architecture on this CPU: to load, and per U-Net step,
+fused (the default) and unfused, against the bare model measured in the same run.
+
+The real SD v1 architecture with random weights (exactly as slow as the real model); the LoRA adapts what kohya's
+SD v1 LoRAs adapt (the U-Net's attention blocks and the text encoder's attention and MLP layers), written in the
+kohya/A1111 format. A step is one guided U-Net call (batch 2: conditional and unconditional) at --size pixels.
+Rounds rotate the order of the three ways; each figure is the median of its rounds. Goals (issue 41): fused at
+most 5 % slower per step, loading at most 2 s.
+
+    .venv/bin/python benchmarks/lora_cost.py [--size 256] [--rounds 5] [--rank 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from peft import LoraConfig, inject_adapter_in_model
+from peft.utils import get_peft_model_state_dict
+
+from creative_painting.models import build_model, bundled_configs
+from creative_painting.models.adapter_files import Lora
+from creative_painting.models.adapters import remove_adapters, use_adapters
+from creative_painting.models.lora_export import save_kohya, to_kohya
+
+UNET = ["to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2"]
+TEXT = ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]
+
+
+def write_lora(folder: Path, rank: int) -> Path:
+    """A random rank-`rank` LoRA for the full-size model, written by peft's state dict and our kohya writer."""
+    donor, g = build_model(bundled_configs(), seed=1), torch.Generator().manual_seed(0)
+    parts = {}
+    for name, module, targets in (("unet", donor.unet, UNET), ("text", donor.text_encoder, TEXT)):
+        inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=rank, target_modules=targets), module)
+        parts[name] = {k: torch.randn(v.shape, generator=g) * 0.01 for k, v in get_peft_model_state_dict(module).items()}
+    return save_kohya(to_kohya(parts["unet"], parts["text"]), folder / "style.safetensors", rank=rank, alpha=rank)
+
+
+@torch.inference_mode()
+def step_seconds(model, size: int) -> float:
+    latents = torch.randn(2, 4, size // 8, size // 8)
+    text = torch.randn(2, 77, 768)
+    start = time.perf_counter()
+    model.unet(latents, torch.tensor([500]), text)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rank", type=int, default=32)
+    args = parser.parse_args()
+    model = build_model(bundled_configs(), seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_lora(Path(tmp), args.rank)
+        lora = Lora(str(path)).check()
+        size_mb = path.stat().st_size / 2**20
+        loads, times = [], {"bare": [], "fused": [], "unfused": []}
+        ways = list(times)
+        step_seconds(model, args.size)  # warm-up
+        for r in range(args.rounds):
+            for way in ways[r % 3:] + ways[: r % 3]:
+                start = time.perf_counter()
+                use_adapters(model, (lora,) if way != "bare" else (), (), fuse=way == "fused")
+                if way != "bare":
+                    loads.append((way, time.perf_counter() - start))
+                times[way].append(step_seconds(model, args.size))
+            remove_adapters(model)
+    bare = statistics.median(times["bare"])
+    print(f"full-size SD v1, {args.size}x{args.size}, rank-{args.rank} LoRA ({size_mb:.0f} MB), "
+          f"{torch.get_num_threads()} threads, {args.rounds} rounds")
+    for way in ways:
+        t = statistics.median(times[way])
+        print(f"  {way:8s} {t:6.2f} s/step  ratio to bare {t / bare:.3f}")
+    for way in ("fused", "unfused"):
+        print(f"  load+{way:8s} median {statistics.median(s for w, s in loads if w == way):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
