@@ -158,3 +158,23 @@ def test_a_folder_holds_one_job_another_is_refused_or_replaces_it_with_overwrite
     assert main(["batch", "--out", str(out), "--prompt", "a harbour", "--model", str(tiny_dir / "tiny.safetensors"),
                  "--steps", "2", "--width", "32", "--height", "32", "--no-progress"]) == 2
     assert "holds another batch job" in capsys.readouterr().err
+
+
+def test_a_lora_job_records_its_file_resumes_and_another_weight_is_another_job(tiny_dir, tmp_path, capsys):
+    from tests.painting.adapter_files import write_lora
+
+    lora = write_lora(tmp_path / "lora", "kohya")
+    bare = run_batch(_job(tiny_dir, seeds=1), tmp_path / "bare", progress=False)
+    flags = ["batch", "--out", str(tmp_path / "styled"), "--prompt", "a harbour", "--prompt", "a city",
+             "--artist", "Claude Monet", "--artist", "Vincent van Gogh", "--model", str(tiny_dir / "tiny.safetensors"),
+             "--steps", "2", "--width", "32", "--height", "32", "--batch-size", "3", "--no-progress", "--json"]
+    assert main([*flags, "--lora", f"{lora}:0.8"]) == 0
+    assert json.loads(capsys.readouterr().out)["painted"] == bare["painted"] == 4
+    lines = [json.loads(line) for line in (tmp_path / "styled" / "manifest.jsonl").read_text().splitlines()]
+    assert {line["loras"][0]["weight"] for line in lines} == {0.8} and lines[0]["loras"][0]["name"] == "style.safetensors"
+    a, b = _pixels(tmp_path / "bare"), _pixels(tmp_path / "styled")
+    assert not a.keys() & b.keys()  # other ids, other files
+    assert all(np.abs(x.astype(int) - y.astype(int)).max() > 20 for x, y in zip(a.values(), b.values(), strict=True))
+    assert main([*flags, "--lora", f"{lora}:0.8"]) == 0 and json.loads(capsys.readouterr().out)["painted"] == 0
+    assert main([*flags, "--lora", f"{lora}:0.5"]) == 2
+    assert "--overwrite" in capsys.readouterr().err

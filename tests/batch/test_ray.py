@@ -97,3 +97,19 @@ def test_a_batch_too_big_for_a_workers_memory_is_one_line_from_the_driver(local_
                                         r"\d+\.\d GB of memory .* use a batch size of \d+ or less"):
         run_batch(job, tmp_path / "job", progress=False, ray="", actors=1)
     assert not (tmp_path / "job" / "images").exists() or not any((tmp_path / "job" / "images").iterdir())
+
+
+def test_ray_workers_paint_with_the_jobs_lora_as_one_process_does(local_cluster, tiny_dir, tmp_path):
+    import dataclasses
+
+    from tests.painting.adapter_files import write_lora
+
+    lora = write_lora(tmp_path / "lora", "kohya")
+    job = dataclasses.replace(_job(tiny_dir), prompts=["a harbour"], seeds=2, lora=(f"{lora}:0.8",))
+    run_batch(job, tmp_path / "here", progress=False)
+    run_batch(job, tmp_path / "ray", progress=False, ray="", actors=2, threads=1)
+    bare = run_batch(dataclasses.replace(job, lora=()), tmp_path / "bare", progress=False)
+    a, b = _images(tmp_path / "here"), _images(tmp_path / "ray")
+    assert a.keys() == b.keys() and len(a) == bare["painted"] == 4
+    assert all(np.abs(a[k].astype(int) - b[k].astype(int)).max() <= 1 for k in a)
+    assert not a.keys() & _images(tmp_path / "bare").keys()

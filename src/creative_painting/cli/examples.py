@@ -6,7 +6,8 @@ EXAMPLES: dict[str, list[str]] = {
         'creative-painting paint "urbanization of china" --artist "Vincent van Gogh" --artist "Claude Monet" '
         '--artist "Nicholas Roerich" --model CompVis/stable-diffusion-v1-4',
         'creative-painting paint "a rocket launch" --artist "Claude Monet" --style Impressionism --year 1890 '
-        '--images 4 --preset fast --model ~/models/sd-v1-4.ckpt --out paintings/rocket',
+        '--images 4 --preset fast --lora monet.safetensors:0.8 --model ~/models/sd-v1-4.ckpt --out rocket',
+        "creative-painting paint --again rocket/00-00-claude-monet-1.png --model ~/models/sd-v1-4.ckpt --out again",
         'creative-painting paint "urbanization of china" --extend 3 --artist "Vincent van Gogh"',
         'creative-painting paint "$(cat scene.txt)" --long-prompt chunk --model ~/models/sd-v1-4.ckpt',
     ],
@@ -51,6 +52,8 @@ EXAMPLES: dict[str, list[str]] = {
     "models make-tiny": ["creative-painting models make-tiny out/tiny"],
     "models inspect": ["creative-painting models inspect ~/models/sd-v1-4.ckpt"],
     "models convert": ["creative-painting models convert ~/models/sd-v1-4.ckpt ~/models/sd-v1-4-diffusers"],
+    "models extract-lora": ["creative-painting models extract-lora ~/models/sd-v1-4.ckpt runs/stage2/model.safetensors "
+                            "stage2-lora.safetensors --rank 32"],
 }
 
 
