@@ -4,8 +4,10 @@ fused (the default) and unfused, against the bare model measured in the same run
 The real SD v1 architecture with random weights (exactly as slow as the real model); the LoRA adapts what kohya's
 SD v1 LoRAs adapt (the U-Net's attention blocks and the text encoder's attention and MLP layers), written in the
 kohya/A1111 format. A step is one guided U-Net call (batch 2: conditional and unconditional) at --size pixels.
-Rounds rotate the order of the three ways; each figure is the median of its rounds. Goals (issue 41): fused at
-most 5 % slower per step, loading at most 2 s.
+Three models side by side (bare, fused, unfused), their steps interleaved in a rotated order, so the machine's
+noise falls on all three alike; each figure is the median of its rounds. Loading is timed on one model, a LoRA
+applied and removed in turn (what a studio request with another LoRA costs). Goals (issue 41): fused at most 5 %
+slower per step, loading at most 2 s.
 
     .venv/bin/python benchmarks/lora_cost.py [--size 256] [--rounds 5] [--rank 32]
 """
@@ -55,31 +57,48 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rank", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     args = parser.parse_args()
-    model = build_model(bundled_configs(), seed=0)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = {way: build_model(bundled_configs(), seed=0) for way in ("bare", "fused", "unfused")}
     with tempfile.TemporaryDirectory() as tmp:
         path = write_lora(Path(tmp), args.rank)
-        lora = Lora(str(path)).check()
-        size_mb = path.stat().st_size / 2**20
-        loads, times = [], {"bare": [], "fused": [], "unfused": []}
-        ways = list(times)
-        step_seconds(model, args.size)  # warm-up
-        for r in range(args.rounds):
-            for way in ways[r % 3:] + ways[: r % 3]:
+        lora, file_mb = Lora(str(path)).check(), path.stat().st_size / 2**20
+        loads = {"fused": [], "fused, no backup": [], "unfused": []}
+        for _ in range(args.rounds):  # load and remove, one model: the cost of a studio request that changes LoRA
+            for way in loads:
+                # `paint` and `batch` fuse without a backup (they never remove it): timed on the unfused way's
+                # model, whose weights then keep the LoRA (shapes, and so times, are the same) until it is reset.
+                model = models["unfused" if way == "fused, no backup" else "bare"]
                 start = time.perf_counter()
-                use_adapters(model, (lora,) if way != "bare" else (), (), fuse=way == "fused")
-                if way != "bare":
-                    loads.append((way, time.perf_counter() - start))
-                times[way].append(step_seconds(model, args.size))
-            remove_adapters(model)
+                use_adapters(model, (lora,), (), fuse=way != "unfused", restorable=way != "fused, no backup")
+                loads[way].append(time.perf_counter() - start)
+                if way == "fused, no backup":
+                    model.adapters = None
+                else:
+                    remove_adapters(model)
+        for way in ("fused", "unfused"):
+            use_adapters(models[way], (lora,), (), fuse=way == "fused")
+        times = {way: [] for way in models}
+        for way in models:
+            step_seconds(models[way], args.size)  # warm-up
+        for r in range(args.rounds):  # three models side by side, steps interleaved in a rotated order
+            ways = list(models)[r % 3:] + list(models)[: r % 3]
+            for way in ways:
+                times[way].append(step_seconds(models[way], args.size))
+        backup_mb = sum(t.numel() * t.element_size() for _, t in models["fused"].adapters.backups) / 2**20
     bare = statistics.median(times["bare"])
-    print(f"full-size SD v1, {args.size}x{args.size}, rank-{args.rank} LoRA ({size_mb:.0f} MB), "
-          f"{torch.get_num_threads()} threads, {args.rounds} rounds")
-    for way in ways:
+    print(f"full-size SD v1, {args.size}x{args.size}, rank-{args.rank} LoRA ({file_mb:.0f} MB "
+          f"file), {torch.get_num_threads()} threads, {args.rounds} rounds")
+    for way in times:
         t = statistics.median(times[way])
-        print(f"  {way:8s} {t:6.2f} s/step  ratio to bare {t / bare:.3f}")
-    for way in ("fused", "unfused"):
-        print(f"  load+{way:8s} median {statistics.median(s for w, s in loads if w == way):.2f} s")
+        print(f"  {way:8s} {t:6.2f} s/step  ratio to bare {t / bare:.3f}   (rounds: "
+              + " ".join(f"{x:.2f}" for x in times[way]) + ")")
+    for way, seconds in loads.items():
+        print(f"  load {way:16s} median {statistics.median(seconds):.2f} s (rounds: "
+              + " ".join(f"{x:.2f}" for x in seconds) + ")")
+    print(f"  fused: {backup_mb:,.0f} MB of weights backed up (what removing the LoRA restores)")
 
 
 if __name__ == "__main__":

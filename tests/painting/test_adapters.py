@@ -172,3 +172,15 @@ def test_files_that_do_not_fit_the_model_are_refused_and_leave_it_as_it_was(mode
             use_adapters(model, spec.loras, spec.embeddings)
         assert model.adapters is None
         assert np.array_equal(paint(model), bare), name
+
+
+def test_paint_and_batch_fuse_without_a_backup_and_paint_the_same_pixels(model, files):
+    one_shot = make_tiny_model(seed=0)
+    spec = PaintSpec.check({**BASE, "loras": [f"{files['kohya']}:0.8"]})
+    use_adapters(one_shot, spec.loras, spec.embeddings, restorable=False)
+    assert one_shot.adapters.backups == []
+    with pytest.raises(RuntimeError, match="without a backup"):
+        remove_adapters(one_shot)
+    styled = np.asarray(render(one_shot, spec.cells(), spec.settings(), batch_size=1)[0]).astype(int)
+    assert np.array_equal(styled, paint(model, loras=[f"{files['kohya']}:0.8"]))
+    remove_adapters(model)

@@ -29,7 +29,7 @@ def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
     from creative_painting.painting.memory import check_memory
 
     model = job.model_spec().validate().load(device)
-    use_adapters(model, spec.loras, spec.embeddings)
+    use_adapters(model, spec.loras, spec.embeddings, restorable=False)  # the job's one set
     check_memory(model, spec.settings(), spec.batch_size, cells)
     return model
 
@@ -65,7 +65,7 @@ class RayPainter:
         adapters = adapters or {}
         try:  # the files the driver checked, by path and content: a worker without them says which
             use_adapters(self.model, tuple(a.check() for a in parse_all(adapters.get("loras"), Lora)),
-                         tuple(e.check() for e in parse_all(adapters.get("embeddings"), Embedding)))
+                         tuple(e.check() for e in parse_all(adapters.get("embeddings"), Embedding)), restorable=False)
             check_memory(self.model, self.settings, batch_size, batch_size)
         except UserError as error:  # e.g. too big for this worker's memory: the driver says it in one line
             self.refused = str(error)

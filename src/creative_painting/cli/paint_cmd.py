@@ -67,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     from creative_painting.painting.memory import check_memory
     from creative_painting.painting.session import paint_spec
 
+    from creative_painting.models.adapters import use_adapters
+
     model = model_settings.load()
+    use_adapters(model, spec.loras, spec.embeddings, restorable=False)  # one set, then the process ends
     check_memory(model, spec.settings(), spec.batch_size, spec.count())
     result = paint_spec(model, spec, args.out, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:

@@ -1,9 +1,9 @@
 """LoRA and textual-inversion files applied to a loaded model, through diffusers' and peft's own loaders.
 
-LoRAs are fused into the weights (no extra matmuls per step: the faster of the two, measured in
-`benchmarks/lora_cost.py`), after their weights are set as A1111 sets them (`set_adapters`). The weights they
-touch are backed up first, as A1111 does, so removing them restores the model bit for bit: a long-lived studio
-paints without a LoRA exactly as before one. Embeddings add tokens to a copy of the tokenizer and rows to the
+LoRAs are fused into the weights after their weights are set as A1111 sets them (`set_adapters`), and peft's
+wrappers are then removed: the model is plain again, as fast per step as without a LoRA (unfused, or fused but
+still wrapped, is slower: `benchmarks/lora_cost.py`). The weights they touch are backed up first, as A1111 does,
+so removing them restores the model bit for bit: a long-lived studio paints without a LoRA exactly as before. Embeddings add tokens to a copy of the tokenizer and rows to the
 text encoder's embedding table; removal puts both back.
 """
 
@@ -38,6 +38,8 @@ class Applied:
     """What a model paints with now, and what undoes it exactly."""
 
     key: tuple
+    restorable: bool = True  # the fused weights' originals kept (`backups`), so they can be put back
+    fused: bool = False
     backups: list[tuple[torch.nn.Parameter, torch.Tensor]] = field(default_factory=list)
     tokenizer: Any = None  # the tokenizer before the embeddings' tokens
     vocab: int = 0  # the text encoder's rows before them
@@ -48,10 +50,11 @@ class Applied:
 
 
 def use_adapters(model: StableDiffusion, loras: tuple[Lora, ...], embeddings: tuple[Embedding, ...], *,
-                 fuse: bool = True) -> None:
+                 fuse: bool = True, restorable: bool = True) -> None:
     """Make `model` paint with exactly these files (checked by `PaintSpec.validate`), undoing the previous set.
     The same set again costs nothing. A file that does not fit the model is a one-line error, and the model is
-    left as it was."""
+    left as it was. `restorable=False` (a process that paints one set and ends: `paint`, `batch`) keeps no
+    backup of the fused weights, which full-size SD v1 pays 1.3 GB for with a LoRA on every attention layer."""
     key = (tuple(loras), tuple(embeddings), fuse)
     current = model.adapters
     if (current.key if current else ((), (), fuse)) == key:
@@ -60,13 +63,13 @@ def use_adapters(model: StableDiffusion, loras: tuple[Lora, ...], embeddings: tu
         remove_adapters(model)
     if not loras and not embeddings:
         return
-    applied = model.adapters = Applied(key)
+    applied = model.adapters = Applied(key, restorable=restorable)
     try:
         with _quiet():
-            if loras:
-                _add_loras(model, loras, fuse, applied)
             if embeddings:
                 _add_embeddings(model, embeddings, applied)
+            if loras:  # last: fusing cannot be refused
+                _add_loras(model, loras, fuse, applied)
     except BaseException:
         remove_adapters(model)
         raise
@@ -74,16 +77,24 @@ def use_adapters(model: StableDiffusion, loras: tuple[Lora, ...], embeddings: tu
 
 def remove_adapters(model: StableDiffusion) -> None:
     """Back to the bare model, bit for bit."""
-    applied, model.adapters = model.adapters, None
+    applied = model.adapters
     if applied is None:
         return
+    if applied.fused and not applied.restorable:
+        raise RuntimeError("these LoRAs were fused without a backup (restorable=False): reload the model")
+    model.adapters = None
     if applied.tokenizer is not None:
         model.tokenizer = applied.tokenizer
         model.text_encoder.resize_token_embeddings(applied.vocab)
     with torch.no_grad():
         for parameter, original in applied.backups:
             parameter.copy_(original)
-    model.unet.unload_lora()  # the LoRA layers (all, a failed load's too) replaced by the layers they wrapped
+    _unwrap(model)
+
+
+def _unwrap(model: StableDiffusion) -> None:
+    """Every peft layer (a failed load's too) replaced by the layer it wraps, whose weights stay as they are."""
+    model.unet.unload_lora()
     _remove_text_encoder_monkey_patch(model.text_encoder)
 
 
@@ -113,12 +124,15 @@ def _add_loras(model: StableDiffusion, loras: tuple[Lora, ...], fuse: bool, appl
     if text:
         set_adapters_for_text_encoder(text, model.text_encoder, [weights[n] for n in text])
     if fuse:
-        applied.backups = [(layer.base_layer.weight, layer.base_layer.weight.detach().clone())
-                           for layer in _lora_layers(model)]
+        if applied.restorable:
+            applied.backups = [(layer.base_layer.weight, layer.base_layer.weight.detach().clone())
+                               for layer in _lora_layers(model)]
         if unet:
             model.unet.fuse_lora(adapter_names=unet)
         if text:
             fuse_text_encoder_lora(model.text_encoder, adapter_names=text)
+        applied.fused = True
+        _unwrap(model)  # the fused weights stay in the plain layers; peft's wrappers cost 20-40 % a step here
 
 
 def _add_embeddings(model: StableDiffusion, embeddings: tuple[Embedding, ...], applied: Applied) -> None:
