@@ -184,3 +184,14 @@ def test_paint_and_batch_fuse_without_a_backup_and_paint_the_same_pixels(model, 
     styled = np.asarray(render(one_shot, spec.cells(), spec.settings(), batch_size=1)[0]).astype(int)
     assert np.array_equal(styled, paint(model, loras=[f"{files['kohya']}:0.8"]))
     remove_adapters(model)
+
+
+def test_openvino_refuses_a_unet_lora_it_would_not_paint_with(files, monkeypatch, tmp_path):
+    from creative_painting.models import place
+
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
+    model = place(make_tiny_model(seed=0), torch.device("cpu"), torch.float32, backend="openvino")
+    spec = PaintSpec.check({**BASE, "loras": [str(files["kohya"])]})
+    with pytest.raises(UserError, match="--backend openvino paints with the U-Net weights it converted"):
+        use_adapters(model, spec.loras, spec.embeddings)
+    assert model.adapters is None and not any("lora" in n for n, _ in model.unet.named_modules())

@@ -1,10 +1,10 @@
 """LoRA and textual-inversion files applied to a loaded model, through diffusers' and peft's own loaders.
 
-LoRAs are fused into the weights after their weights are set as A1111 sets them (`set_adapters`), and peft's
-wrappers are then removed: the model is plain again, as fast per step as without a LoRA (unfused, or fused but
-still wrapped, is slower: `benchmarks/lora_cost.py`). The weights they touch are backed up first, as A1111 does,
-so removing them restores the model bit for bit: a long-lived studio paints without a LoRA exactly as before. Embeddings add tokens to a copy of the tokenizer and rows to the
-text encoder's embedding table; removal puts both back.
+LoRAs are weighted as A1111 weighs them (`set_adapters`), fused into the weights, and peft's wrappers removed:
+the model is plain again, as fast per step as without a LoRA (unfused costs 1.11x: `benchmarks/lora_cost.py`).
+The weights fusing touches are backed up first, as A1111 does, so removing the LoRAs restores the model bit
+for bit: a long-lived studio paints without a LoRA exactly as before one. Embeddings add tokens to a copy of
+the tokenizer and rows to the text encoder's embedding table; removal puts both back.
 """
 
 from __future__ import annotations
@@ -119,6 +119,9 @@ def _add_loras(model: StableDiffusion, loras: tuple[Lora, ...], fuse: bool, appl
     weights = dict(zip(names, (lora.weight for lora in loras), strict=True))  # A1111's weight: peft's scale
     unet = [n for n in names if n in _adapters(model.unet)]
     text = [n for n in names if n in _adapters(model.text_encoder)]
+    if unet and model.unet_runner is not None and not isinstance(model.unet_runner, torch.nn.Module):
+        raise UserError("--backend openvino paints with the U-Net weights it converted; a LoRA for the U-Net "
+                        "needs --backend torch or compile")
     if unet:
         model.unet.set_adapters(unet, [weights[n] for n in unet])
     if text:
@@ -132,7 +135,7 @@ def _add_loras(model: StableDiffusion, loras: tuple[Lora, ...], fuse: bool, appl
         if text:
             fuse_text_encoder_lora(model.text_encoder, adapter_names=text)
         applied.fused = True
-        _unwrap(model)  # the fused weights stay in the plain layers; peft's wrappers cost 20-40 % a step here
+        _unwrap(model)  # the fused weights stay in the plain layers: no wrapper is called per step
 
 
 def _add_embeddings(model: StableDiffusion, embeddings: tuple[Embedding, ...], applied: Applied) -> None:
