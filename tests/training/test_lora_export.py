@@ -38,7 +38,7 @@ def test_a_lora_run_exports_its_adapter_as_kohya_that_diffusers_paints_as_the_me
     base, merged = diffusers_paints(tiny_dir / "diffusers"), diffusers_paints(exported["diffusers"])
     with_lora = diffusers_paints(tiny_dir / "diffusers", exported["lora"])
     assert np.abs(base - merged).max() >= 5  # the adapter changed the picture
-    assert np.abs(with_lora - merged).max() <= 1  # measured: 0 or 1 grey level
+    assert np.abs(with_lora - merged).max() <= 1  # measured: 0 grey levels (the base is 77 away)
 
 
 def _tuned(rank: int, outside: bool = False, seed: int = 3):
