@@ -64,10 +64,9 @@ def run(args: argparse.Namespace) -> int:
 
         prompts, template = extensions_to_paint(list(spec.prompts), args.extend, args.extend_index)
         spec = spec.with_prompts(prompts, spec.template or template)  # only what the new prompts decide
+    from creative_painting.models.adapters import use_adapters
     from creative_painting.painting.memory import check_memory
     from creative_painting.painting.session import paint_spec
-
-    from creative_painting.models.adapters import use_adapters
 
     model = model_settings.load()
     use_adapters(model, spec.loras, spec.embeddings, restorable=False)  # one set, then the process ends
