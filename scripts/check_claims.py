@@ -31,6 +31,11 @@ class Claim:
 
 
 CLAIMS = [
+    Claim("a command that does not train with 8-bit AdamW never imports bitsandbytes", "cli/main.py",
+          "    hide_optional()  # before any library", "    pass  # before any library", ("tests/test_quiet_start.py",)),
+    Claim("8-bit AdamW still finds bitsandbytes through the command line", "training/trainer.py",
+          '        unhide("bitsandbytes")  # hidden', '        pass  # hidden',
+          ("tests/training/test_precision_and_options.py",)),
     Claim("a LoRA's weight is the scale peft applies", "models/adapters.py",
           "model.unet.set_adapters(unet, [weights[n] for n in unet])", "model.unet.set_adapters(unet, [1.0 for n in unet])",
           ("tests/painting/test_adapters.py",)),

@@ -15,6 +15,7 @@ from creative_painting.models import load_model
 from creative_painting.models.device import cpu_has_native_bf16
 from creative_painting.training.config import load_config
 from creative_painting.training.trainer import train
+from tests.test_quiet_start import BITSANDBYTES, run_with_bitsandbytes
 
 
 @pytest.fixture
@@ -69,3 +70,11 @@ def test_8bit_adam_without_bitsandbytes_is_refused_before_any_work(make_config, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "use_8bit_adam needs bitsandbytes" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(not BITSANDBYTES.is_dir(), reason="bitsandbytes is installed beside the venv by `make install`")
+def test_a_run_with_8bit_adam_still_finds_it_through_the_command_line(make_config):
+    """The command line hides bitsandbytes from other libraries (tests/test_quiet_start.py); 8-bit AdamW finds it."""
+    code, imported, err = run_with_bitsandbytes("train", str(make_config(use_8bit_adam=True, max_steps=1)),
+                                                "--no-progress")
+    assert code == 0 and imported, err[-2000:]

@@ -10,6 +10,7 @@ import sys
 import warnings
 
 from creative_painting import __version__
+from creative_painting._lazy import hide_optional
 from creative_painting.cli import (
     batch_cmd,
     demo_cmd,
@@ -83,6 +84,7 @@ def _quiet_libraries(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    hide_optional()  # before any library: only the run that uses bitsandbytes imports it
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and getattr(args, "overrides", None) is not None and all("=" in e and not e.startswith("-") for e in extra):

@@ -55,8 +55,11 @@ def check_options(cfg: TrainConfig) -> None:
     (a run sized for 8-bit optimizer states would run out of memory hours later)."""
     import importlib.util
 
+    from creative_painting._lazy import unhide
     from creative_painting.models.device import mixed_precision_runs_here
 
+    if cfg.use_8bit_adam:
+        unhide("bitsandbytes")  # hidden from other libraries by the command line (`_lazy.hide_optional`)
     if cfg.use_8bit_adam and importlib.util.find_spec("bitsandbytes") is None:
         raise UserError("use_8bit_adam needs bitsandbytes (pip install bitsandbytes), which is not installed; "
                         "set use_8bit_adam: false for AdamW, whose states take 6 bytes a parameter more")
