@@ -171,3 +171,46 @@ def test_make_tiny_prints_its_files_and_no_progress_bar(tmp_path, capfd):
     out, err = capfd.readouterr()
     assert "Writing model shards" not in out + err and "%|" not in err
     assert len(out.strip().splitlines()) == 3 and err.strip() == ""
+
+
+def test_tiny_is_a_model_name_for_every_front_end(tmp_path, monkeypatch):
+    """Issue 40: `tiny` everywhere or nowhere. It is the tiny random model for paint, batch, the studio and
+    `models`; a folder of that name is still a folder."""
+    from creative_painting.batch import BatchJob, run_batch
+    from creative_painting.cli.main import main
+    from creative_painting.models import make_tiny_model
+    from creative_painting.models.spec import ModelSpec
+
+    tiny, reference = load_model("tiny"), make_tiny_model()
+    assert tiny.source == "tiny"
+    assert all(torch.equal(a, b) for a, b in zip(tiny.unet.state_dict().values(), reference.unet.state_dict().values(),
+                                                 strict=True))
+    assert ModelSpec(model="tiny").validate().load().source == "tiny"  # the studio's and batch's path
+    monkeypatch.chdir(tmp_path)
+    assert main(["paint", "x", "--model", "tiny", "--steps", "1", "--width", "32", "--height", "32",
+                 "--no-progress"]) == 0
+    assert run_batch(BatchJob(prompts=["x"], model="tiny", steps=1, width=32, height=32), tmp_path / "b",
+                     progress=False)["painted"] == 1
+    (tmp_path / "tiny").mkdir()
+    with pytest.raises(UserError, match="is not a diffusers Stable Diffusion folder"):
+        load_model("tiny")
+
+
+def test_the_models_package_imports_no_circle():
+    """Issue 40: models/device.py, spec.py and loading.py imported each other. Every import counts, in a function
+    or not."""
+    import ast
+    from pathlib import Path
+
+    import creative_painting.models as package
+
+    folder = Path(package.__file__).parent
+    names = {p.stem for p in folder.glob("*.py")}
+    graph = {p.stem: {n.module.rsplit(".", 1)[-1] for n in ast.walk(ast.parse(p.read_text()))
+                      if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("creative_painting.models.")
+                      and n.module.rsplit(".", 1)[-1] in names} for p in folder.glob("*.py")}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph[start])
+
+    assert not [m for m in graph if reaches(m, m, {m})]

@@ -23,8 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("studio-data"),
                    help="folder for the job queue and every run (default studio-data/)")
-    add_model_flags(p, model_note=", loaded once at start; 'tiny': a tiny random model that paints noise, to try "
-                                  "the page offline")
+    add_model_flags(p, model_note=", loaded once at start")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (anything but localhost needs --auth)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     p.add_argument("--auth", help=f"USER:PASS for the page and API (or the {AUTH_ENV} environment variable)")
@@ -71,6 +70,7 @@ def _try_bind(host: str, port: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from creative_painting.models.configs import TINY
     from creative_painting.models.spec import model_spec
     from creative_painting.studio.service import TINY_NOTE, Studio
 
@@ -79,12 +79,9 @@ def run(args: argparse.Namespace) -> int:
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
         spec = model_spec(args).validate()
-        if spec.model != "tiny":
-            studio.model = spec.load()
-        else:
-            from creative_painting.models import make_tiny_model
-
-            studio.model, studio.model_note = spec.place(make_tiny_model()), TINY_NOTE
+        studio.model = spec.load()
+        if spec.model == TINY:
+            studio.model_note = TINY_NOTE
         os.environ.setdefault("GRADIO_TEMP_DIR", str(studio.cache))
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
         from creative_painting.studio.ui import launch

@@ -21,6 +21,8 @@ LIMITS = {
                      "max_position_embeddings": (1, 1024)},
 }
 DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"  # the paper's base model
+TINY = "tiny"  # every --model's name for the tiny random model (`models/tiny.py`): it paints noise, offline
+BACKENDS = ("torch", "openvino", "compile")  # here, imported by the flags (no torch) and by models/device.py
 
 
 @dataclass

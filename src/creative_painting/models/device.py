@@ -14,7 +14,7 @@ import shutil
 import torch
 
 from creative_painting.errors import UserError
-from creative_painting.models.spec import BACKENDS
+from creative_painting.models.configs import BACKENDS
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

@@ -22,7 +22,7 @@ from creative_painting.models.compvis_layout import (
     read_checkpoint,
     split_to_diffusers,
 )
-from creative_painting.models.configs import DEFAULT_MODEL, ModelConfigs, bundled_configs
+from creative_painting.models.configs import DEFAULT_MODEL, TINY, ModelConfigs, bundled_configs
 from creative_painting.models.device import quiet_casts
 from creative_painting.models.tokenizer import load_clip_tokenizer
 
@@ -37,7 +37,8 @@ HUB_IGNORE = ["*.bin", "*.msgpack", "*.onnx", "*fp16*", "*non_ema*", "*.ckpt"]
 
 def load_model(spec: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None, extract_ema: bool = False,
                dtypes: Dtypes | None = None) -> StableDiffusion:
-    """Load a model from `spec`: a `.ckpt`/`.safetensors` file, a diffusers folder, or a hub id.
+    """Load a model from `spec`: a `.ckpt`/`.safetensors` file, a diffusers folder, a hub id, or `tiny` (the tiny
+    random model, for every command alike; a folder of that name comes first).
 
     Single files use, in order: `config_dir` (a diffusers folder's configs), configs embedded by
     `StableDiffusion.save_single_file`, then the bundled SD v1 configs, so no network is needed.
@@ -52,6 +53,10 @@ def load_model(spec: str = DEFAULT_MODEL, *, config_dir: str | Path | None = Non
         return load_diffusers_folder(path, dtypes=dtypes)
     if path.exists():
         raise UserError(f"--model {spec}: expected a .ckpt/.safetensors file or a diffusers folder")
+    if spec == TINY:
+        from creative_painting.models.tiny import make_tiny_model
+
+        return make_tiny_model()
     if spec.count("/") == 1 and not spec.startswith((".", "/", "~")):
         return load_from_hub(spec, dtypes)
     raise UserError(f"model path not found: {spec}")

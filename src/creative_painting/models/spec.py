@@ -11,9 +11,7 @@ import argparse
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
-from creative_painting.models.configs import DEFAULT_MODEL
-
-BACKENDS = ("torch", "openvino", "compile")  # here, not in models/device.py: that one imports torch
+from creative_painting.models.configs import BACKENDS, DEFAULT_MODEL
 
 if TYPE_CHECKING:
     import torch
@@ -21,7 +19,8 @@ if TYPE_CHECKING:
     from creative_painting.models.bundle import StableDiffusion
 
 HELP = {
-    "model": "hub id, diffusers folder, or .ckpt/.safetensors",
+    "model": "hub id, diffusers folder, .ckpt/.safetensors, or tiny (a tiny random model that paints noise: "
+             "to try the tools offline)",
     "config": "diffusers folder whose configs describe a non-SD-v1 single file",
     "device": "auto, cuda, cuda:1, mps or cpu",
     "dtype": "auto (fp16 on GPU; bf16 on a CPU with native bf16, else fp32), fp32, fp16 or bf16",
