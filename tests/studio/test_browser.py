@@ -196,3 +196,40 @@ def test_the_queue_lists_jobs_and_cancels_one(server, page):
     page.click("#cancel")
     expect(queue).to_contain_text("cancelled", timeout=30_000)
     assert client.predict(slow, api_name="/job")["state"] == "cancelled"
+
+
+def test_a_lora_typed_in_settings_is_painted_recorded_and_filled_back_by_png_info(server, page, tmp_path):
+    import json
+
+    from playwright.sync_api import expect
+
+    from tests.painting.adapter_files import write_lora
+
+    lora = write_lora(tmp_path / "lora", "kohya")
+    page.goto(server.url)
+    page.fill("#topic textarea", "a harbour at dawn")
+    page.click("#extend")
+    expect(page.locator("#chosen label").first).to_contain_text("a harbour at dawn", timeout=60_000)
+    page.get_by_text("Settings").click()
+    for field, value in (("steps", "2"), ("width", "32"), ("height", "32")):
+        set_number(page, field, value)
+    page.fill("#loras textarea", f"{lora}:0.8")
+    page.click("#paint")
+    expect(page.locator("#status")).to_contain_text("done", timeout=180_000)
+    links = page.locator("#downloads a")
+    expect(links.first).to_be_visible()
+    cell = next(links.nth(i).get_attribute("href") for i in range(links.count())
+                if links.nth(i).get_attribute("href").endswith("00-00-none.png"))
+    painted = tmp_path / "painted.png"
+    painted.write_bytes(page.request.get(cell).body())
+    with Image.open(painted) as image:
+        record = json.loads(image.info["creative_painting"])
+    assert record["loras"] == [{"name": "style.safetensors", "path": str(lora), "sha256": record["loras"][0]["sha256"],
+                                "weight": 0.8}]
+
+    page.goto(server.url)
+    page.get_by_role("tab", name="PNG info").click()
+    upload(page, painted)
+    expect(page.locator("#pnginfo-message")).to_contain_text("now in the Paint form")
+    page.get_by_text("Settings", exact=True).click()
+    expect(page.locator("#loras textarea")).to_have_value(f"{lora}:0.8")
