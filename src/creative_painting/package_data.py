@@ -9,8 +9,8 @@ from pathlib import Path
 
 def package_file(package: str, relative: str) -> Path | None:
     """`relative` inside the installed top-level `package`, or None when either is missing."""
-    spec = importlib.util.find_spec(package)
-    for folder in (spec.submodule_search_locations or []) if spec else []:
+    found = importlib.util.find_spec(package)
+    for folder in (found.submodule_search_locations or []) if found else []:
         candidate = Path(folder) / relative
         if candidate.exists():
             return candidate

@@ -99,6 +99,7 @@ def test_a_batch_too_big_for_a_workers_memory_is_one_line_from_the_driver(local_
     assert not (tmp_path / "job" / "images").exists() or not any((tmp_path / "job" / "images").iterdir())
 
 
+@pytest.mark.slow  # 14 s: `make test-all`; LoRA painting itself is tested without Ray
 def test_ray_workers_paint_with_the_jobs_lora_as_one_process_does(local_cluster, tiny_dir, tmp_path):
     import dataclasses
 

@@ -63,6 +63,7 @@ def test_demo_runs_every_phase_and_resumes(tmp_path):
     assert Image.open(tmp_path / "painted" / f"00-00-{artist.lower().replace(' ', '-')}.png").size == (32, 32)
 
 
+@pytest.mark.slow  # 74 s, the longest test: `make test-all` and `scripts/check_claims.py` run it
 def test_reduced_demo_stage2_learns_the_artists_of_seen_pairs(tmp_path):
     """A broken stage 2 (frozen, wrong captions, no text conditioning) fails this in about a minute."""
     # 400 stage-2 steps: seen-pair artist accuracy 1.00 against the base's 0.33, joint 0.83 against 0.17 (68 s)

@@ -176,21 +176,17 @@ def test_make_tiny_prints_its_files_and_no_progress_bar(tmp_path, capfd):
 def test_tiny_is_a_model_name_for_every_front_end(tmp_path, monkeypatch):
     """Issue 40: `tiny` everywhere or nowhere. It is the tiny random model for paint, batch, the studio and
     `models`; a folder of that name is still a folder."""
-    from creative_painting.batch import BatchJob, run_batch
-    from creative_painting.cli.main import main
+    from creative_painting.batch import BatchJob
     from creative_painting.models import make_tiny_model
-    from creative_painting.models.spec import ModelSpec
+    from creative_painting.models.choice import ModelChoice
 
     tiny, reference = load_model("tiny"), make_tiny_model()
     assert tiny.source == "tiny"
     assert all(torch.equal(a, b) for a, b in zip(tiny.unet.state_dict().values(), reference.unet.state_dict().values(),
                                                  strict=True))
-    assert ModelSpec(model="tiny").validate().load().source == "tiny"  # the studio's and batch's path
+    assert ModelChoice(model="tiny").validate().load().source == "tiny"  # paint's, the studio's and batch's path
+    assert BatchJob(prompts=["x"], model="tiny").model_choice().load().source == "tiny"
     monkeypatch.chdir(tmp_path)
-    assert main(["paint", "x", "--model", "tiny", "--steps", "1", "--width", "32", "--height", "32",
-                 "--no-progress"]) == 0
-    assert run_batch(BatchJob(prompts=["x"], model="tiny", steps=1, width=32, height=32), tmp_path / "b",
-                     progress=False)["painted"] == 1
     (tmp_path / "tiny").mkdir()
     with pytest.raises(UserError, match="is not a diffusers Stable Diffusion folder"):
         load_model("tiny")

@@ -9,7 +9,7 @@ import pytest
 
 from creative_painting import config_files
 from creative_painting.cli.main import build_parser, leaf_parsers, main
-from creative_painting.models.spec import ModelSpec
+from creative_painting.models.choice import ModelChoice
 from creative_painting.painting import memory
 from creative_painting.painting import spec as spec_module
 from creative_painting.painting.spec import TABLE, PaintSpec
@@ -36,7 +36,7 @@ def checks(monkeypatch) -> Counter:
 
     count(PaintSpec, "validate", "spec")
     count(SamplingSettings, "validate", "settings")
-    count(ModelSpec, "validate", "model")
+    count(ModelChoice, "validate", "model")
     count(memory, "check_memory", "memory")
     coerce, depth = config_files.coerce, [0]
 

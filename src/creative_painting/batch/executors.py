@@ -28,7 +28,7 @@ def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
     from creative_painting.models.adapters import use_adapters
     from creative_painting.painting.memory import check_memory
 
-    model = job.model_spec().validate().load(device)
+    model = job.model_choice().validate().load(device)
     use_adapters(model, spec.loras, spec.embeddings, restorable=False)  # the job's one set
     check_memory(model, spec.settings(), spec.batch_size, cells)
     return model
@@ -47,20 +47,20 @@ def paint_here(model, spec: PaintSpec, todo: list[Cell]) -> Iterator[tuple[list[
 class RayPainter:
     """A Ray Data actor: loads the model once, then paints the batches it is given."""
 
-    def __init__(self, spec: dict[str, Any], settings: dict[str, Any], long_prompt: str, threads: int,
+    def __init__(self, choice: dict[str, Any], settings: dict[str, Any], long_prompt: str, threads: int,
                  batch_size: int, adapters: dict[str, list] | None = None):
         import torch  # the driver checked the job; the worker, what only it knows: its device and memory, once
 
         from creative_painting.errors import UserError
         from creative_painting.models.adapter_files import Embedding, Lora, parse_all
         from creative_painting.models.adapters import use_adapters
-        from creative_painting.models.spec import ModelSpec
+        from creative_painting.models.choice import ModelChoice
         from creative_painting.painting.memory import check_memory
         from creative_painting.sampling import SamplingSettings
 
         if threads:
             torch.set_num_threads(threads)
-        self.model = ModelSpec(**spec).validate().load()
+        self.model = ModelChoice(**choice).validate().load()
         self.settings, self.long_prompt, self.refused = SamplingSettings(**settings), long_prompt, ""
         adapters = adapters or {}
         try:  # the files the driver checked, by path and content: a worker without them says which
@@ -109,7 +109,7 @@ def paint_on_ray(job: BatchJob, spec: PaintSpec, todo: list[Cell], *, address: s
                                    for c in todo])
     painted = dataset.map_batches(
         RayPainter, batch_size=spec.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
-        fn_constructor_kwargs={"spec": asdict(replace(job.model_spec(), device=job.device if gpus else "cpu")),
+        fn_constructor_kwargs={"choice": asdict(replace(job.model_choice(), device=job.device if gpus else "cpu")),
                                "settings": asdict(spec.settings()), "long_prompt": spec.long_prompt,
                                "threads": threads, "batch_size": min(spec.batch_size, len(todo)),
                                "adapters": {"loras": [asdict(a) for a in spec.loras],

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 
 from creative_painting.errors import UserError
-from creative_painting.models.spec import ModelSpec
+from creative_painting.models.choice import ModelChoice
 from creative_painting.painting.captions import Cell
 from creative_painting.painting.spec import MAX_BATCH_CELLS, TABLE, TYPES, PaintSpec
 from creative_painting.textfiles import read_texts
@@ -25,9 +25,9 @@ def cell_file(cell: Cell) -> str:
 def _keys() -> type:
     """The job file's keys that are the spec's (its table: `images` are `seeds` here) and the model's, as they
     declare them (type and default), not again here."""
-    spec = [(f.metadata.get("job", f.name), TYPES[f.name], field(default=f.default)) for f in TABLE
+    keys = [(f.metadata.get("job", f.name), TYPES[f.name], field(default=f.default)) for f in TABLE
             if f.name not in _LISTS]
-    return make_dataclass("SpecKeys", [*spec, *((f.name, f.type, field(default=f.default)) for f in fields(ModelSpec))])
+    return make_dataclass("SpecKeys", [*keys, *((f.name, f.type, field(default=f.default)) for f in fields(ModelChoice))])
 
 
 _LISTS = ("prompts", "artists")  # a job's own: lists, added to from files and flags
@@ -58,8 +58,8 @@ class BatchJob(_keys()):
         values = {f.name: getattr(self, f.metadata.get("job", f.name)) for f in TABLE if f.name not in _LISTS}
         return PaintSpec(tuple(self.prompt_list()), artists, **values).validate(max_images=MAX_BATCH_CELLS)
 
-    def model_spec(self) -> ModelSpec:
-        return ModelSpec(**{f.name: getattr(self, f.name) for f in fields(ModelSpec)})
+    def model_choice(self) -> ModelChoice:
+        return ModelChoice(**{f.name: getattr(self, f.name) for f in fields(ModelChoice)})
 
     def prompt_list(self) -> list[str]:
         prompts = list(self.prompts)
@@ -93,13 +93,13 @@ def _read_column(path: Path, column: str) -> list[str]:
         raise UserError(f"file not found: {path}") from None
 
 
-def _top_artists(spec: str, source: str | None) -> list[str]:
+def _top_artists(ranking: str, source: str | None) -> list[str]:
     from creative_painting.wikiart import collection_stats, iter_source
 
     try:
-        count = int(spec.removeprefix("top:"))
+        count = int(ranking.removeprefix("top:"))
     except ValueError:
-        raise UserError(f"artists: {spec!r} must be top:N") from None
+        raise UserError(f"artists: {ranking!r} must be top:N") from None
     if not 1 <= count <= 1000:
         raise UserError(f"artists: top:N takes N in 1..1000, got {count}")
     if not source:  # the ranking shipped with the package, from ArtGAN's lists

@@ -91,7 +91,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
                 painted = paint_here(model, spec, todo)
             else:
                 painted = paint_on_ray(job, spec, todo, address=ray, actors=actors, threads=threads)
-            _write(painted, spec, job.model, out, manifest, done=len(finished), total=len(finished) + len(todo),
+            _write_and_record(painted, spec, job.model, out, manifest, done=len(finished), total=len(finished) + len(todo),
                    progress=progress)
         if state:
             state.wait_for_everyone()
@@ -116,7 +116,7 @@ def _launched_processes():
     return PartialState(cpu=not torch.cuda.is_available())  # gloo between CPU processes, NCCL between GPUs
 
 
-def _write(painted, spec: PaintSpec, model: str, out: Path, manifest: Manifest, *, done: int, total: int,
+def _write_and_record(painted, spec: PaintSpec, model: str, out: Path, manifest: Manifest, *, done: int, total: int,
            progress: bool) -> None:
     """Each finished image is written (atomically), then recorded: a recorded cell always has its file."""
     from creative_painting.painting import save_png

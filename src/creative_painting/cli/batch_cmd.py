@@ -13,7 +13,7 @@ from pathlib import Path
 
 def _add_job_flags(p: argparse.ArgumentParser) -> None:
     """`paint`'s model and sampling flags, each overriding the job key of the same name; where to paint."""
-    from creative_painting.models.spec import add_model_flags
+    from creative_painting.models.choice import add_model_flags
     from creative_painting.painting.spec import add_flags
 
     add_model_flags(p, overrides="job")
@@ -36,10 +36,10 @@ def _where(args: argparse.Namespace) -> dict:
 
 def _job_flags(args: argparse.Namespace) -> list[str]:
     """The flags given, as `key=value` overrides of the job file: read and checked as the file's keys, once."""
-    from creative_painting.models.spec import ModelSpec
+    from creative_painting.models.choice import ModelChoice
     from creative_painting.painting.spec import flag_values
 
-    values = flag_values(args, job_file=True) | {f.name: getattr(args, f.name) for f in dataclasses.fields(ModelSpec)}
+    values = flag_values(args, job_file=True) | {f.name: getattr(args, f.name) for f in dataclasses.fields(ModelChoice)}
     return [f"{key}={json.dumps(value) if isinstance(value, list) else value}" for key, value in values.items()
             if value is not None]  # a repeated flag's list as JSON, which the file's YAML reads
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from creative_painting.models.spec import add_model_flags
+    from creative_painting.models.choice import add_model_flags
     from creative_painting.painting.spec import add_flags
 
     p = sub.add_parser("paint", help="paint prompts as drawn by artists; writes PNGs, grid.png, paint.json")
@@ -45,7 +45,7 @@ def _request(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from creative_painting.files import claim_output_dir
-    from creative_painting.models.spec import model_spec
+    from creative_painting.models.choice import model_choice
     from creative_painting.painting.spec import PaintSpec
 
     spec = PaintSpec.check(_request(args))  # everything typed, checked once, before the (slow) model load
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         from creative_painting.extension.pipeline import check_extend
 
         check_extend(args.extend)
-    model_settings = model_spec(args).validate()
+    model_settings = model_choice(args).validate()
     claim_output_dir(args.out, "paint", overwrite=args.overwrite)
     if args.extend is not None:
         from creative_painting.extension.pipeline import extensions_to_paint

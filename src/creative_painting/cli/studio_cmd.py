@@ -17,7 +17,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from creative_painting.models.spec import add_model_flags
+    from creative_painting.models.choice import add_model_flags
 
     p = sub.add_parser("studio", help="web studio: topic, extensions, artists, grids, queue, gallery, PNG info",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,17 +70,17 @@ def _try_bind(host: str, port: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from creative_painting.models.choice import model_choice
     from creative_painting.models.configs import TINY
-    from creative_painting.models.spec import model_spec
     from creative_painting.studio.service import TINY_NOTE, Studio
 
     auth = parse_auth(args.auth if args.auth is not None else os.environ.get(AUTH_ENV))
     host = check_binding(args.host, args.port, auth)
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
-        spec = model_spec(args).validate()
-        studio.model = spec.load()
-        if spec.model == TINY:
+        choice = model_choice(args).validate()
+        studio.model = choice.load()
+        if choice.model == TINY:
             studio.model_note = TINY_NOTE
         os.environ.setdefault("GRADIO_TEMP_DIR", str(studio.cache))
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

@@ -77,13 +77,13 @@ def transformers_embedder(tokenizer, encoder, max_length: int) -> MeanPoolEmbedd
 class SentenceEmbedder:
     """Any other sentence-transformers model: hub id or local folder."""
 
-    def __init__(self, spec: str):
+    def __init__(self, source: str):
         from sentence_transformers import SentenceTransformer
 
         try:
-            self.model = SentenceTransformer(spec, device="cpu")
+            self.model = SentenceTransformer(source, device="cpu")
         except (OSError, ValueError) as e:
-            raise UserError(f"cannot load sentence embedder {spec!r}: {str(e).splitlines()[0][:200]}") from e
+            raise UserError(f"cannot load sentence embedder {source!r}: {str(e).splitlines()[0][:200]}") from e
         self._memo = TextMemo()
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -129,13 +129,13 @@ def _load_mean_pooled(path: Path, max_length: int) -> MeanPoolEmbedder:
         raise UserError(f"cannot load sentence embedder {str(path)!r}: {str(e).splitlines()[0][:200]}") from e
 
 
-def load_embedder(spec: str = DEFAULT_EMBEDDER) -> MeanPoolEmbedder | SentenceEmbedder:
+def load_embedder(source: str = DEFAULT_EMBEDDER) -> MeanPoolEmbedder | SentenceEmbedder:
     """`minilm` (bundled), `t5:<id or path>` (T5 encoder mean pooling), or a sentence-transformers id/path."""
-    if spec.startswith("t5:"):
+    if source.startswith("t5:"):
         from creative_painting.extension.loading import load_seq2seq
 
-        tokenizer, model = load_seq2seq(spec[3:])
+        tokenizer, model = load_seq2seq(source[3:])
         return transformers_embedder(tokenizer, model.get_encoder(), 128)
-    path = bundled_minilm() if spec == DEFAULT_EMBEDDER else Path(spec)
+    path = bundled_minilm() if source == DEFAULT_EMBEDDER else Path(source)
     max_length = mean_pooled_folder(path) if path.is_dir() else None
-    return _load_mean_pooled(path, max_length) if max_length else SentenceEmbedder(spec)
+    return _load_mean_pooled(path, max_length) if max_length else SentenceEmbedder(source)

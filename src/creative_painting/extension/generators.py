@@ -24,8 +24,8 @@ class Generator:
 
     kind = "generator"
 
-    def __init__(self, spec: str, num: int = 4, max_new_tokens: int = 40, seed: int = 0):
-        self.spec, self.num, self.max_new_tokens, self.seed = spec, num, max_new_tokens, seed
+    def __init__(self, source: str, num: int = 4, max_new_tokens: int = 40, seed: int = 0):
+        self.source, self.num, self.max_new_tokens, self.seed = source, num, max_new_tokens, seed
         self._loaded = None
 
     def _load(self):
@@ -63,7 +63,7 @@ class T5Continuation(Generator):
     def _load(self):
         from creative_painting.extension.loading import load_seq2seq
 
-        return load_seq2seq(self.spec)
+        return load_seq2seq(self.source)
 
     def _generate(self, prompt: str) -> list[str]:
         tokenizer = self.tokenizer
@@ -84,7 +84,7 @@ class _CausalReply(Generator):
     def _load(self):
         from creative_painting.extension.loading import load_causal
 
-        return load_causal(self.spec)
+        return load_causal(self.source)
 
     def _inputs(self, tokenizer, prompt: str):
         raise NotImplementedError
@@ -144,8 +144,8 @@ class SceneRewriter(_CausalReply):
     EXAMPLE = ("Paris hosted the 1889 World's Fair, for which the Eiffel Tower was built as its entrance arch.",
                "Crowds walk under the new iron Eiffel Tower at the Paris World's Fair, summer 1889.")
 
-    def __init__(self, spec: str, max_new_tokens: int = 60, seed: int = 0):
-        super().__init__(spec, num=1, max_new_tokens=max_new_tokens, seed=seed)
+    def __init__(self, source: str, max_new_tokens: int = 60, seed: int = 0):
+        super().__init__(source, num=1, max_new_tokens=max_new_tokens, seed=seed)
 
     def _messages(self, sentence: str) -> list[dict]:
         question, answer = self.EXAMPLE

@@ -73,7 +73,7 @@ class Extender:
     generators: list[Generator] = field(default_factory=list)
     settings: ExtendSettings = field(default_factory=ExtendSettings)
     rewriter: SceneRewriter | None = None
-    failed: dict[str, str] = field(default_factory=dict)  # generator spec -> why it was skipped (tried once)
+    failed: dict[str, str] = field(default_factory=dict)  # generator source -> why it was skipped (tried once)
     composer: SceneComposer | None = None
 
     @classmethod
@@ -108,12 +108,12 @@ class Extender:
 
     def _generate(self, generator: Generator, prompt: str) -> list[Candidate]:
         """A model that fails to load is skipped with a note, once, never a crash."""
-        if generator.spec in self.failed:
+        if generator.source in self.failed:
             return []
         try:
             return generator.generate(prompt)
         except UserError as e:
-            self.failed[generator.spec] = str(e)
+            self.failed[generator.source] = str(e)
             logger.warning("%s generator skipped: %s", generator.kind, e)
             return []
 

@@ -39,24 +39,24 @@ def _hub_reachable(timeout: float = 2.0) -> bool:
         return False
 
 
-def available(spec: str) -> bool:
+def available(source: str) -> bool:
     """Local folder, already in the Hugging Face cache, or the hub answers now."""
-    if Path(spec).exists():
+    if Path(source).exists():
         return True
     from huggingface_hub import try_to_load_from_cache
 
-    return isinstance(try_to_load_from_cache(spec, "config.json"), str) or _hub_reachable()
+    return isinstance(try_to_load_from_cache(source, "config.json"), str) or _hub_reachable()
 
 
 def skip_note(kind: str, reason: str) -> None:
     logger.warning("%s generator skipped: %s", kind, reason)
 
 
-def chat_model(spec: str) -> str:
+def chat_model(source: str) -> str:
     """The folder or id of an instruction model: 'smollm2' and 'gemma' are the bundled ones."""
     from creative_painting.extension.bundled_lms import bundled_gemma, bundled_smollm2
 
-    return str({"smollm2": bundled_smollm2, "gemma": bundled_gemma}[spec]()) if spec in BUNDLED_CHAT else spec
+    return str({"smollm2": bundled_smollm2, "gemma": bundled_gemma}[source]()) if source in BUNDLED_CHAT else source
 
 
 def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, rewrite: int = 0, num: int = 4,
@@ -66,17 +66,17 @@ def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, 
     The paper's t5-base and DialoGPT-medium are tried by default; "none" turns one off. `chat` names the
     instruction model of both `--chat` (continuations) and `--rewrite` (SmolLM2, bundled, by default)."""
     wanted: list[tuple[Generator, bool]] = []  # (generator, named by the user)
-    for spec, default, cls in ((t5, DEFAULT_T5, T5Continuation), (dialog, DEFAULT_DIALOG, DialogResponder)):
-        if spec != "none" and (spec is not None or defaults):
-            wanted.append((cls(spec or default, num=num, seed=seed), spec is not None))
+    for source, default, cls in ((t5, DEFAULT_T5, T5Continuation), (dialog, DEFAULT_DIALOG, DialogResponder)):
+        if source != "none" and (source is not None or defaults):
+            wanted.append((cls(source or default, num=num, seed=seed), source is not None))
     chosen = []
     for generator, named in wanted:
-        if available(generator.spec):
+        if available(generator.source):
             chosen.append(generator)
         elif named:  # a default that cannot be had is no news: it is tried again, quietly, on every run
-            skip_note(generator.kind, f"{generator.spec} is not local, not cached, and the hub cannot be reached")
+            skip_note(generator.kind, f"{generator.source} is not local, not cached, and the hub cannot be reached")
         else:
-            logger.debug("default %s generator %s is not available", generator.kind, generator.spec)
+            logger.debug("default %s generator %s is not available", generator.kind, generator.source)
     asked = chat if chat not in (None, "none") else None
     if not (asked or rewrite):
         return chosen, None

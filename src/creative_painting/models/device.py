@@ -86,7 +86,7 @@ def place(model, device: torch.device, dtype: torch.dtype, backend: str = "torch
     bf16 on the CPU keeps the text encoder and the VAE in fp32: they run once per image, and fp32
     keeps the decoded pixels exact; the U-Net, called every step, is where bf16 pays. With the
     `openvino` backend the bundle stays fp32 and OpenVINO runs the U-Net in `dtype` (bf16 or f32)."""
-    if backend == "openvino":  # checked with the device by `ModelSpec.validate`, where the spec came in
+    if backend == "openvino":  # checked with the device by `ModelChoice.validate`, where the spec came in
         from creative_painting.models.openvino_unet import PRECISIONS, compile_unet
 
         model.to(device, torch.float32)

@@ -35,9 +35,9 @@ HUB_PATTERNS = ["model_index.json", "unet/*", "vae/*", "text_encoder/*", "tokeni
 HUB_IGNORE = ["*.bin", "*.msgpack", "*.onnx", "*fp16*", "*non_ema*", "*.ckpt"]
 
 
-def load_model(spec: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None, extract_ema: bool = False,
+def load_model(source: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None, extract_ema: bool = False,
                dtypes: Dtypes | None = None) -> StableDiffusion:
-    """Load a model from `spec`: a `.ckpt`/`.safetensors` file, a diffusers folder, a hub id, or `tiny` (the tiny
+    """Load a model from `source`: a `.ckpt`/`.safetensors` file, a diffusers folder, a hub id, or `tiny` (the tiny
     random model, for every command alike; a folder of that name comes first).
 
     Single files use, in order: `config_dir` (a diffusers folder's configs), configs embedded by
@@ -46,20 +46,20 @@ def load_model(spec: str = DEFAULT_MODEL, *, config_dir: str | Path | None = Non
     dtype: a frozen bf16 SD v1 U-Net never passes through fp32 (3.4 GB) on its way to 1.7 GB. A single file
     is in memory whole anyway; each part is cast once.
     """
-    path = Path(spec)
+    path = Path(source)
     if path.suffix in SINGLE_FILE_SUFFIXES:
         return load_single_file(path, config_dir=config_dir, extract_ema=extract_ema, dtypes=dtypes)
     if path.is_dir():
         return load_diffusers_folder(path, dtypes=dtypes)
     if path.exists():
-        raise UserError(f"--model {spec}: expected a .ckpt/.safetensors file or a diffusers folder")
-    if spec == TINY:
+        raise UserError(f"--model {source}: expected a .ckpt/.safetensors file or a diffusers folder")
+    if source == TINY:
         from creative_painting.models.tiny import make_tiny_model
 
         return make_tiny_model()
-    if spec.count("/") == 1 and not spec.startswith((".", "/", "~")):
-        return load_from_hub(spec, dtypes)
-    raise UserError(f"model path not found: {spec}")
+    if source.count("/") == 1 and not source.startswith((".", "/", "~")):
+        return load_from_hub(source, dtypes)
+    raise UserError(f"model path not found: {source}")
 
 
 def load_from_hub(repo_id: str, dtypes: Dtypes | None = None) -> StableDiffusion:
@@ -155,10 +155,10 @@ def _single_file_configs(metadata: dict[str, str], config_dir: str | Path | None
     return bundled_configs()
 
 
-def read_configs(spec: str) -> ModelConfigs | None:
-    """The configs of the model `spec` names, without reading its weights (to size a run before loading):
+def read_configs(source: str) -> ModelConfigs | None:
+    """The configs of the model `source` names, without reading its weights (to size a run before loading):
     None for a hub id that is not in the local cache."""
-    path = Path(spec)
+    path = Path(source)
     if path.suffix in SINGLE_FILE_SUFFIXES:
         if not path.is_file():
             return None
@@ -177,7 +177,7 @@ def read_configs(spec: str) -> ModelConfigs | None:
     try:
         from huggingface_hub import snapshot_download
 
-        folder = snapshot_download(spec, allow_patterns=["*/config.json"], local_files_only=True)
+        folder = snapshot_download(source, allow_patterns=["*/config.json"], local_files_only=True)
     except Exception:  # noqa: BLE001 - not cached, or not a hub id: load_model says which
         return None
     return _folder_configs(Path(folder))

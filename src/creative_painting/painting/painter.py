@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 def batches(items: list, size: int) -> Iterator[list]:
-    """Consecutive batches of `size` (the last may be shorter): how `paint` groups its jobs."""
+    """Consecutive batches of `size` (the last may be shorter): how `paint` groups its cells."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -61,11 +61,11 @@ def pad_chunks(embeddings: list[torch.Tensor], empty: torch.Tensor) -> torch.Ten
     return torch.stack([torch.cat([e, *[empty] * ((longest - e.shape[0]) // empty.shape[0])]) for e in embeddings])
 
 
-def initial_noise(model: StableDiffusion, jobs: list[Cell], settings: SamplingSettings) -> tuple[torch.Tensor, list[torch.Generator]]:
+def initial_noise(model: StableDiffusion, cells: list[Cell], settings: SamplingSettings) -> tuple[torch.Tensor, list[torch.Generator]]:
     """Per-image CPU generators: an image depends on its seed only, on every device and batch size."""
     f = model.vae_scale_factor
     shape = (1, model.unet.config.in_channels, settings.height // f, settings.width // f)
-    generators = [torch.Generator("cpu").manual_seed(job.seed) for job in jobs]
+    generators = [torch.Generator("cpu").manual_seed(cell.seed) for cell in cells]
     noise = torch.cat([torch.randn(shape, generator=g) for g in generators])
     return noise.to(model.device, latent_dtype(model)), generators
 
@@ -95,20 +95,20 @@ def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.
     return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
 
 
-def paint(model: StableDiffusion, jobs: list[Cell], settings: SamplingSettings, *, batch_size: int = 4,
+def paint(model: StableDiffusion, cells: list[Cell], settings: SamplingSettings, *, batch_size: int = 4,
           long_prompt: str = "truncate", **options) -> list[Image.Image]:
     """`render` with its inputs checked here (settings, `long_prompt`, memory), for callers that did not check
     them where they came in (a script, a Ray worker with its own memory); `options` as `render`'s."""
     settings.validate()
     check_choice("long_prompt", long_prompt, LONG_PROMPTS)
-    check_memory(model, settings, batch_size, len(jobs))
-    return render(model, jobs, settings, batch_size=batch_size, long_prompt=long_prompt, **options)
+    check_memory(model, settings, batch_size, len(cells))
+    return render(model, cells, settings, batch_size=batch_size, long_prompt=long_prompt, **options)
 
 
 @torch.inference_mode()
 def render(
     model: StableDiffusion,
-    jobs: list[Cell],
+    cells: list[Cell],
     settings: SamplingSettings,
     *,
     batch_size: int = 4,
@@ -116,15 +116,15 @@ def render(
     long_prompt: str = "truncate",
     pad_to: int | None = None,
 ) -> list[Image.Image]:
-    """Paint one image per job with classifier-free guidance; returns them in job order. The inputs were checked
+    """Paint one image per cell with classifier-free guidance; returns them in cell order. The inputs were checked
     where they came in (a validated `PaintSpec`, its memory once); `paint` checks them for other callers.
 
     `long_prompt`: "truncate" (CLIP's 77 tokens, what SD was trained with) or "chunk" (every token is read).
-    `pad_to`: fill a shorter batch with copies of its last job. The U-Net's sums depend on the batch size
+    `pad_to`: fill a shorter batch with copies of its last cell. The U-Net's sums depend on the batch size
     (one grey level here, at most), not on the other images: so an image painted in a batch of N repaints
     bit for bit, alone, in a padded batch of N."""
-    spec = get_sampler(settings.sampler)
-    scheduler = spec.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
+    sampler = get_sampler(settings.sampler)
+    scheduler = sampler.make(model.scheduler_config)  # set_timesteps() resets multistep state per batch
     images: list[Image.Image] = []
     embeddings: dict[str, torch.Tensor] = {}  # a grid repeats captions (images per cell) and negatives
 
@@ -136,13 +136,13 @@ def render(
             embeddings.update(zip(new, encode_text(model, new), strict=True))
         return [embeddings[t] for t in texts]
 
-    for batch in batches(jobs, batch_size):
+    for batch in batches(cells, batch_size):
         count = len(batch)
         if pad_to and count < pad_to:
             batch = batch + [batch[-1]] * (pad_to - count)
         # 1. Encode captions (and negatives, for guidance), each distinct text once; chunked ones are padded
         # to the batch's longest, as cross-attention reads them side by side.
-        texts = [job.caption for job in batch] + ([job.negative for job in batch] if settings.scale != 1.0 else [])
+        texts = [cell.caption for cell in batch] + ([cell.negative for cell in batch] if settings.scale != 1.0 else [])
         both = embed(texts)
         if long_prompt == "chunk":
             both = list(pad_chunks(both, embed([""])[0]))
@@ -153,7 +153,7 @@ def render(
         # 3. Denoise.
         unet = model.unet if model.unet_runner is None else model.unet_runner  # a compiled module has no truth value
         denoise = guided_denoiser(unet, cond, uncond, settings.scale, graphs=model.graphs)
-        latents = sample(denoise, scheduler, spec, noise, settings.steps,
+        latents = sample(denoise, scheduler, sampler, noise, settings.steps,
                          eta=settings.eta, generator=generators, on_step=on_step)
         # 4. Decode to pixels.
         images.extend(decode_latents(model, latents[:count]))

@@ -71,11 +71,11 @@ def paint_spec(
     with output_dir(out_dir, "paint", overwrite=overwrite) as staging:
         # the size of the batch each image was painted in (padded as `paint` pads it), for a bit-for-bit repaint
         sizes = [max(spec.pad_batch_to or 1, len(batch)) for batch in batches(cells, spec.batch_size) for _ in batch]
-        records = _write(staging, model, spec, cells, images, sizes)
+        records = _write_outputs(staging, model, spec, cells, images, sizes)
     return PaintResult([out_dir / r["file"] for r in records], out_dir / "grid.png", out_dir / "paint.json")
 
 
-def _write(folder: Path, model: StableDiffusion, spec: PaintSpec, cells: list[Cell], images: list,
+def _write_outputs(folder: Path, model: StableDiffusion, spec: PaintSpec, cells: list[Cell], images: list,
            batch_sizes: list[int]) -> list[dict]:
     """The cell PNGs (with their records), the labelled grid and the manifest."""
     n = spec.images

@@ -8,11 +8,11 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "guidance": ["Denoiser", "guided_denoiser"],
     "loop": ["sample"],
     "presets": ["PRESETS", "SamplingSettings"],
-    "samplers": ["SAMPLERS", "SamplerSpec", "get_sampler"],
+    "samplers": ["SAMPLERS", "Sampler", "get_sampler"],
 })
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, names load on first use
     from creative_painting.sampling.guidance import Denoiser, guided_denoiser
     from creative_painting.sampling.loop import sample
     from creative_painting.sampling.presets import PRESETS, SamplingSettings
-    from creative_painting.sampling.samplers import SAMPLERS, SamplerSpec, get_sampler
+    from creative_painting.sampling.samplers import SAMPLERS, Sampler, get_sampler

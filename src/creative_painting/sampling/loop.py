@@ -10,7 +10,7 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 
 from creative_painting.sampling.guidance import Denoiser
-from creative_painting.sampling.samplers import SamplerSpec
+from creative_painting.sampling.samplers import Sampler
 
 NOISE_WINDOW = 25  # steps of DDIM's noise drawn and uploaded at once: a few MB at 512 px
 
@@ -18,7 +18,7 @@ NOISE_WINDOW = 25  # steps of DDIM's noise drawn and uploaded at once: a few MB 
 def sample(
     denoise: Denoiser,
     scheduler: SchedulerMixin,
-    spec: SamplerSpec,
+    sampler: Sampler,
     noise: torch.Tensor,
     steps: int,
     *,
@@ -41,10 +41,10 @@ def sample(
     scheduler.set_timesteps(steps, device=noise.device)
     x = noise * scheduler.init_noise_sigma
     step_kwargs: dict = {}
-    if spec.takes_eta:
+    if sampler.takes_eta:
         step_kwargs["eta"] = 0.0 if eta is None else eta
     draws = None
-    if spec.stochastic:
+    if sampler.stochastic:
         if noise_ahead is None:
             noise_ahead = noise.device.type != "cpu"
         if noise_ahead and step_kwargs.get("eta", 0.0) > 0 and _takes_variance_noise(scheduler):

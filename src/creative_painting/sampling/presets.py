@@ -26,7 +26,7 @@ class SamplingSettings:
     height: int = 512
 
     def validate(self) -> SamplingSettings:
-        spec = get_sampler(self.sampler)
+        sampler = get_sampler(self.sampler)
         if self.steps < 1:
             raise UserError(f"steps must be at least 1, got {self.steps}")
         if self.steps > MAX_STEPS:
@@ -46,7 +46,7 @@ class SamplingSettings:
                 raise UserError(f"{name} must be a finite number, got {value}")
         if self.scale < 0:
             raise UserError(f"guidance scale must be >= 0, got {self.scale}")
-        if self.eta is not None and not spec.takes_eta:
+        if self.eta is not None and not sampler.takes_eta:
             hint = " (CompVis: ddim_eta must be 0 for PLMS)" if self.sampler == "plms" else ""
             raise UserError(f"eta applies to ddim only, not {self.sampler}{hint}")
         if self.eta is not None and self.eta < 0:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class SamplerSpec:
+class Sampler:
     name: str
     scheduler: str  # diffusers class name, imported when a scheduler is made
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -29,25 +29,25 @@ class SamplerSpec:
 
 # SD v1 was trained with CompVis' +1 timestep offset, scaled-linear betas 0.00085..0.012 and no
 # clipping of x0; those come from the model's schedule, the rest is the sampler's own.
-SAMPLERS: dict[str, SamplerSpec] = {
-    spec.name: spec
-    for spec in (
-        SamplerSpec("ddpm", "DDPMScheduler", {"variance_type": "fixed_small", "clip_sample": False}, stochastic=True,
+SAMPLERS: dict[str, Sampler] = {
+    sampler.name: sampler
+    for sampler in (
+        Sampler("ddpm", "DDPMScheduler", {"variance_type": "fixed_small", "clip_sample": False}, stochastic=True,
                     about="Ho et al. 2020, ancestral sampling on a respaced schedule"),
-        SamplerSpec("ddim", "DDIMScheduler", {"clip_sample": False, "set_alpha_to_one": False}, stochastic=True,
+        Sampler("ddim", "DDIMScheduler", {"clip_sample": False, "set_alpha_to_one": False}, stochastic=True,
                     takes_eta=True, about="Song et al. 2021, Eq. 12: eta=0 deterministic, eta=1 DDPM-like"),
-        SamplerSpec("plms", "PNDMScheduler", {"skip_prk_steps": True},
+        Sampler("plms", "PNDMScheduler", {"skip_prk_steps": True},
                     about="Liu et al. 2022 PLMS: pseudo improved-Euler first step, then Adams-Bashforth 2/3/4"),
-        SamplerSpec("dpmpp-2m", "DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2},
+        Sampler("dpmpp-2m", "DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2},
                     about="Lu et al. 2022, DPM-Solver++(2M): good images in 20-25 steps"),
-        SamplerSpec("euler-a", "EulerAncestralDiscreteScheduler", {}, stochastic=True,
+        Sampler("euler-a", "EulerAncestralDiscreteScheduler", {}, stochastic=True,
                     about="Karras et al. 2022 Euler ancestral"),
-        SamplerSpec("unipc", "UniPCMultistepScheduler", {}, about="Zhao et al. 2023 UniPC: few-step predictor-corrector"),
+        Sampler("unipc", "UniPCMultistepScheduler", {}, about="Zhao et al. 2023 UniPC: few-step predictor-corrector"),
     )
 }
 
 
-def get_sampler(name: str) -> SamplerSpec:
+def get_sampler(name: str) -> Sampler:
     try:
         return SAMPLERS[name]
     except KeyError:

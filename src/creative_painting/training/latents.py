@@ -11,12 +11,12 @@ import numpy as np
 class LatentEncoder:
     """Encodes uint8 crops with a model's VAE into the latent distribution's parameters (mean, logvar)."""
 
-    def __init__(self, model_spec: str, device: str = "auto", batch_size: int = 8):
+    def __init__(self, model_choice: str, device: str = "auto", batch_size: int = 8):
         from creative_painting.models import load_model, resolve_device
 
-        self.model_spec = model_spec
+        self.model_choice = model_choice
         self.device, _ = resolve_device(device, "fp32")
-        self.vae = load_model(model_spec).vae.to(self.device).eval()
+        self.vae = load_model(model_choice).vae.to(self.device).eval()
         self.scaling_factor = float(self.vae.config.scaling_factor)
         self.batch_size = batch_size
 

@@ -169,7 +169,7 @@ def write_shards(source: str, out: str | Path, settings: ShardSettings, *, worke
                               json.dumps({"samples": len(samples), "problems": problems}, ensure_ascii=False))
             bar.update(count)
         bar.close()
-        return write_manifest(out, settings, encoder.model_spec if encoder else None,
+        return write_manifest(out, settings, encoder.model_choice if encoder else None,
                               encoder.scaling_factor if encoder else None)
 
 

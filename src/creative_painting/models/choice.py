@@ -30,14 +30,14 @@ HELP = {
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelChoice:
     model: str = DEFAULT_MODEL
     config: str | None = None  # a diffusers folder whose configs describe a non-SD-v1 single file
     device: str = "auto"
     dtype: str = "auto"
     backend: str = "torch"  # or "openvino" (CPU), or "compile" (torch.compile)
 
-    def validate(self) -> ModelSpec:
+    def validate(self) -> ModelChoice:
         """Cheap checks, before any output is claimed or any weight read: the device, dtype and backend
         exist here."""
         from creative_painting.models.device import check_backend, resolve_device
@@ -53,7 +53,7 @@ class ModelSpec:
         return self.place(load_model(self.model, config_dir=self.config), device)
 
     def place(self, model: StableDiffusion, device: torch.device | None = None) -> StableDiffusion:
-        """A loaded (or built) model on this spec's device, in its dtype, with its backend (which `place`
+        """A loaded (or built) model on this choice's device, in its dtype, with its backend (which `place`
         checks against the device)."""
         from creative_painting.models.device import place, resolve_device
 
@@ -66,7 +66,7 @@ class ModelSpec:
 def add_model_flags(parser: argparse.ArgumentParser, *, overrides: str | None = None, model_note: str = "") -> None:
     """--model, --config, --device, --dtype, --backend, with the same words everywhere. `overrides`: the name
     of what they override (a job file): their default is then None, and the file's value stays."""
-    for field in fields(ModelSpec):
+    for field in fields(ModelChoice):
         default = field.default
         where = f"{overrides} default" if overrides else "default"
         text = HELP[field.name] + (model_note if field.name == "model" else "")
@@ -78,7 +78,7 @@ def add_model_flags(parser: argparse.ArgumentParser, *, overrides: str | None = 
                              "on disk for the next process), then faster steps on a GPU; the same as --backend compile")
 
 
-def model_spec(args: argparse.Namespace, base: ModelSpec | None = None) -> ModelSpec:
-    """The spec the flags describe; flags left at None keep `base`'s values."""
-    values = {f.name: getattr(args, f.name) for f in fields(ModelSpec) if getattr(args, f.name, None) is not None}
-    return ModelSpec(**{**(vars(base) if base else {}), **{k: str(v) for k, v in values.items()}})
+def model_choice(args: argparse.Namespace, base: ModelChoice | None = None) -> ModelChoice:
+    """The choice the flags describe; flags left at None keep `base`'s values."""
+    values = {f.name: getattr(args, f.name) for f in fields(ModelChoice) if getattr(args, f.name, None) is not None}
+    return ModelChoice(**{**(vars(base) if base else {}), **{k: str(v) for k, v in values.items()}})
