@@ -106,3 +106,26 @@ def test_a_record_from_paint_or_batch_repaints_its_picture_exactly(tiny_model, t
     again = paint_spec(job.model_choice().load(), PaintSpec.from_record(record), tmp_path / "again2", progress=False)
     assert np.array_equal(np.asarray(Image.open(again.images[0])),
                           np.asarray(Image.open(tmp_path / "batch" / manifest[1]["file"])))
+
+
+def test_a_picture_painted_in_a_batch_repaints_bit_for_bit_padded_to_that_batch(tmp_path):
+    """The U-Net's sums depend on the batch size: on this machine, placed for the CPU in fp32 as `paint` places it,
+    at 64 px, one of cell 2's pixels is one grey level apart alone and in its batch of 4. Its record says 4, and
+    the repaint pads to 4: the same bits."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from creative_painting.models import make_tiny_model, place
+    from creative_painting.painting.painter import render
+    from creative_painting.painting.session import paint_spec
+
+    tiny_model = place(make_tiny_model(seed=0), torch.device("cpu"), torch.float32)
+    spec = PaintSpec.check({"prompts": ["a", "b", "c", "d"], "steps": 4, "width": 64, "height": 64, "batch_size": 4})
+    painted = paint_spec(tiny_model, spec, tmp_path / "p", progress=False)
+    for path in painted.images:
+        again = PaintSpec.from_record(read_png_metadata(path))
+        assert again.pad_batch_to == 4
+        image = render(tiny_model, again.cells(), again.settings(), batch_size=again.batch_size,
+                       pad_to=again.pad_batch_to)[0]
+        assert np.array_equal(np.asarray(image), np.asarray(Image.open(path))), path.name
