@@ -9,7 +9,7 @@ noise falls on all three alike; each figure is the median of its rounds. Loading
 applied and removed in turn (what a studio request with another LoRA costs). Goals (issue 41): fused at most 5 %
 slower per step, loading at most 2 s.
 
-    .venv/bin/python benchmarks/lora_cost.py [--size 256] [--rounds 5] [--rank 32]
+    .venv/bin/python benchmarks/lora_cost.py [--size 256] [--rounds 5] [--rank 32] [--dtype fp32|bf16]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch
 from peft import LoraConfig, inject_adapter_in_model
 from peft.utils import get_peft_model_state_dict
 
-from creative_painting.models import build_model, bundled_configs
+from creative_painting.models import build_model, bundled_configs, place
 from creative_painting.models.adapter_files import Lora
 from creative_painting.models.adapters import remove_adapters, use_adapters
 from creative_painting.models.lora_export import save_kohya, to_kohya
@@ -45,8 +45,8 @@ def write_lora(folder: Path, rank: int) -> Path:
 
 @torch.inference_mode()
 def step_seconds(model, size: int) -> float:
-    latents = torch.randn(2, 4, size // 8, size // 8)
-    text = torch.randn(2, 77, 768)
+    latents = torch.randn(2, 4, size // 8, size // 8, dtype=model.unet.dtype)
+    text = torch.randn(2, 77, 768, dtype=model.unet.dtype)
     start = time.perf_counter()
     model.unet(latents, torch.tensor([500]), text)
     return time.perf_counter() - start
@@ -58,10 +58,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rank", type=int, default=32)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32",
+                        help="the U-Net's (bf16: `--dtype auto` on a CPU with native bf16, placed as `paint` places it)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    models = {way: build_model(bundled_configs(), seed=0) for way in ("bare", "fused", "unfused")}
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    models = {way: place(build_model(bundled_configs(), seed=0), torch.device("cpu"), dtype)
+              for way in ("bare", "fused", "unfused")}
     with tempfile.TemporaryDirectory() as tmp:
         path = write_lora(Path(tmp), args.rank)
         lora, file_mb = Lora(str(path)).check(), path.stat().st_size / 2**20
@@ -89,7 +93,7 @@ def main() -> None:
                 times[way].append(step_seconds(models[way], args.size))
         backup_mb = sum(t.numel() * t.element_size() for _, t in models["fused"].adapters.backups) / 2**20
     bare = statistics.median(times["bare"])
-    print(f"full-size SD v1, {args.size}x{args.size}, rank-{args.rank} LoRA ({file_mb:.0f} MB "
+    print(f"full-size SD v1, {args.dtype} U-Net, {args.size}x{args.size}, rank-{args.rank} LoRA ({file_mb:.0f} MB "
           f"file), {torch.get_num_threads()} threads, {args.rounds} rounds")
     for way in times:
         t = statistics.median(times[way])

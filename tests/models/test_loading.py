@@ -3,7 +3,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from creative_painting.errors import UserError
-from creative_painting.models import load_model
+from creative_painting.models import load, load_model
 from creative_painting.models.compvis_layout import CONFIG_METADATA_KEY, read_checkpoint, split_to_diffusers
 from creative_painting.models.configs import bundled_configs
 
@@ -184,12 +184,33 @@ def test_tiny_is_a_model_name_for_every_front_end(tmp_path, monkeypatch):
     assert tiny.source == "tiny"
     assert all(torch.equal(a, b) for a, b in zip(tiny.unet.state_dict().values(), reference.unet.state_dict().values(),
                                                  strict=True))
-    assert ModelChoice(model="tiny").validate().load().source == "tiny"  # paint's, the studio's and batch's path
-    assert BatchJob(prompts=["x"], model="tiny").model_choice().load().source == "tiny"
+    assert load(ModelChoice(model="tiny").validate()).source == "tiny"  # paint's, the studio's and batch's path
+    assert load(BatchJob(prompts=["x"], model="tiny").model_choice()).source == "tiny"
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny").mkdir()
     with pytest.raises(UserError, match="is not a diffusers Stable Diffusion folder"):
         load_model("tiny")
+
+
+def test_one_loader_reads_and_places_every_model():
+    """Issue 40, item 3: every command loads through `models.load` (only it calls the reader), and a choice is
+    placed as it says: the CPU's bf16 U-Net channels_last beside an fp32 text encoder; a bare name is read as is."""
+    import ast
+    import pathlib
+
+    import creative_painting
+    from creative_painting.models.choice import ModelChoice
+
+    root = pathlib.Path(creative_painting.__file__).parent
+    callers = sorted({str(path.relative_to(root)) for path in root.rglob("*.py")
+                     for node in ast.walk(ast.parse(path.read_text()))
+                     if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "load_model"})
+    assert callers == ["models/loading.py"], callers
+    placed = load(ModelChoice(model="tiny", device="cpu", dtype="bf16"))
+    assert placed.unet.dtype == torch.bfloat16 and placed.text_encoder.dtype == torch.float32
+    assert placed.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    read = load("tiny")
+    assert read.unet.dtype == torch.float32 and read.unet.conv_in.weight.is_contiguous()
 
 
 def test_the_models_package_imports_no_circle():

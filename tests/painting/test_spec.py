@@ -13,6 +13,7 @@ from PIL import Image
 from creative_painting.batch import BatchJob, run_batch
 from creative_painting.cli.main import build_parser, leaf_parsers, main
 from creative_painting.errors import UserError
+from creative_painting.models import load
 from creative_painting.painting import read_png_metadata
 from creative_painting.painting.session import paint_spec
 from creative_painting.painting.spec import FIELDS, MAX_BATCH_SIZE, MAX_IMAGES_PER_CELL, PaintSpec
@@ -103,7 +104,7 @@ def test_a_record_from_paint_or_batch_repaints_its_picture_exactly(tiny_model, t
     manifest = [json.loads(line) for line in (tmp_path / "batch" / "manifest.jsonl").read_text().splitlines()]
     record = read_png_metadata(tmp_path / "batch" / manifest[1]["file"])
     assert set(record) - {"id", "file"} == set(read_png_metadata(painted.images[1]))  # the same schema
-    again = paint_spec(job.model_choice().load(), PaintSpec.from_record(record), tmp_path / "again2", progress=False)
+    again = paint_spec(load(job.model_choice()), PaintSpec.from_record(record), tmp_path / "again2", progress=False)
     assert np.array_equal(np.asarray(Image.open(again.images[0])),
                           np.asarray(Image.open(tmp_path / "batch" / manifest[1]["file"])))
 

@@ -41,6 +41,34 @@ def test_a_lora_run_exports_its_adapter_as_kohya_that_diffusers_paints_as_the_me
     assert np.abs(with_lora - merged).max() <= 1  # measured: 0 grey levels (the base is 77 away)
 
 
+def test_a_lora_run_that_trains_the_text_encoder_puts_its_rank_r_part_in_the_file(make_config, tiny_dir):
+    """Stage 2's default trains the text encoder in full beside the U-Net's adapter: without its part, the file
+    would paint with the base model's text encoder."""
+    from diffusers import StableDiffusionPipeline
+
+    cfg = make_config(stage=2, lora_rank=4, export=True, max_steps=4, learning_rate=0.05)
+    summary = train(load_config(cfg), progress=False)
+    keys = load_file(summary["exported"]["lora"])
+    assert any(k.startswith("lora_unet_") for k in keys) and any(k.startswith("lora_te_text_model_") for k in keys)
+    text = summary["lora_text_encoder"]
+    assert 0.0 < text["kept"] < 1.0 and 0.0 <= text["outside"] < 1.0, text  # rank 4 of 32-wide layers: a part
+
+    def encoded(folder, lora=None) -> torch.Tensor:  # diffusers' own loader applies the file
+        pipe = StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
+        if lora is not None:
+            pipe.load_lora_weights(str(lora))
+        ids = pipe.tokenizer(["a painting of a harbour by Claude Monet"], padding="max_length",
+                             max_length=pipe.tokenizer.model_max_length, return_tensors="pt").input_ids
+        with torch.no_grad():
+            return pipe.text_encoder(ids)[0]
+
+    trained = encoded(summary["exported"]["diffusers"])
+    bare, adapted = encoded(tiny_dir / "diffusers"), encoded(tiny_dir / "diffusers", summary["exported"]["lora"])
+    # the file moves the base's text encoder towards the trained one (measured: 0.29 of the distance left, with
+    # 86 % of the adapted layers' change kept and 20 % of the change in embeddings and norms)
+    assert (adapted - trained).norm() < 0.5 * (bare - trained).norm()
+
+
 def _tuned(rank: int, outside: bool = False, seed: int = 3):
     """The tiny model with a difference of exactly `rank` in every layer a LoRA adapts (and, `outside`, in a
     ResNet convolution too)."""

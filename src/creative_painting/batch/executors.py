@@ -25,10 +25,11 @@ def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
     """The job's model in this process, checked to fit in memory at the job's batch size (or its `cells`, if
     fewer), before the output folder is claimed. `device` is this process's GPU when `accelerate launch`
     started several."""
+    from creative_painting.models import load
     from creative_painting.models.adapters import use_adapters
     from creative_painting.painting.memory import check_memory
 
-    model = job.model_choice().validate().load(device)
+    model = load(job.model_choice().validate(), device=device)
     use_adapters(model, spec.loras, spec.embeddings, restorable=False)  # the job's one set
     check_memory(model, spec.settings(), spec.batch_size, cells)
     return model
@@ -52,6 +53,7 @@ class RayPainter:
         import torch  # the driver checked the job; the worker, what only it knows: its device and memory, once
 
         from creative_painting.errors import UserError
+        from creative_painting.models import load
         from creative_painting.models.adapter_files import Embedding, Lora, parse_all
         from creative_painting.models.adapters import use_adapters
         from creative_painting.models.choice import ModelChoice
@@ -60,7 +62,7 @@ class RayPainter:
 
         if threads:
             torch.set_num_threads(threads)
-        self.model = ModelChoice(**choice).validate().load()
+        self.model = load(ModelChoice(**choice).validate())
         self.settings, self.long_prompt, self.refused = SamplingSettings(**settings), long_prompt, ""
         adapters = adapters or {}
         try:  # the files the driver checked, by path and content: a worker without them says which

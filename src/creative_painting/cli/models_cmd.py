@@ -51,9 +51,9 @@ def make_tiny(args: argparse.Namespace) -> int:
 
 
 def inspect_model(args: argparse.Namespace) -> int:
-    from creative_painting.models import load_model
+    from creative_painting.models import load
 
-    model = load_model(args.model)
+    model = load(args.model)
     parameters = {name: sum(p.numel() for p in module.parameters())
                   for name, module in (("unet", model.unet), ("vae", model.vae), ("text_encoder", model.text_encoder))}
     print(json.dumps({"source": model.source, "parameters": parameters, "vae_scale_factor": model.vae_scale_factor,
@@ -63,7 +63,7 @@ def inspect_model(args: argparse.Namespace) -> int:
 
 def convert_model(args: argparse.Namespace) -> int:
     from creative_painting.files import claim_output_dir, claim_output_file
-    from creative_painting.models import load_model
+    from creative_painting.models import load
 
     single = args.output.suffix in (".safetensors", ".ckpt")
     if args.output.suffix and not single:
@@ -72,7 +72,7 @@ def convert_model(args: argparse.Namespace) -> int:
         claim_output_file(args.output, overwrite=args.overwrite)
     else:
         claim_output_dir(args.output, "diffusers", overwrite=args.overwrite)
-    model = load_model(args.model)
+    model = load(args.model)
     if single:
         model.save_single_file(args.output)
     else:
@@ -83,7 +83,7 @@ def convert_model(args: argparse.Namespace) -> int:
 
 def extract_lora(args: argparse.Namespace) -> int:
     from creative_painting.files import claim_output_file
-    from creative_painting.models import load_model
+    from creative_painting.models import load
     from creative_painting.models.lora_export import extract_lora as extract
     from creative_painting.models.lora_export import save_kohya
 
@@ -92,7 +92,7 @@ def extract_lora(args: argparse.Namespace) -> int:
     if not 1 <= args.rank <= 1024:
         raise UserError(f"--rank must be in 1..1024, got {args.rank}")
     claim_output_file(args.output, overwrite=args.overwrite)
-    base, tuned = load_model(args.base), load_model(args.tuned)
+    base, tuned = load(args.base), load(args.tuned)
     for part in ("unet", "text_encoder"):
         a, b = getattr(base, part).state_dict(), getattr(tuned, part).state_dict()
         if {k: v.shape for k, v in a.items()} != {k: v.shape for k, v in b.items()}:

@@ -64,11 +64,12 @@ def run(args: argparse.Namespace) -> int:
 
         prompts, template = extensions_to_paint(list(spec.prompts), args.extend, args.extend_index)
         spec = spec.with_prompts(prompts, spec.template or template)  # only what the new prompts decide
+    from creative_painting.models import load
     from creative_painting.models.adapters import use_adapters
     from creative_painting.painting.memory import check_memory
     from creative_painting.painting.session import paint_spec
 
-    model = model_settings.load()
+    model = load(model_settings)
     use_adapters(model, spec.loras, spec.embeddings, restorable=False)  # one set, then the process ends
     check_memory(model, spec.settings(), spec.batch_size, spec.count())
     result = paint_spec(model, spec, args.out, progress=not args.no_progress, overwrite=args.overwrite)

@@ -79,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
         choice = model_choice(args).validate()
-        studio.model = choice.load()
+        from creative_painting.models import load
+
+        studio.model = load(choice)
         if choice.model == TINY:
             studio.model_note = TINY_NOTE
         os.environ.setdefault("GRADIO_TEMP_DIR", str(studio.cache))

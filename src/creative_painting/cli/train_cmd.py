@@ -35,4 +35,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"stage {cfg.stage}: {summary['steps']} steps, last loss {last:.4f}, {summary['seconds']:.0f} s")
         for name, path in summary.get("exported", {}).items():
             print(f"{name}: {path}")
+        if text := summary.get("lora_text_encoder"):
+            print(f"lora: the text encoder, trained in full, is in it at rank {cfg.lora_rank}: {text['kept']:.1%} of "
+                  f"its adapted layers' change kept, {text['outside']:.1%} of its change in embeddings and norms, "
+                  "which no LoRA holds (train_text_encoder: false exports the adapter exactly)")
     return 0

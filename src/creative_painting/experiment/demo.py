@@ -103,11 +103,11 @@ def base_aliases(artists) -> dict[str, list[str]]:
 def paint_pairs(model_path: str, artists, subjects, s: DemoSettings, *, sampler: str = "ddim", steps: int | None = None,
                 eta: float | None = 0.0, caption=wikiart_caption):
     """Every pair x `samples` seeds: (images, pairs, U-Net evaluations, seconds)."""
-    from creative_painting.models import load_model
+    from creative_painting.models import load
     from creative_painting.painting import Cell, paint
     from creative_painting.sampling import PRESETS
 
-    model = load_model(model_path).eval()
+    model = load(model_path).eval()
     settings = dataclasses.replace(PRESETS["paper"], sampler=sampler, steps=steps or s.sample_steps, eta=eta,
                                    width=s.size, height=s.size)  # the paper's guidance scale; checked once, by `paint`
     pairs = [(a, j) for j in range(len(subjects)) for a in range(len(artists)) for _ in range(s.samples)]

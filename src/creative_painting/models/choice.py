@@ -1,6 +1,6 @@
 """Which model paints, and where: one description for `paint`, `batch` (and each of its Ray or accelerate
 workers), the studio and `figures`. The same flags and job keys build it, `validate()` checks it before
-anything is claimed or loaded, and `load()` loads it.
+anything is claimed or loaded, and `models.load(choice)` loads and places it.
 
 This module imports neither torch nor diffusers: `--help` builds every parser with it.
 """
@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
 
 from creative_painting.models.configs import BACKENDS, DEFAULT_MODEL
-
-if TYPE_CHECKING:
-    import torch
-
-    from creative_painting.models.bundle import StableDiffusion
 
 HELP = {
     "model": "hub id, diffusers folder, .ckpt/.safetensors, or tiny (a tiny random model that paints noise: "
@@ -45,22 +39,6 @@ class ModelChoice:
         device, _ = resolve_device(self.device, self.dtype)
         check_backend(self.backend, device)
         return self
-
-    def load(self, device: torch.device | None = None) -> StableDiffusion:
-        """Load and place the model. `device`: this process's GPU where `accelerate launch` started several."""
-        from creative_painting.models.loading import load_model
-
-        return self.place(load_model(self.model, config_dir=self.config), device)
-
-    def place(self, model: StableDiffusion, device: torch.device | None = None) -> StableDiffusion:
-        """A loaded (or built) model on this choice's device, in its dtype, with its backend (which `place`
-        checks against the device)."""
-        from creative_painting.models.device import place, resolve_device
-
-        chosen, dtype = resolve_device(self.device, self.dtype)
-        if device is not None and chosen.type == device.type:
-            chosen = device
-        return place(model, chosen, dtype, self.backend)
 
 
 def add_model_flags(parser: argparse.ArgumentParser, *, overrides: str | None = None, model_note: str = "") -> None:

@@ -14,6 +14,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from creative_painting.errors import UserError
 from creative_painting.models.bundle import LoadReport, StableDiffusion
+from creative_painting.models.choice import ModelChoice
 from creative_painting.models.compvis_layout import (
     CONFIG_METADATA_KEY,
     IGNORED_KEY_PATTERN,
@@ -23,7 +24,7 @@ from creative_painting.models.compvis_layout import (
     split_to_diffusers,
 )
 from creative_painting.models.configs import DEFAULT_MODEL, TINY, ModelConfigs, bundled_configs
-from creative_painting.models.device import quiet_casts
+from creative_painting.models.device import place, quiet_casts, resolve_device
 from creative_painting.models.tokenizer import load_clip_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -35,9 +36,27 @@ HUB_PATTERNS = ["model_index.json", "unet/*", "vae/*", "text_encoder/*", "tokeni
 HUB_IGNORE = ["*.bin", "*.msgpack", "*.onnx", "*fp16*", "*non_ema*", "*.ckpt"]
 
 
+def load(choice: ModelChoice | str, *, device: torch.device | None = None, dtypes: Dtypes | None = None,
+         extract_ema: bool = False) -> StableDiffusion:
+    """The one way a model comes in, for every command.
+
+    A `ModelChoice` (`paint`, `batch` and its Ray and accelerate workers, the studio, latents) is read, then
+    placed as it says by `place`: its device (or `device`, this process's GPU where `accelerate launch` started
+    several), its dtype and its backend. A name or path alone (training, whose accelerate places what it
+    trains; the experiment, on the CPU in fp32 by design; `models`, which writes what it read) is read on the
+    CPU, in fp32 or in `dtypes`, and not moved."""
+    if isinstance(choice, str):
+        return load_model(choice, dtypes=dtypes, extract_ema=extract_ema)
+    model = load_model(choice.model, config_dir=choice.config, extract_ema=extract_ema, dtypes=dtypes)
+    chosen, dtype = resolve_device(choice.device, choice.dtype)
+    if device is not None and chosen.type == device.type:
+        chosen = device
+    return place(model, chosen, dtype, choice.backend)
+
+
 def load_model(source: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None, extract_ema: bool = False,
                dtypes: Dtypes | None = None) -> StableDiffusion:
-    """Load a model from `source`: a `.ckpt`/`.safetensors` file, a diffusers folder, a hub id, or `tiny` (the tiny
+    """Read a model from `source`: a `.ckpt`/`.safetensors` file, a diffusers folder, a hub id, or `tiny` (the tiny
     random model, for every command alike; a folder of that name comes first).
 
     Single files use, in order: `config_dir` (a diffusers folder's configs), configs embedded by

@@ -50,17 +50,18 @@ def lora_targets(model) -> dict[str, dict[str, torch.nn.Module]]:
 
 
 @torch.no_grad()
-def extract_lora(base, tuned, rank: int, progress: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+def extract_lora(base, tuned, rank: int, progress: bool = True, parts: tuple[str, ...] = ("unet", "text_encoder")
+                 ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """kohya's extraction: each adapted layer's difference `tuned - base`, cut to its top `rank` singular values
-    (up = U S, down = V^T, alpha = rank: scale 1). Returns the kohya state dict and what it keeps: `kept`, the
-    share of the adapted layers' squared difference the rank keeps; `outside`, the share of the whole model's
-    difference in layers no LoRA adapts (ResNet blocks, norms, embeddings)."""
+    (up = U S, down = V^T, alpha = rank: scale 1), for the named `parts`. Returns the kohya state dict and what it
+    keeps: `kept`, the share of the adapted layers' squared difference the rank keeps; `outside`, the share of
+    those parts' whole difference in layers no LoRA adapts (ResNet blocks, norms, embeddings)."""
     from tqdm.auto import tqdm
 
     peft: dict[str, dict[str, torch.Tensor]] = {"unet": {}, "text_encoder": {}}
     total = kept = inside = 0.0
     targets, tuned_targets = lora_targets(base), lora_targets(tuned)
-    layers = [(part, name, module) for part, found in targets.items() for name, module in found.items()]
+    layers = [(part, name, module) for part in parts for name, module in targets[part].items()]
     for part, name, module in tqdm(layers, desc="extracting", unit="layer", disable=not progress):
         weight = module.weight.float()
         delta = (tuned_targets[part][name].weight.float() - weight).reshape(weight.shape[0], -1)
@@ -74,7 +75,7 @@ def extract_lora(base, tuned, rank: int, progress: bool = True) -> tuple[dict[st
         if weight.ndim == 4:  # a 1x1 convolution
             down, up = down[:, :, None, None], up[:, :, None, None]
         peft[part][f"{name}.lora_A.weight"], peft[part][f"{name}.lora_B.weight"] = down, up
-    for part in ("unet", "text_encoder"):
+    for part in parts:
         a, b = getattr(base, part).state_dict(), getattr(tuned, part).state_dict()
         total += sum(float((b[k].float() - a[k].float()).square().sum()) for k in a)
     report = {"rank": rank, "layers": sum(len(p) for p in peft.values()) // 2,

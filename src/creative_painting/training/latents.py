@@ -12,11 +12,12 @@ class LatentEncoder:
     """Encodes uint8 crops with a model's VAE into the latent distribution's parameters (mean, logvar)."""
 
     def __init__(self, model_choice: str, device: str = "auto", batch_size: int = 8):
-        from creative_painting.models import load_model, resolve_device
+        from creative_painting.models import load
+        from creative_painting.models.choice import ModelChoice
 
         self.model_choice = model_choice
-        self.device, _ = resolve_device(device, "fp32")
-        self.vae = load_model(model_choice).vae.to(self.device).eval()
+        self.vae = load(ModelChoice(model_choice, device=device, dtype="fp32")).vae.eval()
+        self.device = self.vae.device
         self.scaling_factor = float(self.vae.config.scaling_factor)
         self.batch_size = batch_size
 

@@ -81,7 +81,7 @@ def parameter_counts(configs, model: str | None = None) -> dict[str, int]:
 
 def _header_counts(model: str | None) -> dict[str, int] | None:
     """Floating-point elements per part, from the headers alone (no tensor data is read); None where the
-    weights are not in safetensors files laid out as `load_model` reads them (pickles, shards, hub ids)."""
+    weights are not in safetensors files laid out as `models.load` reads them (pickles, shards, hub ids)."""
     from safetensors import SafetensorError, safe_open
 
     from creative_painting.models.compvis_layout import TEXT_PREFIX, UNET_PREFIX, VAE_PREFIX
@@ -177,7 +177,7 @@ def check_training_memory(cfg: TrainConfig) -> None:
 
     configs = read_configs(cfg.model)
     if configs is None:
-        return  # an uncached hub id: load_model will say so
+        return  # an uncached hub id: loading will say so
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     processes = 1 if device.type == "cuda" else int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # CPU ranks share RAM
     free = free_bytes(device)

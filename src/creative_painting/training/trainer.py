@@ -199,7 +199,7 @@ class TrainingRun:
         from diffusers import DDPMScheduler
         from diffusers.optimization import get_scheduler
 
-        from creative_painting.models import load_model
+        from creative_painting.models import load
 
         out = Path(cfg.output_dir)
         check_options(cfg)
@@ -216,7 +216,7 @@ class TrainingRun:
                                   gradient_accumulation_steps=cfg.gradient_accumulation_steps, log_with="tensorboard",
                                   project_config=ProjectConfiguration(project_dir=str(out),
                                                                       logging_dir=str(out / "logs")))
-        model = load_model(cfg.model, dtypes=weight_dtypes(cfg))  # frozen parts never pass through fp32
+        model = load(cfg.model, dtypes=weight_dtypes(cfg))  # frozen parts never pass through fp32
         text_encoder, unet, groups = trainable_modules(cfg, model)
         model = replace(model, text_encoder=text_encoder)  # stage 1 from scratch: the model's own is not kept
         params = [p for g in groups for p in g["params"]]
@@ -307,22 +307,20 @@ class TrainingRun:
         """Export (the EMA weights, LoRA merged) as a single file and a diffusers folder, and a LoRA run's adapter
         alone as `lora.safetensors` (kohya/A1111 format); DDP ranks' digests."""
         self.optimizer.state.clear()  # the last checkpoint holds the moments; the export needs the room
-        accelerator, exported = self.accelerator, {}
+        accelerator, exported, summary = self.accelerator, {}, {}
         if accelerator.is_main_process and self.cfg.export:
             trained, adapter = _trained_model(self)
             exported = {"single_file": str(trained.save_single_file(self.out / "model.safetensors")),
                         "diffusers": str(trained.save_diffusers(self.out / "diffusers", overwrite=True))}
             if adapter:
-                from creative_painting.models.lora_export import save_kohya, to_kohya
-
-                rank = self.cfg.lora_rank  # trained with alpha = rank
-                exported["lora"] = str(save_kohya(to_kohya(adapter), self.out / "lora.safetensors", rank=rank, alpha=rank))
+                exported["lora"], text_part = _export_lora(self.cfg, trained, adapter, self.out / "lora.safetensors")
+                summary = {"lora_text_encoder": text_part} if text_part else {}
         if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical
             digest = _digest([accelerator.unwrap_model(m) for m in self.trainable])
             atomic_write_text(self.out / "ranks" / f"{accelerator.process_index}.json", json.dumps({"digest": digest}))
         accelerator.wait_for_everyone()
         accelerator.end_training()
-        return {"exported": exported} if exported else {}
+        return ({"exported": exported} if exported else {}) | summary
 
     def networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         """The unwrapped text encoder and U-Net (LoRA layers still injected into the U-Net)."""
@@ -428,12 +426,29 @@ def _trained_model(run: TrainingRun):
         un = un.merge_and_unload()
     source = run.model
     if cfg.mixed_precision != "no":
-        from creative_painting.models import load_model
+        from creative_painting.models import load
 
-        source = load_model(cfg.model)
+        source = load(cfg.model)
     return replace(run.model, unet=source.unet.float().cpu() if un is None else un,
                    text_encoder=source.text_encoder.float().cpu() if te is None else te,
                    vae=source.vae.float().cpu()), adapter
+
+
+def _export_lora(cfg: TrainConfig, trained, adapter: dict, path: Path) -> tuple[str, dict[str, float]]:
+    """A LoRA run's adapter as kohya's `lora.safetensors` (trained with alpha = rank). A text encoder trained in
+    full beside it (stage 2's default) goes into the same file as its rank-`lora_rank` part, cut by SVD as
+    `models extract-lora` cuts it, or the file would paint with the base model's text encoder; what that part
+    keeps is returned, since a LoRA holds no embeddings or norms (`train_text_encoder: false` exports exactly)."""
+    from creative_painting.models import load
+    from creative_painting.models.lora_export import extract_lora, save_kohya, to_kohya
+
+    state, text_part = to_kohya(adapter), {}
+    if cfg.train_text_encoder:
+        text, report = extract_lora(load(cfg.model), trained, cfg.lora_rank, progress=False,
+                                    parts=("text_encoder",))
+        state |= text
+        text_part = {"kept": report["kept"], "outside": report["outside"]}
+    return str(save_kohya(state, path, rank=cfg.lora_rank, alpha=cfg.lora_rank)), text_part
 
 
 def _validate(run: TrainingRun, folder: Path) -> None:

@@ -109,9 +109,9 @@ def train_vae(cfg: VaeConfig, progress: bool = True, resume: bool = True) -> dic
 def _starting_vae(cfg: VaeConfig):
     """The model's VAE to continue from, or a small new one built from `channels`."""
     if cfg.model:
-        from creative_painting.models import load_model
+        from creative_painting.models import load
 
-        return load_model(cfg.model).vae
+        return load(cfg.model).vae
     from diffusers import AutoencoderKL
 
     with seeded_init(derive_seed(cfg.seed, "vae")):
