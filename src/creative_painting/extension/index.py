@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import random
 import re
 import shutil
@@ -25,9 +26,11 @@ from creative_painting.files import atomic_write_text, is_empty, run_lock
 
 PROGRESS = "progress.json"
 RESERVOIR = "reservoir.json"  # the TF-IDF sentence sample of an unfinished build
+PENDING = ".pending"  # a commit's record, written before the commit
 TFIDF_FILE = "tfidf.json"
 TFIDF_SAMPLE = 200_000  # sentences kept (reservoir) to fit the index's own TF-IDF
 _WORD = re.compile(r"\w+")
+TIES = 20  # hits beyond k read at first, to find those that tie the k-th
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,9 @@ class _Reservoir:
         elif (j := self.rng.randrange(self.seen)) < TFIDF_SAMPLE:
             self.sample[j] = sentence
 
-    def save(self) -> None:
-        atomic_write_text(self.path, json.dumps({"seen": self.seen, "sample": self.sample, "rng": self.rng.getstate()}))
+    def save(self, path: Path | None = None) -> None:
+        atomic_write_text(path or self.path,
+                          json.dumps({"seen": self.seen, "sample": self.sample, "rng": self.rng.getstate()}))
 
 
 def read_progress(index_dir: Path) -> dict | None:
@@ -86,9 +90,47 @@ def read_progress(index_dir: Path) -> dict | None:
     return state
 
 
+def _commit(writer, reservoir: _Reservoir, state: dict, index_dir: Path) -> None:
+    """tantivy's commit and our record of it (progress, TF-IDF sample) cannot be one write. The record is written
+    first, as pending, and made current after the commit; a build killed in between is settled by `_settle`."""
+    reservoir.save(index_dir / (RESERVOIR + PENDING))
+    atomic_write_text(index_dir / (PROGRESS + PENDING), json.dumps(state))
+    writer.commit()
+    _promote(index_dir)
+
+
+def _promote(index_dir: Path) -> None:
+    if (pending := index_dir / (RESERVOIR + PENDING)).is_file():
+        os.replace(pending, index_dir / RESERVOIR)
+    os.replace(index_dir / (PROGRESS + PENDING), index_dir / PROGRESS)
+
+
+def _settle(index_dir: Path) -> dict | None:
+    """The build state, after a kill between a commit and its record: the pending record holds if the index has
+    its document count (one document per sentence, none ever deleted), else the one before it does."""
+    pending = index_dir / (PROGRESS + PENDING)
+    if pending.is_file():
+        import tantivy
+
+        try:
+            expected = json.loads(pending.read_text(encoding="utf-8"))["sentences"]
+            index = tantivy.Index.open(str(index_dir))
+            index.reload()
+            committed = index.searcher().num_docs == expected
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise UserError(f"corrupt {pending}: {e}; delete {index_dir} to rebuild the index") from None
+        if committed:
+            _promote(index_dir)
+        else:
+            pending.unlink()
+            (index_dir / (RESERVOIR + PENDING)).unlink(missing_ok=True)
+    return read_progress(index_dir)
+
+
 def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_every: int = 5000,
                 heap_bytes: int = 256 * 2**20, source: str = "", max_sentences: int = 0,
-                progress: bool = True, reopen: Callable[[int], Iterable[Article]] | None = None) -> dict:
+                progress: bool = True, reopen: Callable[[int], Iterable[Article]] | None = None,
+                source_bytes: int = 0) -> dict:
     """Index `articles`; a re-run on the same source resumes after the articles already committed.
 
     `reopen(position)` restarts the source at a saved byte position (JSONL), so a resumed run does not
@@ -100,7 +142,7 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
         raise UserError(f"--max-sentences must be 0 (every sentence) or more, got {max_sentences}")
     if heap_bytes < 16 * 2**20:
         raise UserError("--heap-mb must be at least 16 (tantivy's smallest writer heap)")
-    state = read_progress(index_dir) if index_dir.is_dir() else None
+    state = _settle(index_dir) if index_dir.is_dir() else None
     if state is None and not is_empty(index_dir):
         raise UserError(f"{index_dir} is not empty and holds no index; choose a new or empty folder")
     if state is not None and state.get("source") != source:
@@ -110,13 +152,14 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
     created = not index_dir.exists()
     with run_lock(index_dir):
         try:
-            state = _index(articles, index_dir, state or {"source": source, "articles": 0, "sentences": 0,
-                                                          "done": False},
-                           commit_every=commit_every, heap_bytes=heap_bytes, max_sentences=max_sentences,
-                           progress=progress, reopen=reopen)
+            if state is None:  # first: a folder killed before its first commit is still known as ours
+                state = {"source": source, "articles": 0, "sentences": 0, "done": False}
+                atomic_write_text(index_dir / PROGRESS, json.dumps(state))
+            state = _index(articles, index_dir, state, commit_every=commit_every, heap_bytes=heap_bytes,
+                           max_sentences=max_sentences, progress=progress, reopen=reopen, source_bytes=source_bytes)
         except BaseException:
             gc.collect()  # tantivy releases its own lock file when its writer is freed
-            if not (index_dir / PROGRESS).exists():  # nothing committed: leave the folder as it was (new or empty)
+            if not (read_progress(index_dir) or {}).get("articles"):  # nothing committed: leave the folder as it was
                 for child in index_dir.iterdir() if not created else []:
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
                 if created:
@@ -126,7 +169,7 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
 
 
 def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_bytes: int, max_sentences: int,
-           progress: bool, reopen) -> dict:
+           progress: bool, reopen, source_bytes: int = 0) -> dict:
     import tantivy
 
     state_path = index_dir / PROGRESS
@@ -141,24 +184,22 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
         numbered = enumerate(reopen(state["position"]), start=skip)  # no need to parse what is skipped
     else:
         numbered = enumerate(articles)
-    bar = tqdm(unit="article", desc="index", disable=not progress, initial=skip)
+    bar = _Progress(skip, state.get("position"), source_bytes, progress)
     try:
         for number, article in numbered:
             if number < skip:
                 continue
-            sentences = split_sentences(article.text)
+            sentences = list(article.sentences) if article.sentences is not None else split_sentences(article.text)
             if max_sentences:
                 sentences = sentences[:max_sentences]
             for sentence in sentences:
                 writer.add_document(tantivy.Document(title=article.title, text=sentence))
                 reservoir.add(sentence)
             state.update(articles=number + 1, sentences=state["sentences"] + len(sentences), position=article.position)
-            bar.update(1)
+            bar.update(article.position)
             if state["articles"] % commit_every == 0:
-                writer.commit()
-                reservoir.save()
-                atomic_write_text(state_path, json.dumps(state))
-        writer.commit()
+                _commit(writer, reservoir, state, index_dir)
+        _commit(writer, reservoir, state, index_dir)
         writer.wait_merging_threads()
     except BaseException:
         del writer, index  # the traceback keeps this frame: free the writer now, so that it drops its lock file
@@ -175,6 +216,31 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
     atomic_write_text(state_path, json.dumps(state))
     (index_dir / RESERVOIR).unlink(missing_ok=True)
     return state
+
+
+class _Progress:
+    """Articles per second; for a multistream dump (`source_bytes` given: its articles know their stream's byte
+    offset) a bar over the dump's bytes, so the ETA is the dump's, with the article count and rate beside it."""
+
+    def __init__(self, articles: int, position, source_bytes: int, enabled: bool):
+        self.by_bytes, self.articles, self.start = bool(source_bytes), articles, articles
+        self.bar = (tqdm(total=source_bytes, unit="B", unit_scale=True, desc="index", disable=not enabled,
+                         initial=position[0] if position else 0)
+                    if self.by_bytes else tqdm(unit="article", desc="index", disable=not enabled, initial=articles))
+
+    def update(self, position) -> None:
+        self.articles += 1
+        if not self.by_bytes:
+            self.bar.update(1)
+        else:
+            if position[0] > self.bar.n:
+                self.bar.update(position[0] - self.bar.n)
+            if self.articles % 100 == 0:
+                rate = (self.articles - self.start) / max(self.bar.format_dict["elapsed"], 1e-9)
+                self.bar.set_postfix_str(f"{self.articles:,} articles, {rate:,.0f}/s", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 class WikiIndex:
@@ -209,8 +275,19 @@ class WikiIndex:
             return []
         query = self.index.parse_query(" ".join(words), ["title", "text"], field_boosts={"title": self.title_boost})
         try:
-            hits = self.searcher.search(query, k).hits
+            hits = self._hits(query, k)
             docs = [(score, self.searcher.doc(address)) for score, address in hits]
         except ValueError as e:
             raise UserError(f"damaged index at {self.dir}: {str(e).splitlines()[0][:160]}; rebuild it") from None
-        return [Passage(doc["title"][0], doc["text"][0], float(score)) for score, doc in docs]
+        passages = [Passage(doc["title"][0], doc["text"][0], float(score)) for score, doc in docs]
+        return sorted(passages, key=lambda p: (-p.score, p.title, p.text))[:k]
+
+    def _hits(self, query, k: int) -> list:
+        """The top k and every hit that ties the k-th: tantivy orders equal scores by where the build put them (a
+        resumed build has other segments), so `search` orders them by title and text instead."""
+        limit = k + TIES
+        while True:
+            hits = self.searcher.search(query, limit).hits
+            if len(hits) < limit or hits[-1][0] < hits[k - 1][0]:
+                return hits
+            limit *= 4
