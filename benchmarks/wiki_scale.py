@@ -13,6 +13,7 @@ a projection, not a measurement.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import shutil
@@ -33,10 +34,8 @@ CLI = [sys.executable, "-m", "creative_painting.cli.main"]
 def tree_rss(process: psutil.Process) -> int:
     total = 0
     for p in [process, *process.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):  # a worker that just ended
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
@@ -105,9 +104,9 @@ def main() -> None:
     if len(rows) >= 2:
         xs, ys = [r["articles"] for r in rows], [r["seconds"] for r in rows]
         mx, my = statistics.mean(xs), statistics.mean(ys)
-        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
         a = my - b * mx
-        worst = max(abs(y - (a + b * x)) / y for x, y in zip(xs, ys))
+        worst = max(abs(y - (a + b * x)) / y for x, y in zip(xs, ys, strict=True))
         print(f"fit: seconds = {a:.1f} + {b * 1000:.3f} ms x articles (largest residual {worst:.0%}); projected for "
               f"{FULL_SIZE:,} articles with {args.workers} workers: {(a + b * FULL_SIZE) / 3600:.1f} h (a projection)")
 
