@@ -71,13 +71,13 @@ def test_frozen_parts_load_straight_into_their_precision(make_config, tiny_dir, 
     import creative_painting.models
     from creative_painting.training.trainer import TrainingRun
 
-    asked = []
+    asked, load = [], creative_painting.models.load
 
-    def spy(spec, **kwargs):
+    def spy(choice, **kwargs):
         asked.append(kwargs.get("dtypes"))
-        return load_model(spec, **kwargs)
+        return load(choice, **kwargs)
 
-    monkeypatch.setattr(creative_painting.models, "load_model", spy)
+    monkeypatch.setattr(creative_painting.models, "load", spy)
     run = TrainingRun.setup(load_config(make_config(stage=1, mixed_precision="bf16")), resume=False)
     assert asked == [{"unet": torch.bfloat16, "text_encoder": torch.float32, "vae": torch.bfloat16}]
     assert (run.model.unet.dtype, run.model.vae.dtype) == (torch.bfloat16, torch.bfloat16)

@@ -287,7 +287,7 @@ class WikiIndex:
         resumed build has other segments), so `search` orders them by title and text instead."""
         limit = k + TIES
         while True:
-            hits = self.searcher.search(query, limit).hits
+            hits = self.searcher.search(query, limit, count=False).hits  # no count: tantivy may skip blocks
             if len(hits) < limit or hits[-1][0] < hits[k - 1][0]:
                 return hits
             limit *= 4
