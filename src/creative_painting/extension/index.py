@@ -142,15 +142,15 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
         raise UserError(f"--max-sentences must be 0 (every sentence) or more, got {max_sentences}")
     if heap_bytes < 16 * 2**20:
         raise UserError("--heap-mb must be at least 16 (tantivy's smallest writer heap)")
-    state = _settle(index_dir) if index_dir.is_dir() else None
-    if state is None and not is_empty(index_dir):
+    if index_dir.is_dir() and not is_empty(index_dir) and not (index_dir / PROGRESS).is_file():
         raise UserError(f"{index_dir} is not empty and holds no index; choose a new or empty folder")
-    if state is not None and state.get("source") != source:
-        raise UserError(f"{index_dir} holds an index of {state.get('source')!r}; use a new folder for {source!r}")
-    if state is not None and state.get("done"):
-        return {**state, "complete": True}
     created = not index_dir.exists()
     with run_lock(index_dir):
+        state = _settle(index_dir)  # under the lock: a running build's pending record is its own
+        if state is not None and state.get("source") != source:
+            raise UserError(f"{index_dir} holds an index of {state.get('source')!r}; use a new folder for {source!r}")
+        if state is not None and state.get("done"):
+            return {**state, "complete": True}
         try:
             if state is None:  # first: a folder killed before its first commit is still known as ours
                 state = {"source": source, "articles": 0, "sentences": 0, "done": False}
