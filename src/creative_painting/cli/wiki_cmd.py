@@ -31,7 +31,8 @@ def run_index(args: argparse.Namespace) -> int:
     from creative_painting.extension.index import build_index
     from creative_painting.files import check_location
 
-    workers = len(os.sched_getaffinity(0)) if args.workers is None else args.workers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # macOS: no
+    workers = cores if args.workers is None else args.workers
     if not 1 <= workers <= 256:
         raise UserError(f"--workers must be in 1..256, got {workers}")
     if args.commit_every < 1:
