@@ -18,6 +18,9 @@ TOWNS = {f"Town {i}": f"Town {i} grew along the river in {1900 + i}. Its harbour
                       f"ferries every morning. Painters came to town {i} for the light on the water."
          for i in range(11)}
 QUERIES = ("harbour fishing boats", "town river 1905", "painters light water")
+BUILDINGS = ("mill", "barn", "chapel", "forge", "bakery", "tower", "bridge", "school", "inn", "market", "stable", "dairy",
+             "granary", "smithy", "tannery", "brewery", "pottery", "kiln", "quarry", "orchard", "vineyard", "pond",
+             "windmill", "watermill", "dovecote", "cottage", "manor", "rectory", "tavern")
 
 
 def _results(index_dir):
@@ -150,3 +153,21 @@ def test_wiki_index_killed_with_sigkill_then_run_again_gives_the_uninterrupted_i
     one, two = (json.loads((tmp_path / x / "progress.json").read_text()) for x in "ab")
     assert (one["articles"], one["sentences"]) == (two["articles"], two["sentences"]) and two["done"]
     assert _results(tmp_path / "a") == _results(tmp_path / "b")
+
+
+def test_a_large_index_leaves_common_words_out_of_queries(tmp_path):
+    """Over `common_above` sentences, the stop words and words in over 5 % of sentences (`common_words.json`, from
+    the index's TF-IDF sample) are not searched, unless a query has nothing else; a small index searches them all."""
+    from creative_painting.extension.index import COMMON_FILE
+
+    articles = [Article(f"Village {i}", f"The well of the village {i} is near the old road. The {word} stands by it.")
+                for i, word in enumerate(BUILDINGS)]
+    build_index(articles, tmp_path, source="v", progress=False)
+    common = json.loads((tmp_path / COMMON_FILE).read_text())
+    assert {"the", "of", "is", "well", "village", "road"} <= set(common) and "forge" not in common
+    small, large = WikiIndex(tmp_path), WikiIndex(tmp_path, common_above=0)
+    assert small.common == frozenset() and "well" in large.common
+    by_forge = [(h.title, h.text) for h in large.search("forge", 20)]
+    assert [(h.title, h.text) for h in large.search("the forge of the well", 20)] == by_forge
+    assert [(h.title, h.text) for h in small.search("the forge of the well", 20)] != by_forge  # "well" counted
+    assert large.search("the well", 3)  # nothing but common words: searched as they are

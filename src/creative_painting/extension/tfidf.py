@@ -62,6 +62,13 @@ class TfidfModel:
         q = self.vectorizer.vector(query)
         return np.array([sum(v * q.get(i, 0.0) for i, v in self.vectorizer.vector(t).items()) for t in texts])
 
+    def common_words(self, share: float = 0.05) -> list[str]:
+        """The stop words, and the words in more than `share` of the fitted texts (smooth IDF below
+        1 + ln(1 / share)): they weigh least in BM25 and cost most to search at scale."""
+        v = self.vectorizer
+        limit = 1.0 + math.log(1.0 / share)
+        return sorted(set(v.stop_words) | {w for w, i in v.vocabulary_.items() if v.idf_[i] < limit})
+
     def save(self, path: str | Path) -> Path:
         v = self.vectorizer
         data = {"params": {"lowercase": v.lowercase, "sublinear_tf": v.sublinear_tf, "token_pattern": v.token.pattern},
