@@ -2,12 +2,14 @@
 
 import json
 
+import pytest
 from PIL import Image
 
 from creative_painting.batch.figures import FIGURE_5_8_ARTISTS, LDM_PROMPTS, PAPER_EXTENSIONS
 from creative_painting.cli.main import main
 
 
+@pytest.mark.slow  # 19 s: `make test-all` and scripts/check_claims.py run it
 def test_figures_paints_every_figure_with_the_papers_prompts_and_artists(tiny_dir, tmp_path, capsys):
     lists = tmp_path / "style_train.csv"
     rows = [f"Impressionism/artist-{i:02d}_work-{k}.jpg,0" for i in range(32) for k in range(40 - i)]

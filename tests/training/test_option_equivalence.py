@@ -187,6 +187,7 @@ print(json.dumps({"losses": summary["losses"], "kinds": kinds, "model": summary[
 """
 
 
+@pytest.mark.slow  # 17 s: `make test-all` and scripts/check_claims.py run it
 @pytest.mark.skipif(not BITSANDBYTES.is_dir(), reason="bitsandbytes is installed beside the venv by `make install`")
 def test_8bit_adam_trains_like_adamw_and_frees_each_gradient_once_used(make_config, tiny_dir, tmp_path):
     initial = load_model(str(tiny_dir / "tiny.safetensors")).unet.state_dict()
