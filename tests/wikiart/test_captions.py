@@ -52,6 +52,7 @@ def test_real_names_read_naturally(path, genre, caption):
     assert make_caption(parse_path(path, genre)) == caption
 
 
+@pytest.mark.slow  # 10 s over all 81,444 real captions: `make test-all` runs it
 def test_no_real_caption_has_none_or_dangling_commas(real_lists):
     lists = ",".join(str(real_lists / n) for n in ("style_train.csv", "style_val.csv", "genre_train.csv"))
     captions = [make_caption(a) for a in iter_source(lists)]
