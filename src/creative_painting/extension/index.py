@@ -297,11 +297,12 @@ class WikiIndex:
         return sorted(passages, key=lambda p: (-p.score, p.title, p.text))[:k]
 
     def _hits(self, query, k: int) -> list:
-        """The top k and every hit that ties the k-th: tantivy orders equal scores by where the build put them (a
-        resumed build has other segments), so `search` orders them by title and text instead."""
+        """The top k and every hit that ties the k-th, no more (each is a stored document to read): tantivy orders
+        equal scores by where the build put them (a resumed build has other segments), so `search` orders them by
+        title and text instead."""
         limit = k + TIES
         while True:
             hits = self.searcher.search(query, limit, count=False).hits  # no count: tantivy may skip blocks
             if len(hits) < limit or hits[-1][0] < hits[k - 1][0]:
-                return hits
+                return [h for h in hits if h[0] >= hits[min(k, len(hits)) - 1][0]] if hits else hits
             limit *= 4

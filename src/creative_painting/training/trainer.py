@@ -309,11 +309,12 @@ class TrainingRun:
         self.optimizer.state.clear()  # the last checkpoint holds the moments; the export needs the room
         accelerator, exported, summary = self.accelerator, {}, {}
         if accelerator.is_main_process and self.cfg.export:
-            trained, adapter = _trained_model(self)
+            trained, adapter, source = _trained_model(self)
             exported = {"single_file": str(trained.save_single_file(self.out / "model.safetensors")),
                         "diffusers": str(trained.save_diffusers(self.out / "diffusers", overwrite=True))}
             if adapter:
-                exported["lora"], text_part = _export_lora(self.cfg, trained, adapter, self.out / "lora.safetensors")
+                exported["lora"], text_part = _export_lora(self.cfg, trained, adapter, self.out / "lora.safetensors",
+                                                           source)
                 summary = {"lora_text_encoder": text_part} if text_part else {}
         if accelerator.num_processes > 1:  # every rank records what it holds: DDP must keep them identical
             digest = _digest([accelerator.unwrap_model(m) for m in self.trainable])
@@ -407,8 +408,8 @@ def _digest(modules) -> str:
 
 
 def _trained_model(run: TrainingRun):
-    """A StableDiffusion bundle holding the trained (EMA, LoRA-merged) weights, on the CPU, in fp32, and a LoRA
-    run's adapter weights (peft's names), before the merge.
+    """A StableDiffusion bundle holding the trained (EMA, LoRA-merged) weights, on the CPU, in fp32; a LoRA
+    run's adapter weights (peft's names), before the merge; and the source model when it was read again (else None).
 
     Frozen parts are exported exactly as the source model holds them: under mixed precision they were held
     in bf16/fp16 for training, so they are read from the source again."""
@@ -424,27 +425,28 @@ def _trained_model(run: TrainingRun):
 
         adapter = {k.removeprefix("base_model.model."): v for k, v in get_peft_model_state_dict(un).items()}
         un = un.merge_and_unload()
-    source = run.model
+    source, fresh = run.model, None
     if cfg.mixed_precision != "no":
         from creative_painting.models import load
 
-        source = load(cfg.model)
+        source = fresh = load(cfg.model)
     return replace(run.model, unet=source.unet.float().cpu() if un is None else un,
                    text_encoder=source.text_encoder.float().cpu() if te is None else te,
-                   vae=source.vae.float().cpu()), adapter
+                   vae=source.vae.float().cpu()), adapter, fresh
 
 
-def _export_lora(cfg: TrainConfig, trained, adapter: dict, path: Path) -> tuple[str, dict[str, float]]:
+def _export_lora(cfg: TrainConfig, trained, adapter: dict, path: Path, source=None) -> tuple[str, dict[str, float]]:
     """A LoRA run's adapter as kohya's `lora.safetensors` (trained with alpha = rank). A text encoder trained in
     full beside it (stage 2's default) goes into the same file as its rank-`lora_rank` part, cut by SVD as
     `models extract-lora` cuts it, or the file would paint with the base model's text encoder; what that part
-    keeps is returned, since a LoRA holds no embeddings or norms (`train_text_encoder: false` exports exactly)."""
+    keeps is returned, since a LoRA holds no embeddings or norms (`train_text_encoder: false` exports exactly).
+    `source`: the model the run started from, where the export read it already."""
     from creative_painting.models import load
     from creative_painting.models.lora_export import extract_lora, save_kohya, to_kohya
 
     state, text_part = to_kohya(adapter), {}
     if cfg.train_text_encoder:
-        text, report = extract_lora(load(cfg.model), trained, cfg.lora_rank, progress=False,
+        text, report = extract_lora(source or load(cfg.model), trained, cfg.lora_rank, progress=False,
                                     parts=("text_encoder",))
         state |= text
         text_part = {"kept": report["kept"], "outside": report["outside"]}
