@@ -73,7 +73,10 @@ def test_generated_candidates_are_scored_with_their_source(small_index, tiny_t5,
             "--dialog", str(tiny_gpt2), "--top", "100"]
     assert main(args) == 0
     kinds = {c["source"]["kind"] for c in json.loads(capsys.readouterr().out)["candidates"]}
-    assert {"wikipedia", "t5"} <= kinds
+    assert {"scene", "t5", "dialogpt"} <= kinds and "wikipedia" not in kinds  # a bare sentence is no scene
+    assert main([*args, "--scoring", "paper"]) == 0  # the paper's candidates: sentences and generated texts
+    kinds = {c["source"]["kind"] for c in json.loads(capsys.readouterr().out)["candidates"]}
+    assert {"wikipedia", "t5", "dialogpt"} <= kinds and "scene" not in kinds
 
 
 def test_missing_models_are_skipped_with_a_note_only_when_named(monkeypatch, tmp_path, caplog):
@@ -169,13 +172,13 @@ def test_builtin_index_replaces_a_stale_leftover_folder(monkeypatch, tmp_path):
 
 def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path, caplog):
     out = tmp_path / "paint"
-    args = ["paint", "shenzhen", "--extend", "2", "--extend-index", str(small_index), "--artist", "Claude Monet",
+    args = ["paint", "painting", "--extend", "2", "--extend-index", str(small_index), "--artist", "Claude Monet",
             "--model", str(tiny_dir / "tiny.safetensors"), "--steps", "2", "--width", "64", "--height", "64",
             "--out", str(out), "--no-progress"]
     assert main(args) == 0
     manifest = json.loads((out / "paint.json").read_text())
     captions = [c["caption"] for c in manifest["images"]]
-    painted = re.findall(r"extend: 'shenzhen' -> '([^']+)'", caplog.text)  # the top 2, as extend ranks them
+    painted = re.findall(r"extend: 'painting' -> '([^']+)'", caplog.text)  # the top 2, as extend ranks them
     assert len(painted) == 2 and "(scene," in caplog.text  # composed scenes first
     assert captions == [f"{p.rstrip(' .')}, a painting by Claude Monet" for p in painted]
     assert main([*args[:2], "--extend", "0", *args[4:]]) == 2

@@ -25,7 +25,15 @@ STATIC = {"located", "situated", "lies", "lie", "lay", "borders", "bordered", "s
           "has", "have", "had", "includes", "included", "contains", "contained", "consists", "comprises", "covers",
           "covered", "spans", "spanned", "extends", "extended", "features", "remains", "remained", "became", "become",
           "constitutes", "constitute", "distinguished", "belongs", "belong", "represents", "represent"}
+UNITS = {"meter", "metre", "kilometer", "kilometre", "km", "mile", "ft", "foot", "feet", "inch", "yard", "acre", "hectare",
+         "ton", "tonne", "kilogram", "kg", "pound", "liter", "litre", "gallon", "degree", "year", "month", "week", "day",
+         "hour", "minute", "second", "dollar", "euro", "yen", "time", "times", "mph", "m", "cm", "mm", "kg", "lb"}
+MEASURE = {f"{stem}{end}" for stem in ("rang", "measur", "averag") for end in ("e", "es", "ed")} | {
+    f"{stem}{end}" for stem in ("weigh", "number", "total", "cost", "exceed", "amount") for end in ("", "s", "ed")} | {
+    "vary", "varies", "varied"}  # verbs of a measure (the parser here has no lemmas)
 GENERIC = {"city", "town", "country", "region", "river", "island", "state", "province", "capital", "port", "area"}
+_MANY = re.compile(r"\b(?:hundreds|dozens|thousands|millions|tons|tonnes|kilograms?|kilometres?|kilometers?)\b",
+                   re.IGNORECASE)  # "hundreds of metric tons": an amount, not a thing
 _YEAR = re.compile(r"^(?:1\d{3}|20\d{2})s?$")
 
 
@@ -36,16 +44,27 @@ class Clause:
     titled: bool = False  # its subject ("It", "The city") was replaced by the article's title
     named: bool = False  # its subject holds a name ("The Port of Shenzhen"), not a common noun ("A kitchen")
     static: bool = False  # a state, not an action: "is located in", "borders", "has", "spans"
+    subject: str = ""  # who or what: "The Port of Shenzhen", or the article's title for "It"
+
+
+def _count(token) -> bool:
+    """A number that counts visible things ("126 islands", "over 400 bridges"): the number goes, the things stay."""
+    return token.dep_ == "nummod" and token.head.pos_ == "NOUN" and token.head.lemma_.lower() not in UNITS
+
+
+def _counts(tokens) -> set[int]:
+    return {x.i for t in tokens if _count(t) for x in t.subtree}
 
 
 def _drop(token) -> bool:
-    """A phrase a painter cannot paint: a number that is not a year, a share, a parenthesis."""
-    words = list(token.subtree)
+    """A phrase a painter cannot paint: a number that is not a year or a count of things, a share, a parenthesis."""
+    counts = _counts(token.subtree)
+    words = [t for t in token.subtree if t.i not in counts]
     # a number is a quantity, unless it is a year or part of a name ("Apollo 11", "Luna 2")
     if any(re.search(r"\d", t.text) and not _YEAR.match(t.text) and not (t.i and t.nbor(-1).pos_ == "PROPN")
            for t in words):
         return True
-    return bool(STATISTIC.search(" ".join(t.text for t in words)))
+    return bool(STATISTIC.search(" ".join(t.text for t in words)) or _MANY.search(" ".join(t.text for t in words)))
 
 
 def main_clauses(doc, title: str = "") -> list[Clause]:
@@ -64,6 +83,8 @@ def main_clauses(doc, title: str = "") -> list[Clause]:
             continue  # "It has a population of 30,050,000": a statistic, not a scene
         if verb.lower_ in NAMING or any(c.dep_ == "ccomp" for c in verb.children):
             continue  # "is called a cyclist": a word about words; "historians agree that ...": an opinion
+        if verb.lower_ in MEASURE:
+            continue  # "Forged parts range in weight from ...": a measure, whatever is left of it
         copula = verb.lower_ in ("is", "are", "was", "were", "be") and any(c.dep_ == "attr" for c in verb.children)
         action = _defined_action(verb) if copula else None
         if action is not None:  # "A barista is a person who prepares drinks" -> "A barista prepares drinks"
@@ -75,7 +96,8 @@ def main_clauses(doc, title: str = "") -> list[Clause]:
             for child in verb.children:
                 if child.dep_ in KEEP and not _drop(child) and child.i != subject.i and not _absolute(child):
                     keep |= {t.i for t in child.subtree}
-        keep -= hidden
+        keep -= hidden | _asides(doc) | _counts(doc[i] for i in keep)
+        keep = {i for i in keep if i < _list_start(doc, verb.i, keep)}
         for t in list(doc):  # appositions and asides inside the kept phrases that hold numbers
             if t.i in keep and t.dep_ in ("appos", "relcl", "acl", "prep") and _drop(t):
                 keep -= {x.i for x in t.subtree}
@@ -84,8 +106,20 @@ def main_clauses(doc, title: str = "") -> list[Clause]:
             titled = bool(title) and _refers_to_title(subject)
             named = titled or subject.pos_ == "PROPN"
             static = copula or verb.lower_ in STATIC
-            found.append(Clause(text, copula, titled, named, static))
+            who = title if titled else " ".join(t.text for t in subject.subtree if t.i in keep)
+            found.append(Clause(text, copula, titled, named, static, who))
     return found
+
+
+def _asides(doc) -> set[int]:
+    """Tokens between two dashes: "Some species – including honey bees and bumblebees – are social insects"."""
+    dashes = [t.i for t in doc if t.text in ("–", "—", "--")]
+    return {i for a, b in zip(dashes[::2], dashes[1::2], strict=False) for i in range(a, b + 1)}
+
+
+def _list_start(doc, verb: int, keep: set[int]) -> int:
+    """Where a list after a colon or semicolon starts, past the verb: "products of the hive: beeswax, propolis"."""
+    return next((i for i in sorted(keep) if i > verb and doc[i].text in (":", ";")), len(doc))
 
 
 def _absolute(token) -> bool:

