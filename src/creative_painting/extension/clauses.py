@@ -27,7 +27,8 @@ STATIC = {"located", "situated", "lies", "lie", "lay", "borders", "bordered", "s
           "constitutes", "constitute", "distinguished", "belongs", "belong", "represents", "represent"}
 UNITS = {"meter", "metre", "kilometer", "kilometre", "km", "mile", "ft", "foot", "feet", "inch", "yard", "acre", "hectare",
          "ton", "tonne", "kilogram", "kg", "pound", "liter", "litre", "gallon", "degree", "year", "month", "week", "day",
-         "hour", "minute", "second", "dollar", "euro", "yen", "time", "times", "mph", "m", "cm", "mm", "kg", "lb"}
+         "hour", "minute", "second", "dollar", "euro", "yen", "time", "times", "mph", "m", "cm", "mm", "kg", "lb", "mi",
+         "sq", "square", "nautical", "percent", "per"}
 MEASURE = {f"{stem}{end}" for stem in ("rang", "measur", "averag") for end in ("e", "es", "ed")} | {
     f"{stem}{end}" for stem in ("weigh", "number", "total", "cost", "exceed", "amount") for end in ("", "s", "ed")} | {
     "vary", "varies", "varied"}  # verbs of a measure (the parser here has no lemmas)
@@ -49,7 +50,9 @@ class Clause:
 
 def _count(token) -> bool:
     """A number that counts visible things ("126 islands", "over 400 bridges"): the number goes, the things stay."""
-    return token.dep_ == "nummod" and token.head.pos_ == "NOUN" and token.head.lemma_.lower() not in UNITS
+    head = token.head
+    return (token.dep_ == "nummod" and head.pos_ == "NOUN" and head.lower_ not in UNITS
+            and head.lower_.rstrip("s") not in UNITS and not any(t.lower_ == "per" for t in head.subtree))
 
 
 def _counts(tokens) -> set[int]:
