@@ -255,9 +255,40 @@ def score2(folder: Path) -> None:
               f"{f'{story}/{n} = {100 * story / n:.0f} %':>23s}")
 
 
+def score_run(folder: Path, run_file: Path, topic_file: Path) -> None:
+    """The rates of a run whose every candidate the judged sheet already holds (a later system that only reorders
+    judged candidates), over every topic of the topic file: a topic given nothing fails. A topic's "different"
+    count is the judged group's with the same items, where there is one."""
+    import json
+
+    with open(folder / "sheet.tsv", encoding="utf-8") as f:
+        item_of = {(r["topic"], r["candidate"]): r["item"] for r in csv.DictReader(f, delimiter="\t")}
+    with open(folder / "judgments.tsv", encoding="utf-8") as f:
+        judged = {r["item"]: {q: r[q].strip().lower() == "y" for q in QUESTIONS_2} for r in csv.DictReader(f, delimiter="\t")}
+    with open(folder / "groups.tsv", encoding="utf-8") as f:
+        groups = {frozenset(r["items"].split(",")): r["group"] for r in csv.DictReader(f, delimiter="\t")}
+    with open(folder / "group_judgments.tsv", encoding="utf-8") as f:
+        different = {r["group"]: int(r["different"]) for r in csv.DictReader(f, delimiter="\t")}
+    by_topic: dict[str, list[str]] = {t: [] for t in topics(topic_file)}
+    for line in run_file.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        by_topic[r["topic"]].append(item_of[(r["topic"], r["text"])])  # KeyError: a candidate nobody judged
+    flat = [judged[i] for items in by_topic.values() for i in items]
+    good = [a["relevant"] and a["concrete"] and a["true"] for a in flat]
+    passing = sum(sum(judged[i]["relevant"] and judged[i]["concrete"] and judged[i]["true"] for i in items) >= 2
+                  for items in by_topic.values())
+    story = sum(different.get(groups.get(frozenset(items), ""), 0) >= 2 and sum(
+        judged[i]["relevant"] and judged[i]["concrete"] and judged[i]["true"] and judged[i]["adds"]
+        for i in items) >= 2 for items in by_topic.values())
+    n = len(by_topic)
+    print(f"{run_file.stem}: {len(flat)} candidates, good {100 * sum(good) / len(flat):.0f} %, topics >= 2 good "
+          f"{passing}/{n} = {100 * passing / n:.0f} %, telling a story {story}/{n}, "
+          f"topics with no candidate {sum(not items for items in by_topic.values())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["sheet", "score", "run", "merge", "score2", "proxies"])
+    parser.add_argument("step", choices=["sheet", "score", "run", "merge", "score2", "score-run", "proxies"])
     parser.add_argument("files", nargs="*", type=Path, help="merge: the runs' JSON lines")
     parser.add_argument("--system", default="now", help="run: the system's name in the key")
     parser.add_argument("--out", type=Path, help="run: where its JSON lines go")
@@ -272,6 +303,9 @@ def main() -> None:
         merge(args.files, args.folder)
     elif args.step == "score2":
         score2(args.folder)
+    elif args.step == "score-run":
+        for file in args.files:
+            score_run(args.folder, file, args.topics)
     elif args.step == "proxies":
         proxies(args.files)
     else:

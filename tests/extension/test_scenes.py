@@ -148,3 +148,48 @@ def test_a_time_of_day_earns_no_entity_kind(tagger, text, kinds):
     from creative_painting.extension.scoring import entity_kinds
 
     assert entity_kinds(tagger.tag([text])[0]) == kinds
+
+
+@pytest.mark.parametrize(("sentence", "kept", "gone"), [
+    # a count of things loses its number, a measure loses its phrase
+    ("It is built on a group of 126 islands that are separated by canals.", "a group of islands", "126"),
+    ("It flows south for 2,340 mi to the Gulf of Mexico.", "flows south to the Gulf of Mexico", " mi"),
+    # an aside between dashes, a list after a colon
+    ("Some bees – including honey bees and bumblebees – build nests of wax.", "Some bees build nests of wax",
+     "including"),
+    ("Beekeepers keep bees to collect honey and other products of the hive: beeswax, propolis and royal jelly.",
+     "collect honey and other products of the hive", "propolis"),
+])
+def test_a_clause_keeps_the_things_and_drops_the_numbers_asides_and_lists(tagger, sentence, kept, gone):
+    from creative_painting.extension.clauses import main_clauses
+
+    texts = [c.text for c in main_clauses(next(iter(tagger.parser().pipe([sentence]))), "Venice")]
+    assert texts and kept in texts[0] and gone not in texts[0]
+
+
+def test_a_measure_is_no_clause(tagger):
+    from creative_painting.extension.clauses import main_clauses
+
+    doc = next(iter(tagger.parser().pipe(["Forged parts can range in weight from a kilogram to hundreds of tons."])))
+    assert main_clauses(doc) == []
+
+
+def test_no_scene_shows_the_topics_definition_or_another_country_than_the_topics_place(embedder, tagger):
+    composer = SceneComposer(embedder, tagger)
+    wall = composer.clause_scenes("the fall of the Berlin Wall", _sources([
+        "The Berlin Wall was a guarded concrete barrier across the city of Berlin."]))
+    assert wall == []  # the topic's definition, however concrete
+    games = ["The inaugural Games took place in 1896 in Athens, with athletes racing in a marble stadium.",
+             "The Olympic Games bring athletes from every country to race in a stadium before crowds."]
+    scenes = composer.compose("the Olympic Games in Paris", _sources(games))
+    assert scenes and not any("Athens" in s.text or "1896" in s.text for s in scenes)
+    market = composer.clause_scenes("a night market in Taipei", _sources([
+        "Shilin sells street food from stalls lit by lanterns every night."]))
+    assert market == []  # a named thing that is not the topic's, though no gazetteer knows it for a place
+    athens = composer.topic_scenes("the Olympic Games in Paris", _sources([
+        "The Olympic Games were held in Athens in 2004, with athletes racing in a marble stadium before crowds."]))
+    assert athens and not any("Athens" in s.text or "2004" in s.text for s in athens)  # true of the Games, not Paris
+    china = composer.clause_scenes("urbanization of china", _sources([
+        "Migrant workers built new towers and roads across Shenzhen in the 1990s."]))
+    assert china and "Shenzhen" in china[0].text  # a city of the topic's own country
+

@@ -187,20 +187,17 @@ class Extender:
 
 
 def different_scenes(prompt: str, scored: list[Scored]) -> list[Scored]:
-    """Composed scenes first (each checked for truth, concreteness and relevance), best first, then what a generator
-    the user asked for wrote; but the topic in another setting is not another scene: after the first scene that
-    keeps the topic as its subject ("urbanization of china with ..."), the others that do come last. A retrieved
-    sentence that became no scene (a definition, a statistic) is nothing to paint: it is offered only where the
-    corpus gives no scene at all."""
-    if not any(s.candidate.kind == "scene" for s in scored):
-        logger.warning("no scene found for %r: showing the retrieved sentences as they rank", prompt)
-        return scored
+    """Composed scenes first (each checked for truth, concreteness and relevance), best first; but the topic in
+    another setting is not another scene: after the first scene that keeps the topic as its subject ("urbanization
+    of china with ..."), the others that do wait behind every other candidate. Retrieved sentences stay, after the
+    scenes: a blind judge found a sentence that names a person or an event ("Sonja Henie was a Norwegian figure
+    skater") a better candidate than a weak scene (benchmarks/data/judging-5)."""
     subject = _key(prompt)
-    own = [s for s in scored if s.candidate.kind == "scene" and _key(s.candidate.text).startswith(subject)]
+    own = [s for s in scored if _key(s.candidate.text).startswith(subject)]
     later = {id(s) for s in own[1:]}
     first = [s for s in scored if s.candidate.kind == "scene" and id(s) not in later]
-    generated = [s for s in scored if s.candidate.kind not in ("scene", "wikipedia")]
-    return first + generated + own[1:]
+    rest = [s for s in scored if s.candidate.kind != "scene" and id(s) not in later]
+    return first + rest + own[1:]
 
 
 def check_extend(k: int) -> int:

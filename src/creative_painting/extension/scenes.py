@@ -214,7 +214,7 @@ class SceneComposer:
             return []
         texts = [c.text for _, c in clauses]
         relevance = topic_relevance(self.embedder, topic, texts)
-        things = self._concrete(texts, topic, new=False)  # a clause about hives shows hives
+        things = self._concrete(texts, topic)
         scenes = []
         own_places = self._places(topic)
         for (source, clause), rel, shown, ents in zip(clauses, relevance, things, self.tagger.tag(texts), strict=True):
