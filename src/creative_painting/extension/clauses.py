@@ -27,7 +27,7 @@ STATIC = {"located", "situated", "lies", "lie", "lay", "borders", "bordered", "s
           "constitutes", "constitute", "distinguished", "belongs", "belong", "represents", "represent"}
 UNITS = {"meter", "metre", "kilometer", "kilometre", "km", "mile", "ft", "foot", "feet", "inch", "yard", "acre", "hectare",
          "ton", "tonne", "kilogram", "kg", "pound", "liter", "litre", "gallon", "degree", "year", "month", "week", "day",
-         "hour", "minute", "second", "dollar", "euro", "yen", "time", "times", "mph", "m", "cm", "mm", "kg", "lb", "mi",
+         "hour", "minute", "second", "dollar", "euro", "yen", "time", "times", "mph", "m", "cm", "mm", "lb", "mi",
          "sq", "square", "nautical", "percent", "per"}
 MEASURE = {f"{stem}{end}" for stem in ("rang", "measur", "averag") for end in ("e", "es", "ed")} | {
     f"{stem}{end}" for stem in ("weigh", "number", "total", "cost", "exceed", "amount") for end in ("", "s", "ed")} | {
