@@ -99,6 +99,18 @@ def coerce(key: str, kind: Any, value: Any, where: str = "config: ") -> Any:
     return value
 
 
+def _today(loaded: dict[str, Any], cls: type) -> dict[str, Any]:
+    """A file's keys under today's names (`cls.FORMER_KEYS`: a renamed key's old name -> its name); both at once is
+    one line, not a guess."""
+    renamed = dict(loaded)
+    for old, new in getattr(cls, "FORMER_KEYS", {}).items():
+        if old in renamed:
+            if new in renamed:
+                raise UserError(f"give {new} or {old} (its former name), not both")
+            renamed[new] = renamed.pop(old)
+    return renamed
+
+
 def load_settings(path: str | Path | None, overrides: list[str] = (), base: dict[str, Any] | None = None, *,
                   cls: type):
     """Read YAML/TOML, apply `key=value` overrides, check names and values; errors name the bad key."""
@@ -114,13 +126,13 @@ def load_settings(path: str | Path | None, overrides: list[str] = (), base: dict
             raise UserError(f"cannot parse {path}: {str(e).splitlines()[0]}") from e
         if not isinstance(loaded, dict):
             raise UserError(f"{path} must hold a mapping of settings")
-        data.update(loaded)
+        data.update(_today(loaded, cls))
     hints = typing.get_type_hints(cls)
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"override {item!r} is not key=value")
-        key = key.strip().replace("-", "_")
+        key = getattr(cls, "FORMER_KEYS", {}).get(key.strip().replace("-", "_"), key.strip().replace("-", "_"))
         data[key] = _parse_value(value, hints.get(key))
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known

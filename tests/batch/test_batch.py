@@ -14,7 +14,7 @@ from tests.batch.helpers import kill_when_recorded
 
 
 def _job(tiny_dir, **overrides):
-    values = {"prompts": ["a harbour", "a city"], "artists": ["Claude Monet", "Vincent van Gogh"], "seeds": 2,
+    values = {"prompts": ["a harbour", "a city"], "artists": ["Claude Monet", "Vincent van Gogh"], "images": 2,
               "model": str(tiny_dir / "tiny.safetensors"), "steps": 2, "width": 32, "height": 32, "batch_size": 3}
     return BatchJob(**{**values, **overrides})
 
@@ -48,7 +48,7 @@ def test_a_rerun_paints_nothing_and_a_changed_setting_paints_only_new_cells(tiny
     again = run_batch(_job(tiny_dir), out, progress=False)
     assert (first["painted"], again["painted"], again["skipped"]) == (8, 0, 8)
     assert {p: p.stat().st_mtime_ns for p in (out / "images").iterdir()} == mtimes
-    more = run_batch(_job(tiny_dir, seeds=3), out, progress=False)  # 4 new cells (seed 2), 8 kept
+    more = run_batch(_job(tiny_dir, images=3), out, progress=False)  # 4 new cells (seed 2), 8 kept
     assert (more["painted"], more["skipped"]) == (4, 8)
     lines = (out / "manifest.jsonl").read_text().splitlines()
     assert len(lines) == len({json.loads(line)["id"] for line in lines}) == 12
@@ -123,16 +123,16 @@ def test_prompts_from_a_tsv_column_and_the_wikiart_top_artists(tiny_dir, tmp_pat
                      "Post_Impressionism/vincent-van-gogh_c.jpg,1\nBaroque/rembrandt_d.jpg,2\n"
                      "Baroque/rembrandt_e.jpg,2\nBaroque/rembrandt_f.jpg,2\n")
     job = _job(tiny_dir, prompts=[], prompts_file=str(tmp_path / "parti.tsv"), artists=["top:2"], wikiart=str(lists),
-               seeds=1)
+               images=1)
     assert job.prompt_list() == ["a red bus", "a cat on a mat"]
     assert job.artist_list() == ["Rembrandt", "Claude Monet"]
     assert len(job.cells()) == 4
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"prompts": []}, "no prompts"), ({"seeds": 0}, r"images \(seeds\) must be"),
+    ({"prompts": []}, "no prompts"), ({"images": 0}, r"images must be"),
     ({"prompts_file": "/no/such.txt"}, "file not found"), ({"steps": 0}, "steps must be"),
-    ({"seed": 2**64 - 1}, r"seed \+ images \(seeds\) - 1"),
+    ({"seed": 2**64 - 1}, r"seed \+ images - 1"),
 ])
 def test_bad_jobs_are_refused_before_anything_is_written(tiny_dir, tmp_path, overrides, message):
     with pytest.raises(UserError, match=message):
@@ -144,7 +144,7 @@ def test_a_folder_holds_one_job_another_is_refused_or_replaces_it_with_overwrite
     out = tmp_path / "job"
     run_batch(_job(tiny_dir), out, progress=False)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    other = _job(tiny_dir, prompts=["a harbour"], artists=["Claude Monet"], seeds=1, seed=5)  # no cell in common
+    other = _job(tiny_dir, prompts=["a harbour"], artists=["Claude Monet"], images=1, seed=5)  # no cell in common
     with pytest.raises(UserError, match="holds another batch job.*--overwrite"):
         run_batch(other, out, progress=False)
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
@@ -164,7 +164,7 @@ def test_a_lora_job_records_its_file_resumes_and_another_weight_is_another_job(t
     from tests.painting.adapter_files import write_lora
 
     lora = write_lora(tmp_path / "lora", "kohya")
-    bare = run_batch(_job(tiny_dir, seeds=1), tmp_path / "bare", progress=False)
+    bare = run_batch(_job(tiny_dir, images=1), tmp_path / "bare", progress=False)
     flags = ["batch", "--out", str(tmp_path / "styled"), "--prompt", "a harbour", "--prompt", "a city",
              "--artist", "Claude Monet", "--artist", "Vincent van Gogh", "--model", str(tiny_dir / "tiny.safetensors"),
              "--steps", "2", "--width", "32", "--height", "32", "--batch-size", "3", "--no-progress", "--json"]
@@ -178,3 +178,20 @@ def test_a_lora_job_records_its_file_resumes_and_another_weight_is_another_job(t
     assert main([*flags, "--lora", f"{lora}:0.8"]) == 0 and json.loads(capsys.readouterr().out)["painted"] == 0
     assert main([*flags, "--lora", f"{lora}:0.5"]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_a_job_files_former_seeds_key_and_flag_are_still_its_images(tmp_path, capsys):
+    """`images` is the count's one name; job files and `batch --seeds` written before still read the same."""
+    from creative_painting.config_files import load_settings
+
+    today, former = tmp_path / "today.yaml", tmp_path / "former.yaml"
+    today.write_text("prompts: [a harbour]\nimages: 3\n")
+    former.write_text("prompts: [a harbour]\nseeds: 3\n")
+    assert load_settings(today, cls=BatchJob).images == load_settings(former, cls=BatchJob).images == 3
+    assert load_settings(former, ["images=2"], cls=BatchJob).images == 2  # a flag overrides the file's former key
+    both = tmp_path / "both.yaml"
+    both.write_text("prompts: [a harbour]\nseeds: 3\nimages: 2\n")
+    with pytest.raises(UserError, match="give images or seeds .its former name., not both"):
+        load_settings(both, cls=BatchJob)
+    assert main(["batch", str(both), "--out", str(tmp_path / "out")]) == 2
+    assert "not both" in capsys.readouterr().err and not (tmp_path / "out").exists()

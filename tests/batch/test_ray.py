@@ -28,7 +28,7 @@ def local_cluster(tmp_path_factory):
 
 
 def _job(tiny_dir):
-    return BatchJob(prompts=["a harbour", "a city", "a field"], artists=["Claude Monet", "Vincent van Gogh"], seeds=4,
+    return BatchJob(prompts=["a harbour", "a city", "a field"], artists=["Claude Monet", "Vincent van Gogh"], images=4,
                     model=str(tiny_dir / "tiny.safetensors"), steps=2, width=32, height=32, batch_size=3)
 
 
@@ -55,7 +55,7 @@ def test_ray_paints_identical_pixels_in_fp32(local_cluster, tiny_dir, tmp_path):
     above, in the default dtype)."""
     import dataclasses
 
-    job = dataclasses.replace(_job(tiny_dir), prompts=["a harbour"], seeds=2, dtype="fp32")
+    job = dataclasses.replace(_job(tiny_dir), prompts=["a harbour"], images=2, dtype="fp32")
     run_batch(job, tmp_path / "here", progress=False)
     run_batch(job, tmp_path / "ray", progress=False, ray="", actors=2, threads=1)
     a, b = _images(tmp_path / "here"), _images(tmp_path / "ray")
@@ -78,7 +78,7 @@ def test_a_killed_ray_driver_is_resumed_without_repainting(local_cluster, tiny_d
     before = kill_when_recorded(cmd, manifest, 4)
     assert 4 <= len(before) < 20
     mtimes = {f: (out / f).stat().st_mtime_ns for f in before}
-    job = BatchJob(prompts=["a harbour", "a city"], seeds=10, model=str(tiny_dir / "tiny.safetensors"), steps=8,
+    job = BatchJob(prompts=["a harbour", "a city"], images=10, model=str(tiny_dir / "tiny.safetensors"), steps=8,
                    width=64, height=64, batch_size=2)
     again = run_batch(job, out, progress=False, ray="", actors=2)
     assert again["painted"] == 20 - len(before)
@@ -91,7 +91,7 @@ def test_a_batch_too_big_for_a_workers_memory_is_one_line_from_the_driver(local_
     from creative_painting.errors import UserError
 
     # 200 images of 2048x2048 in one fp32 batch: about 124 GB beyond the model, on any worker.
-    job = BatchJob(prompts=["a harbour", "a city"], seeds=100, model=str(tiny_dir / "tiny.safetensors"), steps=1,
+    job = BatchJob(prompts=["a harbour", "a city"], images=100, model=str(tiny_dir / "tiny.safetensors"), steps=1,
                    width=2048, height=2048, batch_size=200, dtype="fp32")
     with pytest.raises(UserError, match="a Ray worker refused the job: 2048x2048 at batch size 200 needs about "
                                         r"\d+\.\d GB of memory .* use a batch size of \d+ or less"):
@@ -106,7 +106,7 @@ def test_ray_workers_paint_with_the_jobs_lora_as_one_process_does(local_cluster,
     from tests.painting.adapter_files import write_lora
 
     lora = write_lora(tmp_path / "lora", "kohya")
-    job = dataclasses.replace(_job(tiny_dir), prompts=["a harbour"], seeds=2, lora=(f"{lora}:0.8",))
+    job = dataclasses.replace(_job(tiny_dir), prompts=["a harbour"], images=2, lora=(f"{lora}:0.8",))
     run_batch(job, tmp_path / "here", progress=False)
     run_batch(job, tmp_path / "ray", progress=False, ray="", actors=2, threads=1)
     bare = run_batch(dataclasses.replace(job, lora=()), tmp_path / "bare", progress=False)

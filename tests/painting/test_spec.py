@@ -32,7 +32,7 @@ def test_every_front_ends_keys_are_the_specs():
     assert {repeated.get(d, d) for d in paint - model - paint_only} == set(FIELDS) - {"pad_batch_to"}
     job = {f.name for f in dataclasses.fields(BatchJob)}
     sources = {"prompts_file", "prompts_column", "artists_file", "wikiart"}
-    named = {"seeds": "images", "lora": "loras", "embedding": "embeddings"}  # seeds: its images; a flag's name
+    named = {"lora": "loras", "embedding": "embeddings"}  # a repeatable flag's name
     assert {named.get(k, k) for k in job - model - sources} == set(FIELDS) - {"pad_batch_to"}
     assert set(FORM) <= set(FIELDS)
     with pytest.raises(UserError, match="unknown paint option 'seeds'"):  # the API takes the spec's keys only
@@ -40,16 +40,15 @@ def test_every_front_ends_keys_are_the_specs():
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
-    ("images", MAX_IMAGES_PER_CELL + 1, rf"images \(seeds\) must be in 1\.\.{MAX_IMAGES_PER_CELL}"),
+    ("images", MAX_IMAGES_PER_CELL + 1, rf"images must be in 1\.\.{MAX_IMAGES_PER_CELL}"),
     ("batch_size", MAX_BATCH_SIZE + 1, rf"batch_size must be in 1\.\.{MAX_BATCH_SIZE}"),
     ("long_prompt", "zip", "long_prompt must be one of truncate, chunk")])
 def test_one_set_of_limits_for_paint_batch_and_the_studio(key, value, message, tmp_path, capsys):
     flag = {"images": "--images", "batch_size": "--batch-size", "long_prompt": "--long-prompt"}[key]
     assert main(["paint", "x", flag, str(value), "--out", str(tmp_path / "p")]) == 2
     assert re.search(message, capsys.readouterr().err.strip().splitlines()[0])
-    job_key = "seeds" if key == "images" else key
     with pytest.raises(UserError, match=message):
-        BatchJob(prompts=["x"], **{job_key: value}).spec()
+        BatchJob(prompts=["x"], **{key: value}).spec()
     with pytest.raises(UserError, match=message):
         PaintSpec.check({"prompts": ["x"], key: value})
     assert not (tmp_path / "p").exists()
@@ -130,3 +129,15 @@ def test_a_picture_painted_in_a_batch_repaints_bit_for_bit_padded_to_that_batch(
         image = render(tiny_model, again.cells(), again.settings(), batch_size=again.batch_size,
                        pad_to=again.pad_batch_to)[0]
         assert np.array_equal(np.asarray(image), np.asarray(Image.open(path))), path.name
+
+
+@pytest.mark.parametrize("key", ["batch_size", "batch"])  # today's record, and a picture's from before the rename
+def test_a_records_batch_size_is_what_a_repaint_pads_to(key):
+    from creative_painting.painting.spec import request_of
+
+    record = {"prompt": "a harbour", "seed": 3, "steps": 4, "width": 64, "height": 64, key: 4}
+    again = PaintSpec.from_record(record)
+    assert (again.batch_size, again.pad_batch_to) == (4, 4)
+    assert "batch_size" not in request_of({**record, key: 1})  # painted alone: the default batch, no padding
+    cell = PaintSpec.check({"prompts": ["a harbour"]}).cells()[0]
+    assert "batch_size" in PaintSpec.check({"prompts": ["a harbour"]}).record(cell, model="tiny", batch=2)

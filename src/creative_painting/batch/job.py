@@ -1,5 +1,5 @@
 """A batch job: a `PaintSpec` and where its prompts and artists come from (files, WikiArt's top:N), with the
-model that paints it. The job file's keys are the spec's table (`seeds` are its images per cell) and the model's.
+model that paints it. The job file's keys are the spec's table and the model's.
 
 Each cell's id hashes everything that decides its pixels (caption, negative, seed, settings, model), so a
 changed setting can never be mistaken for a finished cell.
@@ -13,7 +13,7 @@ from pathlib import Path
 from creative_painting.errors import UserError
 from creative_painting.models.choice import ModelChoice
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.spec import MAX_BATCH_CELLS, TABLE, TYPES, PaintSpec
+from creative_painting.painting.spec import FORMER, MAX_BATCH_CELLS, TABLE, TYPES, PaintSpec
 from creative_painting.textfiles import read_texts
 
 
@@ -23,8 +23,8 @@ def cell_file(cell: Cell) -> str:
 
 
 def _keys() -> type:
-    """The job file's keys that are the spec's (its table: `images` are `seeds` here) and the model's, as they
-    declare them (type and default), not again here."""
+    """The job file's keys that are the spec's (its table) and the model's, as they declare them (type and
+    default), not again here."""
     keys = [(f.metadata.get("job", f.name), TYPES[f.name], field(default=f.default)) for f in TABLE
             if f.name not in _LISTS]
     return make_dataclass("SpecKeys", [*keys, *((f.name, f.type, field(default=f.default)) for f in fields(ModelChoice))])
@@ -35,10 +35,12 @@ _LISTS = ("prompts", "artists")  # a job's own: lists, added to from files and f
 
 @dataclass
 class BatchJob(_keys()):
-    """YAML/TOML keys of a job file; `batch`'s flags override them. Besides the spec's keys (`seed`, `seeds`,
+    """YAML/TOML keys of a job file; `batch`'s flags override them. Besides the spec's keys (`seed`, `images`,
     `template`, `style`, `genre`, `year`, `negative`, `long_prompt`, the preset and its overrides, `batch_size`)
     and the model's (`model`, `config`, `device`, `dtype`, `backend`), a job says where its prompts and
-    artists come from."""
+    artists come from. `seeds`, the former name of `images`, is still read."""
+
+    FORMER_KEYS = FORMER
 
     prompts: list[str] = field(default_factory=list)
     prompts_file: str | None = None  # one prompt a line, or a .tsv/.csv whose `prompts_column` holds them

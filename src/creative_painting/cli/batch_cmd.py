@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help="paint a job of many cells, resumable, with grids and an index.html",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("job", nargs="?", type=Path, help="YAML or TOML job file (its keys: docs/batch.md); flags override its keys")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. seeds=4 steps=50")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. images=4 steps=50")
     p.add_argument("--out", type=Path, required=True, help="job folder (resumed when it holds this job's cells)")
     p.add_argument("--prompt", action="append", help="a prompt (repeatable), added to the job's")
     p.add_argument("--artist", action="append", help="an artist (repeatable), added to the job's")

@@ -12,7 +12,7 @@ EXAMPLES: dict[str, list[str]] = {
         'creative-painting paint "$(cat scene.txt)" --long-prompt chunk --model ~/models/sd-v1-4.ckpt',
     ],
     "batch": [
-        'creative-painting batch --out runs/china --prompt "urbanization of china" --artist top:30 --seeds 2',
+        'creative-painting batch --out runs/china --prompt "urbanization of china" --artist top:30 --images 2',
         "creative-painting batch parti.yaml --out runs/parti --ray auto",
         "accelerate launch --num_processes 8 -m creative_painting.cli.main batch parti.yaml --out runs/parti",
     ],

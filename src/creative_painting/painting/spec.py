@@ -47,8 +47,8 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> Any:
 
 def _field(default: Any, help: str, **meta: Any) -> Any:
     """A row of the table; `meta`: `choices`, `bounds` (lo, hi), `job` and `flag` (its name there), `batch` (a flag
-    of `batch` too), `form=False` (not in the studio's form), `repeat` (a repeatable flag). A field without help
-    is internal."""
+    of `batch` too), `former` (the job key and `batch` flag it had before, still read), `form=False` (not in the
+    studio's form), `repeat` (a repeatable flag). A field without help is internal."""
     return dataclasses.field(default=default, metadata={"help": help, **meta})
 
 
@@ -76,7 +76,7 @@ class PaintSpec:
     height: int | None = _field(None, "image height in pixels, a multiple of 8", batch=True)
     seed: int = _field(0, "the first seed, shared by every cell so columns are comparable", batch=True)
     images: int = _field(1, "images per cell, with seeds SEED, SEED+1, ...", bounds=(1, MAX_IMAGES_PER_CELL),
-                         job="seeds", batch=True)
+                         batch=True, former="seeds")  # job files and `batch --seeds` named it so before
     batch_size: int = _field(4, "images painted together (more is faster on a GPU, needs more memory)",
                              bounds=(1, MAX_BATCH_SIZE), batch=True, form=False)
     long_prompt: str = _field("truncate", "captions over CLIP's 77 tokens: truncate (with a warning of what is "
@@ -143,7 +143,7 @@ class PaintSpec:
         if self.pad_batch_to is not None and not 1 <= self.pad_batch_to <= self.batch_size:
             raise UserError(f"pad_batch_to must be in 1..batch_size ({self.batch_size}), got {self.pad_batch_to}")
         check_seed(self.seed, "seed")
-        check_seed(self.seed + self.images - 1, "seed + images (seeds) - 1")
+        check_seed(self.seed + self.images - 1, "seed + images - 1")
         checked = dataclasses.replace(self, loras=tuple(a.check() for a in self.loras),
                                       embeddings=tuple(e.check() for e in self.embeddings))
         tokens = [e.token for e in checked.embeddings]
@@ -192,7 +192,7 @@ class PaintSpec:
         return {"prompt": cell.prompt, "caption": cell.caption, "template": cell.template, "artist": cell.artist,
                 "style": cell.style, "genre": cell.genre, "year": cell.year, "negative_prompt": cell.negative or None,
                 "seed": cell.seed, "sampler": s.sampler, "steps": s.steps, "scale": s.scale, "eta": s.eta,
-                "width": s.width, "height": s.height, "long_prompt": self.long_prompt, "batch": batch,
+                "width": s.width, "height": s.height, "long_prompt": self.long_prompt, "batch_size": batch,
                 "model": model, "software": f"creative-painting {__version__}",
                 **({"loras": [a.record() for a in self.loras]} if self.loras else {}),
                 **({"embeddings": [e.record() for e in self.embeddings]} if self.embeddings else {})}
@@ -219,13 +219,16 @@ def request_of(record: dict[str, Any]) -> dict[str, Any]:
         request.pop(key, None)
         if record.get(key):
             request[key] = [{k: v for k, v in item.items() if k != "name"} for item in record[key]]
-    if isinstance(record.get("batch"), int) and record["batch"] > 1:
-        request["batch_size"] = request["pad_batch_to"] = record["batch"]
+    batch = record.get("batch_size", record.get("batch"))  # "batch" in pictures painted before it was renamed
+    request.pop("batch_size", None)
+    if isinstance(batch, int) and batch > 1:
+        request["batch_size"] = request["pad_batch_to"] = batch
     return request
 
 
 TABLE = tuple(f for f in dataclasses.fields(PaintSpec) if "help" in f.metadata)  # a user's fields, not internal ones
 FIELDS = tuple(f.name for f in dataclasses.fields(PaintSpec))
+FORMER = {f.metadata["former"]: f.name for f in TABLE if "former" in f.metadata}  # old job keys -> today's
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(PaintSpec)}
 TYPES = typing.get_type_hints(PaintSpec)  # resolved once: the annotations are strings (PEP 563)
 
@@ -252,7 +255,8 @@ def add_flags(parser: argparse.ArgumentParser, *, job_file: bool = False, prompt
             parser.add_argument("prompts", nargs=prompts, metavar="PROMPT", help=meta["help"])
         else:
             metavar = "{" + ",".join(meta["choices"]) + "}" if "choices" in meta else meta.get("metavar")
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=text, metavar=metavar,
+            former = [f"--{meta['former']}"] if job_file and "former" in meta else []
+            parser.add_argument(f"--{name.replace('_', '-')}", *former, dest=name, help=text, metavar=metavar,
                                 action="append" if meta.get("repeat") else "store")
 
 
