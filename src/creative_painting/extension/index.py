@@ -161,15 +161,28 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
                 atomic_write_text(index_dir / PROGRESS, json.dumps(state))
             state = _index(articles, index_dir, state, commit_every=commit_every, heap_bytes=heap_bytes,
                            max_sentences=max_sentences, progress=progress, reopen=reopen, source_bytes=source_bytes)
-        except BaseException:
+        except BaseException as e:
             gc.collect()  # tantivy releases its own lock file when its writer is freed
-            if not (read_progress(index_dir) or {}).get("articles"):  # nothing committed: leave the folder as it was
+            committed = (read_progress(index_dir) or {}).get("articles", 0)
+            if not committed:  # nothing committed: leave the folder as it was
                 for child in index_dir.iterdir() if not created else []:
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
                 if created:
                     shutil.rmtree(index_dir, ignore_errors=True)
+            if _write_failed(e):
+                free = shutil.disk_usage(index_dir if index_dir.exists() else index_dir.parent).free
+                kept = (f"the {committed:,} articles committed are kept, and the same command resumes after them"
+                        if committed else "nothing was committed, and the folder is left as it was")
+                raise UserError(f"writing the index in {index_dir} failed ({str(e).splitlines()[0][:100]}), "
+                                f"{free / 2**20:,.0f} MB free there: {kept}") from None
             raise
     return state
+
+
+def _write_failed(error: BaseException) -> bool:
+    """A full disk (or another I/O error) while writing: tantivy reports its writer thread's io::Error as a
+    ValueError ("An index writer was killed"), Python as an OSError."""
+    return isinstance(error, OSError) or isinstance(error, ValueError) and "writer was killed" in str(error)
 
 
 def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_bytes: int, max_sentences: int,
