@@ -132,7 +132,8 @@ def load_settings(path: str | Path | None, overrides: list[str] = (), base: dict
         key, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"override {item!r} is not key=value")
-        key = getattr(cls, "FORMER_KEYS", {}).get(key.strip().replace("-", "_"), key.strip().replace("-", "_"))
+        key = key.strip().replace("-", "_")
+        key = getattr(cls, "FORMER_KEYS", {}).get(key, key)  # `seeds=2` is `images=2`
         data[key] = _parse_value(value, hints.get(key))
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known

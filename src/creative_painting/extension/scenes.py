@@ -134,7 +134,7 @@ def _defines(clause: str, topic: str) -> bool:
     """"X is ..." where X is the topic's own words: a definition of the topic, not a scene of it."""
     subject = clause.split(" is ", 1)[0].split(" are ", 1)[0].split(" was ", 1)[0].split(" were ", 1)[0]
     words = set(content_words(subject))
-    return bool(words) and words <= set(content_words(topic)) | {"the", "a", "an"}
+    return bool(words) and words <= set(content_words(topic))
 
 
 def _shares(phrase: str, topic: str) -> bool:
@@ -185,11 +185,10 @@ class SceneComposer:
         """The places the topic names itself ("Bangkok" of "a floating market in Bangkok")."""
         return {e.text.lower() for e in self.tagger.tag([topic])[0] if e.kind == "spatial"}
 
-    def _concrete(self, texts: list[str], topic: str, new: bool = True) -> list[tuple[str, ...]]:
-        """Per text, its noun phrases that name something visible and belong with the topic, most concrete first;
-        `new`: only what the topic does not already say (a word of the topic again, "sunrises" for "at sunrise",
-        is left out)."""
-        stems = {w[:5] for w in re.findall(r"\w+", topic.lower())} if new else set()
+    def _concrete(self, texts: list[str], topic: str) -> list[tuple[str, ...]]:
+        """Per text, its noun phrases that name something visible and belong with the topic, most concrete first
+        (a word of the topic again, "sunrises" for "at sunrise", is left out)."""
+        stems = {w[:5] for w in re.findall(r"\w+", topic.lower())}
         phrases = [[p for p in dict.fromkeys(_noun_phrases(doc)) if not any(w[:5] in stems for w in p.split())]
                    for doc in self.nlp.pipe(texts)]
         flat = list(dict.fromkeys(p for ps in phrases for p in ps))
