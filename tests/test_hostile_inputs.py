@@ -246,7 +246,7 @@ CASES = [
     ("make-tiny-seed-huge", ["models", "make-tiny", "out", "--seed", HUGE], "0..2**64-1", None),
     ("demo-artists", ["demo", "--artists", "1"], "--artists", None),
     ("batch-no-prompts", ["batch", "--out", "b"], "no prompts", None),
-    ("batch-seeds-zero", ["batch", "--out", "b", "--prompt", "x", "--seeds", "0"], "images (seeds) must be", None),
+    ("batch-seeds-zero", ["batch", "--out", "b", "--prompt", "x", "--seeds", "0"], "images must be", None),  # the former flag
     ("batch-scale-nan", ["batch", "--out", "b", "--prompt", "x", "--scale", "nan"], "finite", None),
     ("batch-out-is-a-file", ["batch", "--out", "file.txt", "--prompt", "x"], "is a file", None),
     ("batch-into-user-folder", ["batch", "--out", "notours", "--prompt", "x"], "not a batch folder", None),

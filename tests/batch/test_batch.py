@@ -85,6 +85,7 @@ def test_sigkill_then_rerun_finishes_without_repainting(tiny_dir, tmp_path):
     assert len(list((out / "images").glob("*.png"))) == 24 and not list((out / "images").glob(".*"))
 
 
+@pytest.mark.slow  # 17 s (two accelerate processes): `make test-all` and check_claims run it; the suite stays under 8 min
 def test_two_launched_processes_split_the_cells_and_match_one_process(tiny_dir, tmp_path, capsys):
     """`torchrun --nproc_per_node 2` (what `accelerate launch` runs): each process paints half of the missing
     cells into its own manifest file; together they equal a one-process run, each cell recorded once."""
