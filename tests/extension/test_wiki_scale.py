@@ -177,17 +177,22 @@ def test_a_full_disk_is_one_line_keeps_what_was_committed_and_resumes(tmp_path, 
     """tantivy reports its writer thread's "No space left on device" as a ValueError: a line saying what is kept,
     exit 2, no index presented as finished; with space again, the same command finishes the index a run without
     the failure builds. (Checked by hand on a 3 MB tmpfs: the same two messages.)"""
+    import errno
+
     from creative_painting.extension import index as index_module
 
     dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
     commit, calls = index_module._commit, []
 
-    def full_after(n):
+    def killed_writer():
+        return ValueError("An error occurred in a thread: 'An index writer was killed.. A worker thread encountered "
+                          "an error (io::Error most likely) or panicked.'")
+
+    def full_after(n, error=killed_writer):  # a new error each time: a kept one's traceback would keep the writer
         def fails(*args):
             calls.append(1)
             if len(calls) > n:
-                raise ValueError("An error occurred in a thread: 'An index writer was killed.. A worker thread "
-                                 "encountered an error (io::Error most likely) or panicked.'")
+                raise error()
             commit(*args)
         return fails
 
@@ -195,6 +200,9 @@ def test_a_full_disk_is_one_line_keeps_what_was_committed_and_resumes(tmp_path, 
     monkeypatch.setattr(index_module, "_commit", full_after(0))
     assert main(args) == 2
     assert "nothing was committed" in capsys.readouterr().err and not (tmp_path / "idx").exists()
+    monkeypatch.setattr(index_module, "_commit", full_after(len(calls), lambda: OSError(errno.ENOSPC, "No space left")))
+    assert main(args) == 2  # Python's own full disk, as atomic_write_text meets it
+    assert "([Errno 28] No space left), " in capsys.readouterr().err and not (tmp_path / "idx").exists()
     monkeypatch.setattr(index_module, "_commit", full_after(len(calls) + 1))  # the disk fills after one commit
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -7,6 +7,7 @@ size, so memory stays flat from 10 articles to 6.7 million.
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -180,9 +181,12 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
 
 
 def _write_failed(error: BaseException) -> bool:
-    """A full disk (or another I/O error) while writing: tantivy reports its writer thread's io::Error as a
-    ValueError ("An index writer was killed"), Python as an OSError."""
-    return isinstance(error, OSError) or isinstance(error, ValueError) and "writer was killed" in str(error)
+    """A full disk while writing: tantivy reports its writer thread's io::Error as a ValueError ("An index writer
+    was killed"), Python as an OSError with ENOSPC (or EDQUOT, a full quota). Other OSErrors, a source that cannot
+    be read among them, are not the disk's and keep their own messages."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(error, ValueError) and "writer was killed" in str(error)
 
 
 def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_bytes: int, max_sentences: int,
