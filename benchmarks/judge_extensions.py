@@ -221,18 +221,19 @@ def proxies(files: list[Path]) -> None:
               f"{found:12d} {bound / max(1, found):6.2f}")
 
 
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
 def score2(folder: Path) -> None:
     """Rates by extension_rubric_2.md: good, adds, and per topic: passes (>= 2 good of 3) and tells a story (>= 2
     good, adding an element, and the group judged to hold >= 2 different scenes)."""
-    def read(name):
-        with open(folder / name, encoding="utf-8") as f:
-            return list(csv.DictReader(f, delimiter="\t"))
-
-    judged = {r["item"]: {q: r[q].strip().lower() == "y" for q in QUESTIONS_2} for r in read("judgments.tsv")}
-    key = {r["item"]: r for r in read("key.tsv")}
-    different = {r["group"]: int(r["different"]) for r in read("group_judgments.tsv")}
-    group_system = {r["group"]: r["system"] for r in read("groups_key.tsv")}
-    group_items = {r["group"]: r["items"].split(",") for r in read("groups.tsv")}
+    judged = {r["item"]: {q: r[q].strip().lower() == "y" for q in QUESTIONS_2} for r in read_tsv(folder / "judgments.tsv")}
+    key = {r["item"]: r for r in read_tsv(folder / "key.tsv")}
+    different = {r["group"]: int(r["different"]) for r in read_tsv(folder / "group_judgments.tsv")}
+    group_system = {r["group"]: r["system"] for r in read_tsv(folder / "groups_key.tsv")}
+    group_items = {r["group"]: r["items"].split(",") for r in read_tsv(folder / "groups.tsv")}
     systems = sorted({s for r in key.values() for s in r["systems"].split(",")})
     topics = {r["topic"] for r in key.values()}  # a topic a system gave nothing for counts, and fails
     print(f"{'system':8s} {'good':>5s} {'relevant':>8s} {'concrete':>8s} {'true':>5s} {'adds':>5s} {'place':>6s} "
@@ -261,27 +262,22 @@ def score_run(folder: Path, run_file: Path, topic_file: Path) -> None:
     count is the judged group's with the same items, where there is one."""
     import json
 
-    with open(folder / "sheet.tsv", encoding="utf-8") as f:
-        item_of = {(r["topic"], r["candidate"]): r["item"] for r in csv.DictReader(f, delimiter="\t")}
-    with open(folder / "judgments.tsv", encoding="utf-8") as f:
-        judged = {r["item"]: {q: r[q].strip().lower() == "y" for q in QUESTIONS_2} for r in csv.DictReader(f, delimiter="\t")}
-    with open(folder / "groups.tsv", encoding="utf-8") as f:
-        groups = {frozenset(r["items"].split(",")): r["group"] for r in csv.DictReader(f, delimiter="\t")}
-    with open(folder / "group_judgments.tsv", encoding="utf-8") as f:
-        different = {r["group"]: int(r["different"]) for r in csv.DictReader(f, delimiter="\t")}
+    item_of = {(r["topic"], r["candidate"]): r["item"] for r in read_tsv(folder / "sheet.tsv")}
+    judged = {r["item"]: {q: r[q].strip().lower() == "y" for q in QUESTIONS_2} for r in read_tsv(folder / "judgments.tsv")}
+    good = {i: a["relevant"] and a["concrete"] and a["true"] for i, a in judged.items()}
+    groups = {frozenset(r["items"].split(",")): r["group"] for r in read_tsv(folder / "groups.tsv")}
+    different = {r["group"]: int(r["different"]) for r in read_tsv(folder / "group_judgments.tsv")}
     by_topic: dict[str, list[str]] = {t: [] for t in topics(topic_file)}
     for line in run_file.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
         by_topic[r["topic"]].append(item_of[(r["topic"], r["text"])])  # KeyError: a candidate nobody judged
-    flat = [judged[i] for items in by_topic.values() for i in items]
-    good = [a["relevant"] and a["concrete"] and a["true"] for a in flat]
-    passing = sum(sum(judged[i]["relevant"] and judged[i]["concrete"] and judged[i]["true"] for i in items) >= 2
-                  for items in by_topic.values())
-    story = sum(different.get(groups.get(frozenset(items), ""), 0) >= 2 and sum(
-        judged[i]["relevant"] and judged[i]["concrete"] and judged[i]["true"] and judged[i]["adds"]
-        for i in items) >= 2 for items in by_topic.values())
+    flat = [i for items in by_topic.values() for i in items]
+    passing = sum(sum(good[i] for i in items) >= 2 for items in by_topic.values())
+    story = sum(different.get(groups.get(frozenset(items), ""), 0) >= 2
+                and sum(good[i] and judged[i]["adds"] for i in items) >= 2 for items in by_topic.values())
     n = len(by_topic)
-    print(f"{run_file.stem}: {len(flat)} candidates, good {100 * sum(good) / len(flat):.0f} %, topics >= 2 good "
+    print(f"{run_file.stem}: {len(flat)} candidates, good {100 * sum(good[i] for i in flat) / len(flat):.0f} %, "
+          f"topics >= 2 good "
           f"{passing}/{n} = {100 * passing / n:.0f} %, telling a story {story}/{n}, "
           f"topics with no candidate {sum(not items for items in by_topic.values())}")
 

@@ -67,7 +67,8 @@ def _drop(token) -> bool:
     if any(re.search(r"\d", t.text) and not _YEAR.match(t.text) and not (t.i and t.nbor(-1).pos_ == "PROPN")
            for t in words):
         return True
-    return bool(STATISTIC.search(" ".join(t.text for t in words)) or _MANY.search(" ".join(t.text for t in words)))
+    text = " ".join(t.text for t in words)
+    return bool(STATISTIC.search(text) or _MANY.search(text))
 
 
 def main_clauses(doc, title: str = "") -> list[Clause]:
