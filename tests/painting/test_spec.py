@@ -54,6 +54,15 @@ def test_one_set_of_limits_for_paint_batch_and_the_studio(key, value, message, t
     assert not (tmp_path / "p").exists()
 
 
+def test_a1111_network_tags_in_a_prompt_are_refused_not_painted_as_words():
+    """A1111 takes `<lora:NAME:W>` out of a prompt and loads the file; CLIP here would read the tag as words."""
+    for raw in ({"prompts": ["a cat", "a dog <lora:van-gogh:0.8> at dusk"]},
+                {"prompts": ["a cat"], "negative": "< Lyco : blur >"}, {"prompts": ["a <hypernet:x:1> cat"]}):
+        with pytest.raises(UserError, match="A1111's tag .* --lora FILE:WEIGHT"):
+            PaintSpec.check(raw)
+    assert PaintSpec.check({"prompts": ["a cat <3", "<lorax: a bird>"]}).prompts == ("a cat <3", "<lorax: a bird>")
+
+
 def test_job_files_forms_and_the_api_read_values_alike():
     """One coercion: a form's 50.0 steps, a YAML year, per-prompt templates mean the same in a job and a request."""
     from creative_painting.config_files import load_settings

@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,8 @@ MAX_PROMPT_CHARS = 2000  # about 400 tokens: a long prompt in chunks, not a page
 MAX_GRID_IMAGES = 256  # painted in one process into one grid (paint, the studio); `batch` is for more
 MAX_BATCH_CELLS = 10_000_000
 LONG_PROMPTS = ("truncate", "chunk")
+# A1111's extra-network tags: its prompt parser takes them out; CLIP here would read them as words
+_A1111_TAG = re.compile(r"<\s*(?:lora|lyco|hypernet)\s*:[^>]*>", re.IGNORECASE)
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> Any:
@@ -157,6 +160,11 @@ class PaintSpec:
         """This spec with other prompts (`--extend`'s), checking what prompts decide: their length, the grid,
         the count; the rest was checked when the spec came in."""
         spec = dataclasses.replace(self, prompts=tuple(prompts), template=template)
+        for text in (*spec.prompts, spec.negative):
+            if tag := _A1111_TAG.search(text):
+                raise UserError(f"the prompt holds A1111's tag {tag.group(0)!r}, which is not read here (CLIP would "
+                                f"paint it as words): remove it and name the file with --lora FILE:WEIGHT (in a job "
+                                f"file: lora; the studio: LoRA files)")
         longest = max((len(p) for p in spec.prompts), default=0)
         if longest > MAX_PROMPT_CHARS:
             raise UserError(f"a prompt of {longest:,} characters is more than {MAX_PROMPT_CHARS:,}; "
