@@ -46,6 +46,8 @@ def test_search_prefers_title_matches(small_index):
     assert all(h.score > 0 for h in hits) and hits == sorted(hits, key=lambda h: -h.score)
     assert index.search("AND OR NOT (", 5) == []  # query syntax is never interpreted
     assert index.tfidf_path.is_file()
+    queries = ["shenzhen economy", "AND", "china", "port", "shenzhen"]  # searched side by side, returned in order
+    assert index.search_many(queries, 3) == [index.search(q, 3) for q in queries] != [[]] * 5
 
 
 def test_index_resumes_after_an_interruption(tmp_path, dump):

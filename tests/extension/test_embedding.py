@@ -27,6 +27,8 @@ def test_bundled_minilm_equals_sentence_transformers(reference):
     np.testing.assert_allclose(embedder.encode(TEXTS), reference.encode(TEXTS, normalize_embeddings=True), atol=2e-6)
     one_at_a_time = np.stack([load_embedder().encode([t])[0] for t in TEXTS])  # padding does not leak in
     np.testing.assert_allclose(one_at_a_time, reference.encode(TEXTS, normalize_embeddings=True), atol=2e-6)
+    many = [f"{'a very ' * (i * 7 % 11)}long line number {i}" for i in range(40)]  # batches sorted by length
+    np.testing.assert_allclose(load_embedder().encode(many), reference.encode(many, normalize_embeddings=True), atol=2e-6)
 
 
 def test_a_non_bert_folder_goes_through_transformers_with_the_same_vectors(reference, tmp_path):

@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,8 +304,11 @@ class WikiIndex:
         words = [w for w in _WORD.findall(text.lower()) if w not in ("and", "or", "not")]
         if not words:
             return []
-        words = [w for w in words if w not in self.common] or words  # a query of common words alone keeps them
-        query = self.index.parse_query(" ".join(words), ["title", "text"], field_boosts={"title": self.title_boost})
+        rare = [w for w in words if w not in self.common]
+        # A query of common words alone ("the who", "it") can only name an article: its titles are searched, as
+        # every sentence holds such words (the commonest word of 1/10 of the dump: 200-300 ms, 18 M postings)
+        fields = ["title", "text"] if rare or not self.common else ["title"]
+        query = self.index.parse_query(" ".join(rare or words), fields, field_boosts={"title": self.title_boost})
         try:
             hits = self._hits(query, k)
             docs = [(score, self.searcher.doc(address)) for score, address in hits]
@@ -312,6 +316,14 @@ class WikiIndex:
             raise UserError(f"damaged index at {self.dir}: {str(e).splitlines()[0][:160]}; rebuild it") from None
         passages = [Passage(doc["title"][0], doc["text"][0], float(score)) for score, doc in docs]
         return sorted(passages, key=lambda p: (-p.score, p.title, p.text))[:k]
+
+    def search_many(self, texts: list[str], k: int = 20) -> list[list[Passage]]:
+        """`search` for each text, on every core: tantivy searches without Python's lock, and a large index's
+        queries each read long posting lists (1/10 of Wikipedia: 2 threads search 8 queries 2.1x as fast as 1)."""
+        if len(texts) < 2:
+            return [self.search(text, k) for text in texts]
+        with ThreadPoolExecutor(min(len(texts), os.cpu_count() or 1)) as pool:
+            return list(pool.map(lambda text: self.search(text, k), texts))
 
     def _hits(self, query, k: int) -> list:
         """The top k and every hit that ties the k-th, no more (each is a stored document to read): tantivy orders

@@ -117,9 +117,10 @@ class Extender:
             logger.warning("%s generator skipped: %s", generator.kind, e)
             return []
 
-    def _retrieve(self, text: str, k: int) -> list[Candidate]:
+    def _retrieve(self, texts: list[str], k: int) -> list[Candidate]:
+        """The passages of each text, in turn, as candidates (the searches run side by side)."""
         return [Candidate(p.text, "wikipedia", p.title, sources=(sentence_id(p.title, p.text),))
-                for p in self.index.search(text, k)]
+                for passages in self.index.search_many(texts, k) for p in passages]
 
     def _relevant(self, prompt: str, found: list[Candidate], seen: set[str]) -> list[Source]:
         """The sentences about the whole prompt, most relevant first, each once."""
@@ -141,20 +142,19 @@ class Extender:
         words = " ".join(content_words(prompt))
         names = self.composer.names([s.text for s in first[:5]], prompt)
         queries = [f"{name} {words}" for name in names[:HOPS]] + self.composer.parts(prompt)
-        second = [c for q in queries for c in self._retrieve(q, HOP_PASSAGES)]
+        second = self._retrieve(queries, HOP_PASSAGES)
         sources = first + self._relevant(prompt, second, seen)
         sentences = [Candidate(s.text, "wikipedia", s.title, sources=(s.id,)) for s in relevant[8:] + sources]
         return self.composer.compose(prompt, sources) + sentences
 
     def candidates(self, prompt: str) -> list[Candidate]:
-        found = self._retrieve(prompt, self.settings.retrieve)
+        found = self._retrieve([prompt], self.settings.retrieve)
         if self.composer is not None:
             found = self._scenes(prompt, found)
         for generator in self.generators:
             outputs = self._generate(generator, prompt)
             found += outputs
-            for output in outputs:
-                found += self._retrieve(output.text, self.settings.per_output)
+            found += self._retrieve([output.text for output in outputs], self.settings.per_output)
         unique: dict[str, Candidate] = {}
         for c in found:
             key = _key(c.text)
