@@ -15,7 +15,7 @@ from creative_painting.models.adapters import remove_adapters, use_adapters
 from creative_painting.painting.images import read_png_metadata
 from creative_painting.painting.painter import render
 from creative_painting.painting.session import paint_spec
-from creative_painting.painting.spec import PaintSpec
+from creative_painting.painting.spec import PaintSpec, request_of
 from tests.painting.adapter_files import lora_layers, write_embedding, write_lora
 
 BASE = {"prompts": ["a cat"], "steps": 3, "width": 32, "height": 32, "eta": 0.0}
@@ -105,7 +105,7 @@ def test_the_record_names_each_file_by_hash_and_weight_and_repaints_with_it(mode
     assert record["loras"] == [{"name": "style.safetensors", "path": str(files["kohya"]), "weight": 0.7,
                                 "sha256": hashlib.sha256(files["kohya"].read_bytes()).hexdigest()}]
     assert record["embeddings"][0]["token"] == "inkwash"
-    again = PaintSpec.from_record(record)
+    again = PaintSpec.check(request_of(record))
     assert again.loras == spec.loras and again.embeddings == spec.embeddings
     repaint = paint_spec(model, again, tmp_path / "again", progress=False)
     from PIL import Image
@@ -118,10 +118,10 @@ def test_a_repaint_says_which_file_is_missing_or_changed(files, tmp_path):
     record = {"prompt": "a cat", "seed": 0, "loras": [{"name": "gone.safetensors", "path": str(tmp_path / "gone.safetensors"),
                                                        "sha256": "ab" * 32, "weight": 1.0}]}
     with pytest.raises(UserError, match=r"lora file not found: .*gone.safetensors \(sha256 abababababab"):
-        PaintSpec.from_record(record)
+        PaintSpec.check(request_of(record))
     record["loras"][0]["path"] = str(files["kohya"])
     with pytest.raises(UserError, match="not the file the picture was painted with"):
-        PaintSpec.from_record(record)
+        PaintSpec.check(request_of(record))
 
 
 def test_cell_ids_include_the_adapters_and_stay_as_they_were_without(files):

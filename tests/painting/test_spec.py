@@ -16,7 +16,7 @@ from creative_painting.errors import UserError
 from creative_painting.models import load
 from creative_painting.painting import read_png_metadata
 from creative_painting.painting.session import paint_spec
-from creative_painting.painting.spec import FIELDS, MAX_BATCH_SIZE, MAX_IMAGES_PER_CELL, PaintSpec
+from creative_painting.painting.spec import FIELDS, MAX_BATCH_SIZE, MAX_IMAGES_PER_CELL, PaintSpec, request_of
 
 TINY = {"sampler": "ddim", "steps": 2, "scale": 5.0, "eta": 1.0, "width": 32, "height": 32}
 
@@ -102,7 +102,7 @@ def test_a_record_from_paint_or_batch_repaints_its_picture_exactly(tiny_model, t
     spec = PaintSpec(prompts, seed=5, batch_size=4, negative="blurry", template=template, **TINY).validate()
     painted = paint_spec(tiny_model, spec, tmp_path / "paint", progress=False)
     record = read_png_metadata(painted.images[1])
-    again = paint_spec(tiny_model, PaintSpec.from_record(record), tmp_path / "again", progress=False)
+    again = paint_spec(tiny_model, PaintSpec.check(request_of(record)), tmp_path / "again", progress=False)
     assert np.array_equal(np.asarray(Image.open(again.images[0])), np.asarray(Image.open(painted.images[1])))
     assert read_png_metadata(again.images[0])["caption"] == record["caption"] == "a city, an oil painting"
 
@@ -112,7 +112,7 @@ def test_a_record_from_paint_or_batch_repaints_its_picture_exactly(tiny_model, t
     manifest = [json.loads(line) for line in (tmp_path / "batch" / "manifest.jsonl").read_text().splitlines()]
     record = read_png_metadata(tmp_path / "batch" / manifest[1]["file"])
     assert set(record) - {"id", "file"} == set(read_png_metadata(painted.images[1]))  # the same schema
-    again = paint_spec(load(job.model_choice()), PaintSpec.from_record(record), tmp_path / "again2", progress=False)
+    again = paint_spec(load(job.model_choice()), PaintSpec.check(request_of(record)), tmp_path / "again2", progress=False)
     assert np.array_equal(np.asarray(Image.open(again.images[0])),
                           np.asarray(Image.open(tmp_path / "batch" / manifest[1]["file"])))
 
@@ -133,7 +133,7 @@ def test_a_picture_painted_in_a_batch_repaints_bit_for_bit_padded_to_that_batch(
     spec = PaintSpec.check({"prompts": ["a", "b", "c", "d"], "steps": 4, "width": 64, "height": 64, "batch_size": 4})
     painted = paint_spec(tiny_model, spec, tmp_path / "p", progress=False)
     for path in painted.images:
-        again = PaintSpec.from_record(read_png_metadata(path))
+        again = PaintSpec.check(request_of(read_png_metadata(path)))
         assert again.pad_batch_to == 4
         image = render(tiny_model, again.cells(), again.settings(), batch_size=again.batch_size,
                        pad_to=again.pad_batch_to)[0]
@@ -142,10 +142,8 @@ def test_a_picture_painted_in_a_batch_repaints_bit_for_bit_padded_to_that_batch(
 
 @pytest.mark.parametrize("key", ["batch_size", "batch"])  # today's record, and a picture's from before the rename
 def test_a_records_batch_size_is_what_a_repaint_pads_to(key):
-    from creative_painting.painting.spec import request_of
-
     record = {"prompt": "a harbour", "seed": 3, "steps": 4, "width": 64, "height": 64, key: 4}
-    again = PaintSpec.from_record(record)
+    again = PaintSpec.check(request_of(record))
     assert (again.batch_size, again.pad_batch_to) == (4, 4)
     assert "batch_size" not in request_of({**record, key: 1})  # painted alone: the default batch, no padding
     cell = PaintSpec.check({"prompts": ["a harbour"]}).cells()[0]

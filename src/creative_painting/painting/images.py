@@ -32,21 +32,6 @@ def save_png(image: Image.Image, path: str | Path, metadata: dict[str, Any] | No
     return path
 
 
-def _template_of(meta: dict[str, Any], request: dict[str, Any]) -> str | None:
-    """PNGs of version 0.3 and older carry no template: the known one that gives back their caption."""
-    from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE, build_cells
-
-    for template in (DEFAULT_TEMPLATE, EXTENDED_TEMPLATE):
-        try:
-            cell = build_cells(request["prompts"], request["artists"] or None, template=template,
-                               style=meta.get("style"), genre=meta.get("genre"), year=meta.get("year"))[0]
-        except UserError:
-            return None
-        if cell.caption == meta.get("caption"):
-            return template
-    return None
-
-
 def read_png_metadata(path: str | Path) -> dict[str, Any]:
     """The record a PNG of ours carries: the one reader, for `paint --again`, the studio's PNG info and the tests.
     Whatever the file (too big, not a PNG, a decompression bomb, damaged text), a one-line error."""
@@ -85,9 +70,5 @@ def png_parameters(path: str | Path) -> dict[str, Any]:
     from creative_painting.painting.spec import request_of
 
     meta = read_png_metadata(path)
-    request = request_of(meta)  # the one record schema, as the spec's JSON
-    template = meta.get("template") or _template_of(meta, request)
-    if template:
-        request["template"] = template
-    return {"request": request, "caption": meta.get("caption"), "model": meta.get("model"),
+    return {"request": request_of(meta), "caption": meta.get("caption"), "model": meta.get("model"),
             "software": meta.get("software")}

@@ -8,7 +8,7 @@ overrides, the caption's template and fields, and how a long caption is read. It
   checked spec in one call (a job file's, typed by `load_settings`, by `validate()`); nothing checks it again.
 - `cells()` gives the one cell type, each with an id: the hash of everything that decides its pixels.
 - `record()` is the one schema of what a picture was painted with. PNG text, paint.json, the batch manifest
-  and the studio's gallery hold it, and `from_record` paints any of them again, exactly.
+  and the studio's gallery hold it, and `request_of` reads any of them back as the request that paints it again.
 """
 
 from __future__ import annotations
@@ -160,9 +160,9 @@ class PaintSpec:
         """This spec with other prompts (`--extend`'s), checking what prompts decide: their length, the grid,
         the count; the rest was checked when the spec came in."""
         spec = dataclasses.replace(self, prompts=tuple(prompts), template=template)
-        for text in (*spec.prompts, spec.negative):
+        for where, text in [*(("a prompt", p) for p in spec.prompts), ("the negative prompt", spec.negative)]:
             if tag := _A1111_TAG.search(text):
-                raise UserError(f"the prompt holds A1111's tag {tag.group(0)!r}, which is not read here (CLIP would "
+                raise UserError(f"{where} holds A1111's tag {tag.group(0)!r}, which is not read here (CLIP would "
                                 f"paint it as words): remove it and name the file with --lora FILE:WEIGHT (in a job "
                                 f"file: lora; the studio: LoRA files)")
         longest = max((len(p) for p in spec.prompts), default=0)
@@ -205,17 +205,13 @@ class PaintSpec:
                 **({"loras": [a.record() for a in self.loras]} if self.loras else {}),
                 **({"embeddings": [e.record() for e in self.embeddings]} if self.embeddings else {})}
 
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> PaintSpec:
-        """The one-image spec that paints a recorded picture again, bit for bit (its batch padded as it was)."""
-        return cls.check(request_of(record))
-
     def to_json(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
 def request_of(record: dict[str, Any]) -> dict[str, Any]:
-    """A record as the spec's JSON (a form's or the API's): what repaints its picture. The same batch size
+    """A record (a PNG's, a paint.json or manifest line) as the spec's JSON (a form's or the API's): what
+    `PaintSpec.check` turns into the one-image spec that repaints its picture bit for bit. The same batch size
     gives the same sums, so a picture painted in a batch of 4 is repainted padded to 4."""
     request: dict[str, Any] = {"prompts": [record.get("prompt") or record.get("caption") or ""],
                                "artists": [record["artist"]] if record.get("artist") else [],
@@ -231,7 +227,23 @@ def request_of(record: dict[str, Any]) -> dict[str, Any]:
     request.pop("batch_size", None)
     if isinstance(batch, int) and batch > 1:
         request["batch_size"] = request["pad_batch_to"] = batch
+    template = record.get("template") or _template_of(record, request)
+    if template:
+        request["template"] = template
     return request
+
+
+def _template_of(record: dict[str, Any], request: dict[str, Any]) -> str | None:
+    """PNGs of version 0.3 and older carry no template: the known one that gives back their caption."""
+    for template in (DEFAULT_TEMPLATE, EXTENDED_TEMPLATE):
+        try:
+            cell = build_cells(request["prompts"], request["artists"] or None, template=template,
+                               style=record.get("style"), genre=record.get("genre"), year=record.get("year"))[0]
+        except UserError:
+            return None
+        if cell.caption == record.get("caption"):
+            return template
+    return None
 
 
 TABLE = tuple(f for f in dataclasses.fields(PaintSpec) if "help" in f.metadata)  # a user's fields, not internal ones
