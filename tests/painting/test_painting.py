@@ -154,3 +154,25 @@ def test_wide_grids_wrap_into_blocks_of_ten_columns():
     # column 13 (the fourth of the second block) sits under column 3 of the first
     assert tuple(array[4 + 32, 4 + 3 * 68 + 32]) == (30, 0, 0)
     assert tuple(array[one_block.height + 4 + 32, 4 + 3 * 68 + 32]) == (130, 0, 0)
+
+
+def test_one_grid_for_paint_and_batch_puts_each_cell_in_its_row_and_column():
+    """`cell_grid`: a row per prompt and seed, a column per artist, in any order the cells come; labels say
+    what differs; a grid with an unpainted cell waits (None)."""
+    from creative_painting.painting.grid import cell_grid
+
+    def cell(row, col, image):
+        return Cell(row, col, f"prompt {row}", f"artist {col}", f"caption {row}", seed=7 + image, image=image)
+
+    cells = [cell(r, c, k) for k in (1, 0) for c in (2, 0, 1) for r in (1, 0)]
+    colour = {(c.row, c.image, c.col): (40 * c.row + 100 * c.image, 60 * c.col, 9) for c in cells}
+    square = lambda c: Image.new("RGB", (64, 64), colour[(c.row, c.image, c.col)])  # noqa: E731
+    expected = make_grid([[Image.new("RGB", (64, 64), colour[(r, k, c)]) for c in range(3)] for r in (0, 1) for k in (0, 1)],
+                         ["artist 0", "artist 1", "artist 2"],
+                         ["prompt 0 (seed 7)", "prompt 0 (seed 8)", "prompt 1 (seed 7)", "prompt 1 (seed 8)"])
+    assert (pixels(cell_grid(cells, square)) == pixels(expected)).all()
+    one_prompt = [c for c in cells if c.row == 0]
+    expected = make_grid([[Image.new("RGB", (64, 64), colour[(0, k, c)]) for c in range(3)] for k in (0, 1)],
+                         ["artist 0", "artist 1", "artist 2"], ["seed 7", "seed 8"])
+    assert (pixels(cell_grid(one_prompt, square)) == pixels(expected)).all()
+    assert cell_grid(cells, lambda c: None if c.col == 1 else square(c)) is None

@@ -11,7 +11,7 @@ from PIL import Image
 from creative_painting.batch.job import cell_file
 from creative_painting.files import atomic_write_text
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.grid import make_grid
+from creative_painting.painting.grid import cell_grid
 from creative_painting.painting.images import save_png
 
 SMALL_JOB = 8  # prompts: up to this many also get one grid of every prompt x artist
@@ -19,34 +19,24 @@ SMALL_JOB = 8  # prompts: up to this many also get one grid of every prompt x ar
 
 def write_grids(folder: Path, cells: list[Cell], thumb: int = 256) -> list[Path]:
     """`grids/prompt-NNNNN.png` (rows seeds, columns artists) for each prompt, and `grids/all.png` (rows
-    prompts, columns artists, first seed) for small jobs. Cells not painted yet are left out."""
-    by_prompt: dict[int, list[Cell]] = defaultdict(list)
-    for cell in cells:
-        if (folder / cell_file(cell)).is_file():
-            by_prompt[cell.row].append(cell)
-    written = []
+    prompts, columns artists, first seed) for small jobs; a grid whose cells are not all painted yet waits."""
 
-    def image(cell: Cell) -> Image.Image:
+    def image(cell: Cell) -> Image.Image | None:
+        if not (folder / cell_file(cell)).is_file():
+            return None
         with Image.open(folder / cell_file(cell)) as im:
             return im.convert("RGB").resize((thumb, thumb))
 
-    def grid_of(rows: list[list[Cell]], row_labels, name: str) -> None:
-        artists = {c.col: c.artist or "" for row in rows for c in row}
-        table = [[image(c) for c in row] for row in rows]
-        if len({len(r) for r in table}) != 1:  # some cells of this grid are not painted yet
-            return
-        labels = [artists[i] for i in sorted(artists)] if any(artists.values()) else None
-        written.append(save_png(make_grid(table, labels, row_labels), folder / "grids" / name))
-
-    for p, group in sorted(by_prompt.items()):
-        seeds = sorted({c.image for c in group})
-        rows = [sorted((c for c in group if c.image == s), key=lambda c: c.col) for s in seeds]
-        grid_of(rows, [f"seed {group[0].seed - group[0].image + s}" for s in seeds] if len(seeds) > 1 else None,
-                f"prompt-{p:05d}.png")
+    by_prompt: dict[int, list[Cell]] = defaultdict(list)
+    for cell in cells:
+        by_prompt[cell.row].append(cell)
+    grids = {f"prompt-{p:05d}.png": group for p, group in sorted(by_prompt.items())}
     if 1 < len(by_prompt) <= SMALL_JOB:
-        rows = [sorted((c for c in group if c.image == 0), key=lambda c: c.col)
-                for _, group in sorted(by_prompt.items())]
-        grid_of(rows, [group[0].prompt for _, group in sorted(by_prompt.items())], "all.png")
+        grids["all.png"] = [c for c in cells if c.image == 0]
+    written = []
+    for name, group in grids.items():
+        if (grid := cell_grid(group, image)) is not None:
+            written.append(save_png(grid, folder / "grids" / name))
     return written
 
 

@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from creative_painting.painting.captions import Cell
+
 MAX_COLUMNS = 10  # columns of one block; wider grids wrap
+
+
+def cell_grid(cells: list[Cell], image_of: Callable[[Cell], Image.Image | None]) -> Image.Image | None:
+    """The one grid of `paint`, the studio and `batch`: a row per prompt and seed, a column per artist, each
+    labelled by what differs (the prompt, the seed); None while a cell has no image yet (a batch still painting)."""
+    rows, cols = sorted({(c.row, c.image) for c in cells}), sorted({c.col for c in cells})
+    at = {(c.row, c.image, c.col): c for c in cells}
+    table = [[image_of(at[(r, k, col)]) if (r, k, col) in at else None for col in cols] for r, k in rows]
+    if any(image is None for row in table for image in row):
+        return None
+    artist = {c.col: c.artist or "" for c in cells}
+    first = {(c.row, c.image): c for c in cells}
+    prompts, seeds = len({r for r, _ in rows}), len({k for _, k in rows})
+
+    def label(c: Cell) -> str:
+        text = c.prompt if prompts > 1 else ""
+        return (f"{text} (seed {c.seed})" if text else f"seed {c.seed}") if seeds > 1 else text
+
+    return make_grid(table, [artist[c] for c in cols] if any(artist.values()) else None,
+                     [label(first[key]) for key in rows] if len(rows) > 1 else None)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

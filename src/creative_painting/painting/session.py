@@ -15,7 +15,7 @@ from creative_painting.files import atomic_write_text, claim_output_dir, output_
 from creative_painting.models import StableDiffusion
 from creative_painting.models.adapters import use_adapters
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.grid import make_grid
+from creative_painting.painting.grid import cell_grid
 from creative_painting.painting.images import save_png
 from creative_painting.painting.painter import batches, render
 from creative_painting.painting.spec import PaintSpec
@@ -86,14 +86,8 @@ def _write_outputs(folder: Path, model: StableDiffusion, spec: PaintSpec, cells:
         path = save_png(image, folder / f"{name}.png", record)
         records.append({"file": path.name, **record})
 
-    rows = max(c.row for c in cells) + 1
-    cols = max(c.col for c in cells) + 1
-    # One grid row per prompt and image: row r, image k, column c is images[(r * cols + c) * n + k].
-    table = [[images[(r * cols + c) * n + k] for c in range(cols)] for r in range(rows) for k in range(n)]
-    col_labels = [cells[c * n].artist or "" for c in range(cols)] if cells[0].artist else None
-    row_labels = ([cells[r * cols * n].prompt + (f" (seed {spec.seed + k})" if n > 1 else "") for r in range(rows)
-                   for k in range(n)] if rows * n > 1 else None)
-    save_png(make_grid(table, col_labels, row_labels), folder / "grid.png",
+    painted = {(c.row, c.image, c.col): image for c, image in zip(cells, images, strict=True)}
+    save_png(cell_grid(cells, lambda c: painted[(c.row, c.image, c.col)]), folder / "grid.png",
              {"software": f"creative-painting {__version__}", "model": model.source})
     manifest = {"settings": asdict(spec.settings()), "images_per_cell": n, "request": spec.to_json(), "images": records}
     atomic_write_text(folder / "paint.json", json.dumps(manifest, indent=2, allow_nan=False))
