@@ -74,8 +74,8 @@ def assets(tmp_path_factory, tiny_dir):
 
 
 def _adapter_files(root: Path) -> dict[str, str]:
-    """A good LoRA and embedding for the tiny model, and bad ones: SDXL's keys, cut short, empty, a pickle with
-    more than tensors, vectors of another width."""
+    """A good LoRA and embedding for the tiny model, and bad ones: SDXL's keys, LyCORIS LoHa keys, cut short,
+    empty, a pickle with more than tensors, vectors of another width."""
     import argparse
 
     import torch
@@ -87,13 +87,15 @@ def _adapter_files(root: Path) -> dict[str, str]:
     kohya = load_file(lora)
     save_file({**kohya, **{k.replace("lora_te_", "lora_te2_"): v.clone() for k, v in kohya.items()
                            if k.startswith("lora_te_")}}, root / "sdxl.safetensors")
+    save_file({k.replace("lora_down.weight", "hada_w1_a"): v.clone() for k, v in kohya.items()
+               if k.endswith("lora_down.weight")}, root / "loha.safetensors")  # LyCORIS LoHa keys
     (root / "cut.safetensors").write_bytes(lora.read_bytes()[:2000])
     (root / "empty.safetensors").write_bytes(b"")
     torch.save({"string_to_param": {"*": torch.zeros(1, 32)}, "name": "x", "hook": argparse.Namespace(a=1)},
                root / "pickle.pt")
     wide = write_embedding(root / "wide", "a1111-safetensors", width=64)
     return {"lora": str(lora), "emb": str(emb), "lora_sdxl": str(root / "sdxl.safetensors"),
-            "lora_cut": str(root / "cut.safetensors"), "lora_empty": str(root / "empty.safetensors"),
+            "lora_cut": str(root / "cut.safetensors"), "lora_loha": str(root / "loha.safetensors"), "lora_empty": str(root / "empty.safetensors"),
             "emb_pickle": str(root / "pickle.pt"), "emb_wide": str(wide)}
 
 
@@ -223,6 +225,7 @@ CASES = [
         ("lora-empty", "--lora", "{lora_empty}", "is an empty file"),
         ("lora-damaged", "--lora", "{lora_cut}", "is damaged or not a tensor file"),
         ("lora-sdxl", "--lora", "{lora_sdxl}", "is for SDXL"),
+        ("lora-lycoris-loha", "--lora", "{lora_loha}", "is a LyCORIS LoHa file, which diffusers' loaders do not read"),
         ("lora-not-a-tensor-file", "--lora", "file.txt", "expected a .safetensors/.pt/.bin file"),
         ("embedding-pickle", "--embedding", "{emb_pickle}", "is a pickle holding more than tensors"),
         ("embedding-width", "--embedding", "{emb_wide}", "vectors of width 64"),

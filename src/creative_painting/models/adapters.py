@@ -197,12 +197,19 @@ def read_tensors(path: Path, kind: str) -> dict[str, Any]:
     return state
 
 
+LYCORIS = {".hada_w1": "LoHa", ".lokr_w1": "LoKr", ".oft_": "OFT", ".diff": "full-difference", ".b_norm": "norm"}
+
+
 def _check_family(tensors: dict[str, Any], lora: Lora) -> int:
     """A LoRA for SD v1 (not SDXL, not another kind of file): its number of layers."""
     name = Path(lora.path).name
     if any(k.startswith(SDXL_PREFIXES) for k in tensors):
         raise UserError(f"lora {name} is for SDXL (two text encoders), not a Stable Diffusion v1 model")
     layers = sum(1 for k in tensors if any(marker in k for marker in LORA_A))
+    lycoris = next((kind for marker, kind in LYCORIS.items() if any(marker in k for k in tensors)), None)
+    if lycoris and not layers:  # A1111 reads them through its LyCORIS code; diffusers' loaders do not
+        raise UserError(f"lora {name} is a LyCORIS {lycoris} file, which diffusers' loaders do not read: "
+                        "use a LoRA (or LoCon) file, or convert it")
     if not layers:
         raise UserError(f"lora {name} holds no LoRA layers (keys: {', '.join(sorted(tensors)[:3])}, ...)")
     return layers
