@@ -59,7 +59,7 @@ CLAIMS = [
           "    return isinstance(error, ValueError) and \"writer was killed\" in str(error)",
           "    return False", ("tests/extension/test_wiki_scale.py",)),
     Claim("an A1111 <lora:NAME:W> tag in a prompt is refused, not painted as words", "painting/spec.py",
-          "            if tag := _A1111_TAG.search(text):", "            if tag := None:",
+          "            if isinstance(text, str) and (tag := _A1111_TAG.search(text)):", "            if tag := None:",
           ("tests/painting/test_spec.py",)),
     Claim("a query of common words alone searches titles only in a large index", "extension/index.py",
           'fields = ["title", "text"] if rare or not self.common else ["title"]', 'fields = ["title", "text"]',

@@ -157,12 +157,16 @@ def test_files_that_do_not_fit_the_model_are_refused_and_leave_it_as_it_was(mode
                "lora_unet_down_blocks_9_attentions_0_proj_in.lora_up.weight": torch.zeros(64, 4)},
               tmp_path / "extra.safetensors")
     (tmp_path / "cut.safetensors").write_bytes(files["kohya"].read_bytes()[:3000])
+    save_file({k.replace("lora_down.weight", "hada_w1_a"): v for k, v in kohya.items() if "lora_down" in k},
+              tmp_path / "loha.safetensors")  # LyCORIS; a whole checkpoint's keys (model.diffusion_model...) are not
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(2)}, tmp_path / "ckpt.safetensors")
     torch.save({"string_to_param": {"*": torch.zeros(1, 32)}, "name": "x", "code": argparse.Namespace(run="anything")},
                tmp_path / "pickle.pt")
     write_embedding(tmp_path / "e64", "a1111-safetensors", width=64)
     cases = [("loras", "sdxl.safetensors", "is for SDXL"), ("loras", "wide.safetensors", "does not fit this model"),
              ("loras", "extra.safetensors", "1 of its 85 layers are not in this model"),
              ("loras", "cut.safetensors", "is damaged or not a tensor file"),
+             ("loras", "loha.safetensors", "is a LyCORIS LoHa file"), ("loras", "ckpt.safetensors", "holds no LoRA layers"),
              ("embeddings", "pickle.pt", "is a pickle holding more than tensors"),
              ("embeddings", "e64/inkwash.safetensors", "width 64, this model's text encoder 32"),
              ("embeddings", f"{files['emb-a1111-pt']}:cat", "already a word of this model")]

@@ -57,10 +57,19 @@ def test_one_set_of_limits_for_paint_batch_and_the_studio(key, value, message, t
 def test_a1111_network_tags_in_a_prompt_are_refused_not_painted_as_words():
     """A1111 takes `<lora:NAME:W>` out of a prompt and loads the file; CLIP here would read the tag as words."""
     for raw in ({"prompts": ["a cat", "a dog <lora:van-gogh:0.8> at dusk"]},
-                {"prompts": ["a cat"], "negative": "< Lyco : blur >"}, {"prompts": ["a <hypernet:x:1> cat"]}):
+                {"prompts": ["a cat"], "negative": "< Lyco : blur >"}, {"prompts": ["a <hypernet:x:1> cat"]},
+                {"prompts": ["a cat"], "artists": ["<lora:monet:1>"]}, {"prompts": ["a cat"], "template": "{prompt} <lora:x>"}):
         with pytest.raises(UserError, match="A1111's tag .* --lora FILE:WEIGHT"):
             PaintSpec.check(raw)
     assert PaintSpec.check({"prompts": ["a cat <3", "<lorax: a bird>"]}).prompts == ("a cat <3", "<lorax: a bird>")
+
+
+def test_a_damaged_record_is_a_one_line_error_not_a_crash():
+    """A PNG's record with a number for a prompt or a list for an artist (and no template to read): read as a
+    form reads it, or the check's one line; never a TypeError from guessing its template."""
+    assert PaintSpec.check(request_of({"prompt": 5, "caption": "x"})).prompts == ("5",)
+    with pytest.raises(UserError, match="artists must be a text"):
+        PaintSpec.check(request_of({"prompt": "x", "artist": ["a", "b"], "caption": "x"}))
 
 
 def test_job_files_forms_and_the_api_read_values_alike():

@@ -197,7 +197,8 @@ def read_tensors(path: Path, kind: str) -> dict[str, Any]:
     return state
 
 
-LYCORIS = {".hada_w1": "LoHa", ".lokr_w1": "LoKr", ".oft_": "OFT", ".diff": "full-difference", ".b_norm": "norm"}
+LYCORIS = {".hada_w1_a": "LoHa", ".lokr_w1": "LoKr", ".oft_blocks": "OFT", ".oft_diag": "OFT", ".diff": "full-difference",
+           ".w_norm": "norm"}  # key endings of LyCORIS files (their layers are named as kohya's: lora_unet_...)
 
 
 def _check_family(tensors: dict[str, Any], lora: Lora) -> int:
@@ -206,7 +207,8 @@ def _check_family(tensors: dict[str, Any], lora: Lora) -> int:
     if any(k.startswith(SDXL_PREFIXES) for k in tensors):
         raise UserError(f"lora {name} is for SDXL (two text encoders), not a Stable Diffusion v1 model")
     layers = sum(1 for k in tensors if any(marker in k for marker in LORA_A))
-    lycoris = next((kind for marker, kind in LYCORIS.items() if any(marker in k for k in tensors)), None)
+    lycoris = next((kind for end, kind in LYCORIS.items()
+                    if any(k.startswith("lora_") and k.endswith(end) for k in tensors)), None)
     if lycoris and not layers:  # A1111 reads them through its LyCORIS code; diffusers' loaders do not
         raise UserError(f"lora {name} is a LyCORIS {lycoris} file, which diffusers' loaders do not read: "
                         "use a LoRA (or LoCon) file, or convert it")

@@ -19,7 +19,7 @@ def cell_grid(cells: list[Cell], image_of: Callable[[Cell], Image.Image | None])
     rows, cols = sorted({(c.row, c.image) for c in cells}), sorted({c.col for c in cells})
     at = {(c.row, c.image, c.col): c for c in cells}
     table = [[image_of(at[(r, k, col)]) if (r, k, col) in at else None for col in cols] for r, k in rows]
-    if any(image is None for row in table for image in row):
+    if not cells or any(image is None for row in table for image in row):
         return None
     artist = {c.col: c.artist or "" for c in cells}
     first = {(c.row, c.image): c for c in cells}

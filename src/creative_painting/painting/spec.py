@@ -160,8 +160,10 @@ class PaintSpec:
         """This spec with other prompts (`--extend`'s), checking what prompts decide: their length, the grid,
         the count; the rest was checked when the spec came in."""
         spec = dataclasses.replace(self, prompts=tuple(prompts), template=template)
-        for where, text in [*(("a prompt", p) for p in spec.prompts), ("the negative prompt", spec.negative)]:
-            if tag := _A1111_TAG.search(text):
+        templates = [spec.template] if isinstance(spec.template, str) else list(spec.template or ())
+        for where, text in [*(("a prompt", p) for p in spec.prompts), ("the negative prompt", spec.negative),
+                            *(("an artist", a) for a in spec.artists), *(("the template", t) for t in templates)]:
+            if isinstance(text, str) and (tag := _A1111_TAG.search(text)):
                 raise UserError(f"{where} holds A1111's tag {tag.group(0)!r}, which is not read here (CLIP would "
                                 f"paint it as words): remove it and name the file with --lora FILE:WEIGHT (in a job "
                                 f"file: lora; the studio: LoRA files)")
@@ -235,6 +237,8 @@ def request_of(record: dict[str, Any]) -> dict[str, Any]:
 
 def _template_of(record: dict[str, Any], request: dict[str, Any]) -> str | None:
     """PNGs of version 0.3 and older carry no template: the known one that gives back their caption."""
+    if not all(isinstance(text, str) for text in [*request["prompts"], *request["artists"]]):
+        return None  # a damaged or hostile record: `PaintSpec.check` says what is wrong, in one line
     for template in (DEFAULT_TEMPLATE, EXTENDED_TEMPLATE):
         try:
             cell = build_cells(request["prompts"], request["artists"] or None, template=template,
