@@ -307,7 +307,7 @@ class WikiIndex:
         rare = [w for w in words if w not in self.common]
         # A query of common words alone ("the who", "it") can only name an article: its titles are searched, as
         # every sentence holds such words (the commonest word of 1/10 of the dump: 200-300 ms, 18 M postings)
-        fields = ["title", "text"] if rare or not self.common else ["title"]
+        fields = ["title", "text"] if rare else ["title"]  # (a small index has no common words: all are rare)
         query = self.index.parse_query(" ".join(rare or words), fields, field_boosts={"title": self.title_boost})
         try:
             hits = self._hits(query, k)

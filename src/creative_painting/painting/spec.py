@@ -163,7 +163,7 @@ class PaintSpec:
         templates = [spec.template] if isinstance(spec.template, str) else list(spec.template or ())
         for where, text in [*(("a prompt", p) for p in spec.prompts), ("the negative prompt", spec.negative),
                             *(("an artist", a) for a in spec.artists), *(("the template", t) for t in templates)]:
-            if isinstance(text, str) and (tag := _A1111_TAG.search(text)):
+            if tag := _A1111_TAG.search(text):
                 raise UserError(f"{where} holds A1111's tag {tag.group(0)!r}, which is not read here (CLIP would "
                                 f"paint it as words): remove it and name the file with --lora FILE:WEIGHT (in a job "
                                 f"file: lora; the studio: LoRA files)")
