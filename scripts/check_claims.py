@@ -398,6 +398,15 @@ CLAIMS = [
     Claim("8-bit AdamW without bitsandbytes is refused, not replaced", "training/trainer.py",
           'if cfg.use_8bit_adam and importlib.util.find_spec("bitsandbytes") is None:', "if False:",
           ("tests/training/test_precision_and_options.py",)),
+    Claim("one output folder: one grid up to 256 cells, a grid per prompt beyond", "painting/folder.py",
+          "    if len(cells) <= MAX_GRID_IMAGES:", "    if len(cells) < MAX_GRID_IMAGES:",
+          ("tests/painting/test_folder.py",)),
+    Claim("an output folder's views find pictures by their record, so older folders resume", "painting/folder.py",
+          "        with Image.open(folder / files[cell.id]) as im:", "        with Image.open(folder / cell_file(cell)) as im:",
+          ("tests/batch/test_batch.py::test_a_folder_of_an_older_version_resumes_by_its_recorded_files",)),
+    Claim("folders of paint.json from before still show in the gallery", "painting/folder.py",
+          "        old = json.loads((folder / OLD_MANIFEST)", "        old = json.loads((folder / MANIFEST)",
+          ("tests/studio/test_service.py::test_gallery_lists_runs_and_searches_prompts_and_artists",)),
 ]
 
 

@@ -2,14 +2,17 @@
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from creative_painting.batch import BatchJob, Manifest, cell_file, run_batch
+from creative_painting.batch import BatchJob, run_batch
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
+from creative_painting.painting.folder import cell_file
+from creative_painting.painting.manifest import Manifest
 from tests.batch.helpers import kill_when_recorded
 
 
@@ -54,7 +57,25 @@ def test_a_rerun_paints_nothing_and_a_changed_setting_paints_only_new_cells(tiny
     assert len(lines) == len({json.loads(line)["id"] for line in lines}) == 12
     page = (out / "index.html").read_text()
     assert "12 of 12 cells painted" in page and page.count("<img ") == 12
-    assert (out / "grids" / "prompt-00000.png").is_file() and (out / "grids" / "all.png").is_file()
+    assert (out / "grid.png").is_file() and not (out / "grids").exists()  # 12 cells: one grid
+
+
+def test_a_folder_of_an_older_version_resumes_by_its_recorded_files(tiny_dir, tmp_path):
+    """Pictures recorded under an older name (before the artist was in it) are found by their record, not their name."""
+    out = tmp_path / "job"
+    job = _job(tiny_dir, prompts=["a harbour"], artists=["Claude Monet"], images=2)
+    run_batch(job, out, progress=False)
+    lines = []
+    for line in (out / "manifest.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        old = f"images/{Path(record['file']).name[:15]}-{record['id'][:10]}.png"  # p00000-a000-s00-ID.png
+        (out / record["file"]).rename(out / old)
+        lines.append(json.dumps({**record, "file": old}))
+    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    (out / "grid.png").unlink()
+    again = run_batch(job, out, progress=False)
+    assert (again["painted"], again["skipped"]) == (0, 2) and (out / "grid.png").is_file()
+    assert "2 of 2 cells painted" in (out / "index.html").read_text()
 
 
 def test_a_torn_manifest_line_is_painted_again_never_recorded_twice(tiny_dir, tmp_path):
@@ -152,7 +173,7 @@ def test_a_folder_holds_one_job_another_is_refused_or_replaces_it_with_overwrite
     replaced = run_batch(other, out, progress=False, overwrite=True)
     assert (replaced["painted"], replaced["skipped"], replaced["cells"]) == (1, 0, 1)
     assert len(list((out / "images").glob("*.png"))) == 1 and len((out / "manifest.jsonl").read_text().splitlines()) == 1
-    assert sorted(p.name for p in (out / "grids").iterdir()) == ["prompt-00000.png"]  # the old all.png is gone
+    assert (out / "grid.png").read_bytes() != before[Path("grid.png")]  # the new job's grid, not the old one
     assert "1 of 1 cells painted" in (out / "index.html").read_text()
     assert json.loads((out / "job.json").read_text())["job"]["seed"] == 5
     # The first job again: refused without --overwrite, from the command line too (one line, exit 2).

@@ -27,7 +27,7 @@ def test_figures_paints_every_figure_with_the_papers_prompts_and_artists(tiny_di
     assert f"{PAPER_EXTENSIONS[1]} by Claude Monet" in {r["caption"] for r in manifest}
     top = {r["artist"] for r in map(json.loads, (out / "figure-4" / "manifest.jsonl").read_text().splitlines())}
     assert top == {f"Artist {i:02d}" for i in range(30)}  # the 30 with the most paintings
-    assert (out / "figures-9-12" / "grids" / "all.png").is_file()
+    assert (out / "figures-9-12" / "grid.png").is_file()
     assert main(args) == 0  # a rerun resumes: nothing is painted again
     again = json.loads(capsys.readouterr().out)
     assert all(again[name]["painted"] == 0 for name in ("figure-4", "figures-5-8", "figures-9-12"))

@@ -10,6 +10,7 @@ from PIL import Image
 
 from creative_painting.cli.main import main
 from creative_painting.painting import read_png_metadata
+from creative_painting.painting.folder import read_folder
 
 PROMPT = "a painting of urbanization of china"
 ARTISTS = ["--artist", "Vincent van Gogh", "--artist", "Claude Monet"]
@@ -20,22 +21,25 @@ SMALL = ["--steps", "4", "--width", "64", "--height", "64", "--no-progress"]
 def test_acceptance_paint_from_every_format(tiny_dir, tmp_path, fmt, capsys):
     out = tmp_path / "O"
     assert main(["paint", PROMPT, *ARTISTS, "--model", str(tiny_dir / fmt), *SMALL, "--out", str(out)]) == 0
-    pngs = sorted(p.name for p in out.glob("*.png"))
-    assert pngs == ["00-00-vincent-van-gogh.png", "00-01-claude-monet.png", "grid.png"]
-    meta = read_png_metadata(out / "00-00-vincent-van-gogh.png")
+    records = read_folder(out).records
+    assert [r["file"] for r in records] == sorted(f"images/{p.name}" for p in (out / "images").iterdir())
+    assert records[0]["file"].startswith("images/p00000-a000-s00-vincent-van-gogh-") and len(records) == 2
+    assert sorted(p.name for p in out.iterdir()) == [".creative-painting.json", "grid.png", "images", "index.html",
+                                                      "job.json", "manifest.jsonl"]
+    meta = read_png_metadata(out / records[0]["file"])
     for key in ("prompt", "caption", "artist", "seed", "sampler", "steps", "scale", "width", "height", "model"):
         assert meta[key] is not None, key
     assert meta["artist"] == "Vincent van Gogh" and meta["model"] == str(tiny_dir / fmt)
     assert Image.open(out / "grid.png").width > 2 * 64
-    manifest = json.loads((out / "paint.json").read_text())
-    assert [r["artist"] for r in manifest["images"]] == ["Vincent van Gogh", "Claude Monet"]
+    assert [r["artist"] for r in records] == ["Vincent van Gogh", "Claude Monet"]
+    assert json.loads((out / "job.json").read_text())["request"]["artists"] == ["Vincent van Gogh", "Claude Monet"]
 
 
 def test_all_formats_paint_the_same_pixels(tiny_dir, tmp_path):
     images = []
     for fmt in ("tiny.safetensors", "tiny.ckpt", "diffusers"):
         main(["paint", PROMPT, "--model", str(tiny_dir / fmt), *SMALL, "--out", str(tmp_path / fmt)])
-        images.append(np.asarray(Image.open(tmp_path / fmt / "00-00-none.png")))
+        images.append(np.asarray(Image.open(tmp_path / fmt / read_folder(tmp_path / fmt).records[0]["file"])))
     assert all(np.array_equal(images[0], other) for other in images[1:])
 
 
@@ -101,15 +105,15 @@ def test_painting_again_needs_overwrite_and_then_replaces_the_whole_output(tiny_
     out = tmp_path / "O"
     model = ["--model", str(tiny_dir / "tiny.safetensors"), *SMALL, "--out", str(out)]
     assert main(["paint", "a harbour", "a city", *ARTISTS, *model]) == 0
-    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    first = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert main(["paint", "a tree", *model]) == 2
     assert "pass --overwrite" in capsys.readouterr().err
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == first  # refused: nothing touched
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first  # refused: nothing touched
     assert main(["paint", "a tree", *model, "--overwrite"]) == 0
-    manifest = json.loads((out / "paint.json").read_text())
-    pngs = {p.name for p in out.glob("*.png")} - {"grid.png"}
-    assert pngs == {r["file"] for r in manifest["images"]} == {"00-00-none.png"}  # no PNG left from the first run
-    assert manifest["images"][0]["prompt"] == "a tree"
+    records = read_folder(out).records
+    pngs = {str(p.relative_to(out)) for p in out.rglob("*.png")} - {"grid.png"}
+    assert pngs == {r["file"] for r in records} and len(pngs) == 1  # no PNG left from the first run
+    assert records[0]["prompt"] == "a tree"
 
 
 def test_convert_replaces_only_its_own_previous_output(tiny_dir, tmp_path, capsys):

@@ -17,6 +17,7 @@ from creative_painting.extension import (
 from creative_painting.extension.builtin import BUILTIN_NAME
 from creative_painting.extension.generators import CausalContinuation, DialogResponder, T5Continuation
 from creative_painting.extension.selection import resolve_generators
+from creative_painting.painting.folder import read_folder
 from tests.extension.helpers import converted_once
 
 
@@ -176,8 +177,7 @@ def test_paint_extend_paints_the_top_extensions(small_index, tiny_dir, tmp_path,
             "--model", str(tiny_dir / "tiny.safetensors"), "--steps", "2", "--width", "64", "--height", "64",
             "--out", str(out), "--no-progress"]
     assert main(args) == 0
-    manifest = json.loads((out / "paint.json").read_text())
-    captions = [c["caption"] for c in manifest["images"]]
+    captions = [c["caption"] for c in read_folder(out).records]
     painted = re.findall(r"extend: 'painting' -> '([^']+)'", caplog.text)  # the top 2, as extend ranks them
     assert len(painted) == 2 and "(scene," in caplog.text  # composed scenes first
     assert captions == [f"{p.rstrip(' .')}, a painting by Claude Monet" for p in painted]

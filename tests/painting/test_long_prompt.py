@@ -1,6 +1,5 @@
 """`--long-prompt chunk`: captions over 77 tokens read whole, A1111's way; nothing changes up to 75 tokens."""
 
-import json
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ import torch
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
 from creative_painting.painting import Cell, paint, read_png_metadata
+from creative_painting.painting.folder import read_folder
 from creative_painting.painting.painter import encode_chunks, encode_text, pad_chunks
 from creative_painting.painting.spec import PaintSpec
 from creative_painting.sampling import SamplingSettings
@@ -61,7 +61,7 @@ def test_the_mode_is_recorded_in_the_png_and_the_manifest(tiny_dir, tmp_path):
     out = tmp_path / "out"
     assert main(["paint", LONG, "--long-prompt", "chunk", "--model", str(tiny_dir / "tiny.safetensors"),
                  "--steps", "2", "--width", "64", "--height", "64", "--out", str(out), "--no-progress"]) == 0
-    record = json.loads((out / "paint.json").read_text())["images"][0]
+    record = read_folder(out).records[0]
     assert record["long_prompt"] == "chunk" and read_png_metadata(out / record["file"])["long_prompt"] == "chunk"
 
 

@@ -89,8 +89,9 @@ def test_small_cells_are_enlarged_pixel_for_pixel_in_the_grid():
 def test_paint_spec_writes_images_grid_and_manifest(tiny_model, tmp_path):
     spec = PaintSpec(("a harbour", "a city"), ("Claude Monet", "Vincent van Gogh"), seed=11, **FAST_SPEC)
     result = paint_spec(tiny_model, spec.validate(), tmp_path, progress=False)
-    assert [p.name for p in result.images] == [
-        "00-00-claude-monet.png", "00-01-vincent-van-gogh.png", "01-00-claude-monet.png", "01-01-vincent-van-gogh.png"]
+    assert [p.name.rsplit("-", 1)[0] for p in result.images] == [
+        "p00000-a000-s00-claude-monet", "p00000-a001-s00-vincent-van-gogh", "p00001-a000-s00-claude-monet",
+        "p00001-a001-s00-vincent-van-gogh"]
     meta = read_png_metadata(result.images[3])
     assert meta["caption"] == "a painting of a city by Vincent van Gogh" and meta["seed"] == 11
     assert (meta["sampler"], meta["steps"], meta["eta"], meta["scale"]) == ("ddim", 3, 1.0, 5.0)

@@ -120,7 +120,7 @@ def test_a_record_from_paint_or_batch_repaints_its_picture_exactly(tiny_model, t
     run_batch(job, tmp_path / "batch", progress=False)
     manifest = [json.loads(line) for line in (tmp_path / "batch" / "manifest.jsonl").read_text().splitlines()]
     record = read_png_metadata(tmp_path / "batch" / manifest[1]["file"])
-    assert set(record) - {"id", "file"} == set(read_png_metadata(painted.images[1]))  # the same schema
+    assert set(record) == set(read_png_metadata(painted.images[1]))  # the same schema
     again = paint_spec(load(job.model_choice()), PaintSpec.check(request_of(record)), tmp_path / "again2", progress=False)
     assert np.array_equal(np.asarray(Image.open(again.images[0])),
                           np.asarray(Image.open(tmp_path / "batch" / manifest[1]["file"])))

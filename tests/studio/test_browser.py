@@ -103,10 +103,11 @@ def test_topic_extend_tick_two_artists_paint_and_download(server, page):
     links = page.locator("#downloads a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     names = [h.rsplit("/", 1)[1] for h in hrefs]
-    assert names[0] == "grid.png" and names[-1] == "paint.json"
-    assert sorted(names[1:-1]) == ["00-00-vincent-van-gogh.png", "00-01-claude-monet.png",
-                                   "01-00-vincent-van-gogh.png", "01-01-claude-monet.png"]
-    cell = hrefs[names.index("01-01-claude-monet.png")]
+    assert names[0] == "grid.png" and names[-1] == "manifest.jsonl"
+    cells = [name.rsplit("-", 1)[0] for name in names[1:-1]]  # less the cell id
+    assert cells == ["p00000-a000-s00-vincent-van-gogh", "p00000-a001-s00-claude-monet",
+                     "p00001-a000-s00-vincent-van-gogh", "p00001-a001-s00-claude-monet"]
+    cell = hrefs[1 + cells.index("p00001-a001-s00-claude-monet")]
     response = page.request.get(cell)
     assert response.ok
     with Image.open(io.BytesIO(response.body())) as image:
@@ -126,7 +127,7 @@ def upload(page, path: Path) -> None:
 def test_png_info_fills_the_form_and_a_foreign_png_gets_a_message(server, page, tmp_path):
     from playwright.sync_api import expect
 
-    painted = next((server.data / "runs").glob("*/01-01-*.png"), None)  # an extension's row
+    painted = next((server.data / "runs").glob("*/images/p00001-a001-*.png"), None)  # an extension's row
     assert painted is not None, "the paint test runs first and leaves a run"
     page.goto(server.url)
     page.get_by_role("tab", name="PNG info").click()
@@ -147,7 +148,7 @@ def test_png_info_fills_the_form_and_a_foreign_png_gets_a_message(server, page, 
     links = page.locator("#downloads a")
     expect(links.first).to_be_visible()
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    cell = next(h for h in hrefs if h.endswith("00-00-claude-monet.png"))
+    cell = next(h for h in hrefs if "/p00000-a000-s00-claude-monet-" in h)
     with Image.open(io.BytesIO(page.request.get(cell).body())) as again, Image.open(painted) as original:
         assert again.info["caption"] == original.info["caption"] and ", a painting by Claude Monet" in again.info["caption"]
         assert list(again.getdata()) == list(original.getdata())
@@ -219,7 +220,7 @@ def test_a_lora_typed_in_settings_is_painted_recorded_and_filled_back_by_png_inf
     links = page.locator("#downloads a")
     expect(links.first).to_be_visible()
     cell = next(links.nth(i).get_attribute("href") for i in range(links.count())
-                if links.nth(i).get_attribute("href").endswith("00-00-none.png"))
+                if "/p00000-a000-s00-none-" in links.nth(i).get_attribute("href"))
     painted = tmp_path / "painted.png"
     painted.write_bytes(page.request.get(cell).body())
     with Image.open(painted) as image:

@@ -74,8 +74,8 @@ def test_sigkill_while_the_second_of_three_jobs_runs_loses_and_repeats_nothing(t
             with Image.open(io.BytesIO(_get(server.url + url))) as image:
                 assert image.size[0] >= 96
         for job in jobs:
-            manifest = json.loads((data / "runs" / f"{job['id']:06d}" / "paint.json").read_text())
-            assert manifest["request"]["prompts"] == [f"job {job['id'] - 1}"]
+            request = json.loads((data / "runs" / f"{job['id']:06d}" / "job.json").read_text())["request"]
+            assert request["prompts"] == [f"job {job['id'] - 1}"]
     finally:
         server.stop()
 

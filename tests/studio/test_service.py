@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import time
 import zlib
 from pathlib import Path
@@ -14,6 +15,7 @@ from PIL import Image
 from creative_painting.cli.main import main
 from creative_painting.errors import UserError
 from creative_painting.painting.captions import DEFAULT_TEMPLATE, EXTENDED_TEMPLATE
+from creative_painting.painting.folder import read_folder
 from creative_painting.painting.images import MAX_UPLOAD_BYTES, png_parameters, read_png_metadata
 from creative_painting.studio.service import Studio, highlight_entities
 
@@ -81,24 +83,25 @@ def test_a_job_paints_what_paint_paints_in_its_layout_and_png_info_reads_it_back
                  "--images", "2", "--negative", "blurry", "--style", "Impressionism", "--steps", "3", "--width", "32",
                  "--height", "32", "--model", str(tiny_dir / "tiny.safetensors"), "--dtype", "fp32", "--out", str(tmp_path / "cli"),
                  "--no-progress"]) == 0
-    cli = json.loads((tmp_path / "cli" / "paint.json").read_text())
-    ours = json.loads((run / "paint.json").read_text())
-    assert [r["file"] for r in ours["images"]] == [r["file"] for r in cli["images"]]
-    assert [r["seed"] for r in ours["images"]] == [7, 8, 7, 8]
-    for record in cli["images"]:  # `paint` lays the U-Net out channels_last: sums in another order, 1 level at most
-        ours_ = np.asarray(Image.open(run / record["file"])).astype(int)
+    cli, ours = read_folder(tmp_path / "cli").records, read_folder(run).records
+    assert [r["file"].rsplit("-", 1)[0] for r in ours] == [r["file"].rsplit("-", 1)[0] for r in cli]  # less the id
+    assert [r["seed"] for r in ours] == [7, 8, 7, 8]
+    for record, ours_record in zip(cli, ours, strict=True):  # `paint` lays the U-Net out channels_last: 1 level
+        ours_ = np.asarray(Image.open(run / ours_record["file"])).astype(int)
         assert np.abs(ours_ - np.asarray(Image.open(tmp_path / "cli" / record["file"])).astype(int)).max() <= 1
     assert sorted(p.name for p in run.iterdir()) == sorted(p.name for p in (tmp_path / "cli").iterdir())
 
     # PNG info: the cell's parameters, as a request that paints the same pixels again.
-    info = png_parameters(run / "00-01-vincent-van-gogh-1.png")
+    second_seed_by_van_gogh = run / ours[3]["file"]
+    assert second_seed_by_van_gogh.name.startswith("p00000-a001-s01-vincent-van-gogh-")
+    info = png_parameters(second_seed_by_van_gogh)
     assert info["request"] == {"prompts": ["a red bus"], "artists": ["Vincent van Gogh"], "negative": "blurry",
                                "style": "Impressionism", "sampler": "ddim", "steps": 3, "scale": 5.0, "eta": 1.0,
                                "width": 32, "height": 32, "seed": 8, "long_prompt": "truncate",
                                "template": DEFAULT_TEMPLATE, "batch_size": 4, "pad_batch_to": 4}
     again = wait(studio, studio.submit(info["request"]))
     repainted = np.asarray(Image.open(again["images"][0]))
-    original = np.asarray(Image.open(run / "00-01-vincent-van-gogh-1.png"))
+    original = np.asarray(Image.open(second_seed_by_van_gogh))
     assert np.array_equal(repainted, original)  # painted alone, in a batch padded to the original's 4: bit for bit
     assert read_png_metadata(again["images"][0])["seed"] == 8
 
@@ -186,10 +189,20 @@ def test_gallery_lists_runs_and_searches_prompts_and_artists(studio):
     assert studio.run("000002").request["prompts"] == ["a quiet harbour"]
     # The page shows each picture as a thumbnail with its artist, prompt, run and date, newest run first.
     items = studio.gallery_items()
-    assert [Path(image).name for image, _, _ in items] == ["00-00-rembrandt.png", "00-00-claude-monet.png"]
+    assert [Path(image).name.split("-")[3] for image, _, _ in items] == ["rembrandt", "claude"]
     caption = items[1][1]
     assert caption.startswith("Claude Monet · a red bus · run 1, ") and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d$", caption)
     assert [run_id for _, _, run_id in studio.gallery_items("monet")] == ["000001"]
+    # A run of an older version (NN-NN-artist.png and paint.json) still shows, and paints again from its request.
+    old = studio.runs / "000000"
+    old.mkdir()
+    shutil.copy(items[1][0], old / "00-00-claude-monet.png")
+    (old / "paint.json").write_text(json.dumps({"request": {"prompts": ["an old bus"], "artists": ["Claude Monet"]},
+                                                "images": [{"file": "00-00-claude-monet.png", "prompt": "an old bus",
+                                                            "artist": "Claude Monet"}]}))
+    assert [r.id for r in studio.gallery("old bus")] == ["000000"]
+    assert studio.run("000000").images == [old / "00-00-claude-monet.png"]
+    assert studio.run("000000").request["prompts"] == ["an old bus"]
 
 
 def test_cancel_stops_a_running_job_and_a_failing_job_does_not_stop_the_queue(studio, monkeypatch):

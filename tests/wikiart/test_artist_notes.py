@@ -17,7 +17,7 @@ def test_paint_and_batch_warn_and_paint_the_name_as_typed(tiny_dir, tmp_path, ca
              "--no-progress"]
     assert main(["paint", "a bridge", "--artist", "Vincnet van Gohg", "--out", str(tmp_path / "p"), *small]) == 0
     assert "did you mean Vincent van Gogh?" in caplog.text
-    assert "by Vincnet van Gohg" in (tmp_path / "p" / "paint.json").read_text()
+    assert "by Vincnet van Gohg" in (tmp_path / "p" / "manifest.jsonl").read_text()
     caplog.clear()
     job = tmp_path / "job.yaml"
     job.write_text("prompts: [a bridge]\nartists: [Pablo Picaso]\n")

@@ -5,12 +5,10 @@ from typing import TYPE_CHECKING
 from creative_painting._lazy import lazy_exports
 
 __all__, __getattr__ = lazy_exports(__name__, {
-    "job": ["BatchJob", "cell_file"],
-    "manifest": ["Manifest"],
+    "job": ["BatchJob"],
     "runner": ["run_batch"],
 })
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, names load on first use
-    from creative_painting.batch.job import BatchJob, cell_file
-    from creative_painting.batch.manifest import Manifest
+    from creative_painting.batch.job import BatchJob
     from creative_painting.batch.runner import run_batch

@@ -17,11 +17,6 @@ from creative_painting.painting.spec import FORMER, MAX_BATCH_CELLS, TABLE, TYPE
 from creative_painting.textfiles import read_texts
 
 
-def cell_file(cell: Cell) -> str:
-    """Where a batch writes the cell's image: prompt, artist and seed indices, and the start of its id."""
-    return f"images/p{cell.row:05d}-a{cell.col:03d}-s{cell.image:02d}-{cell.id[:10]}.png"
-
-
 def _keys() -> type:
     """The job file's keys that are the spec's (its table) and the model's, as they declare them (type and
     default), not again here."""

@@ -10,7 +10,6 @@ it in its own manifest file; the main process writes the grids once all are done
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -20,16 +19,15 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from creative_painting.batch.contact import write_contact_sheet, write_grids
 from creative_painting.batch.executors import load_here, paint_here, paint_on_ray
-from creative_painting.batch.job import BatchJob, cell_file
-from creative_painting.batch.manifest import Manifest
+from creative_painting.batch.job import BatchJob
 from creative_painting.errors import UserError
-from creative_painting.files import atomic_write_text, check_resumable_dir, claim_resumable_dir, run_lock
+from creative_painting.files import check_resumable_dir, claim_resumable_dir, run_lock
 from creative_painting.painting.captions import Cell
+from creative_painting.painting.folder import GRID, JOB, MANIFEST, write_cells, write_job, write_views
+from creative_painting.painting.manifest import Manifest
 from creative_painting.painting.spec import PaintSpec
 
-MANIFEST = "manifest.jsonl"
 logger = logging.getLogger(__name__)
 
 
@@ -43,7 +41,7 @@ def _clear(out: Path) -> None:
     """Remove a previous job's outputs (only the files a batch writes) before another job takes the folder."""
     for name in ("images", "grids"):
         shutil.rmtree(out / name, ignore_errors=True)
-    for path in [out / "job.json", out / "index.html", *out.glob("manifest*.jsonl")]:
+    for path in [out / JOB, out / GRID, out / "index.html", *out.glob("manifest*.jsonl")]:
         path.unlink(missing_ok=True)
 
 
@@ -79,7 +77,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
         if rank == 0:
             if replace:
                 _clear(out)
-            atomic_write_text(out / "job.json", json.dumps({"job": job.__dict__, "cells": len(cells)}, indent=1))
+            write_job(out, spec, job.model, len(cells), job=job.__dict__)
         if state:
             state.wait_for_everyone()  # the other processes read the manifest after a replaced job is cleared
         manifest = Manifest(out / MANIFEST, rank)
@@ -91,16 +89,15 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
                 painted = paint_here(model, spec, todo)
             else:
                 painted = paint_on_ray(job, spec, todo, address=ray, actors=actors, threads=threads)
-            _write_and_record(painted, spec, job.model, out, manifest, done=len(finished), total=len(finished) + len(todo),
+            _write(painted, spec, job.model, out, manifest, done=len(finished), total=len(finished) + len(todo),
                    progress=progress)
         if state:
             state.wait_for_everyone()
             if rank:
                 return {"cells": len(cells), "painted": len(todo), "rank": rank}
-        grids = write_grids(out, cells)
-        prompts = list(dict.fromkeys(c.prompt for c in cells))  # the cells hold them: no second read of the file
-        sheet = write_contact_sheet(out, cells, f"{len(cells):,} cells: {', '.join(prompts[:3])}"
-                                                f"{' ...' if len(prompts) > 3 else ''}")
+        recorded = Manifest(out / MANIFEST)  # every process's records, read again once all are done
+        files = {i: recorded.done[i]["file"] for i in recorded.finished(out)}
+        grids, sheet = write_views(out, cells, files)
     return {"cells": len(cells), "painted": len(todo), "skipped": len(finished), "processes": world,
             "seconds": round(time.perf_counter() - started, 2), "grids": [str(g) for g in grids],
             "index": str(sheet), "manifest": str(out / MANIFEST), "rank": 0}
@@ -116,22 +113,12 @@ def _launched_processes():
     return PartialState(cpu=not torch.cuda.is_available())  # gloo between CPU processes, NCCL between GPUs
 
 
-def _write_and_record(painted, spec: PaintSpec, model: str, out: Path, manifest: Manifest, *, done: int, total: int,
+def _write(painted, spec: PaintSpec, model: str, out: Path, manifest: Manifest, *, done: int, total: int,
            progress: bool) -> None:
-    """Each finished image is written (atomically), then recorded: a recorded cell always has its file."""
-    from creative_painting.painting import save_png
-
+    """Each batch's pictures written and recorded as it finishes (`write_cells`), with a progress bar."""
     with tqdm(total=total, initial=done, unit="cell", desc="batch", disable=not progress, smoothing=0.1) as bar:
         for chunk, images in painted:
-            records = []
-            for cell, image in zip(chunk, images, strict=True):
-                if cell.id in manifest.done:
-                    continue  # a retried batch on a cluster: never recorded twice
-                record = {"id": cell.id, "file": cell_file(cell), **spec.record(cell, model=model, batch=len(chunk))}
-                save_png(image, out / record["file"], record)
-                records.append(record)
-            manifest.append(records)
-            bar.update(len(records))
+            bar.update(len(write_cells(out, manifest, spec, model, chunk, images, [len(chunk)] * len(chunk))))
             rate = bar.format_dict["rate"]
             if rate:
                 bar.set_postfix_str(f"{rate * 60:.1f} cells/min")

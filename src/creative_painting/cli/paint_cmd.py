@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from creative_painting.models.choice import add_model_flags
     from creative_painting.painting.spec import add_flags
 
-    p = sub.add_parser("paint", help="paint prompts as drawn by artists; writes PNGs, grid.png, paint.json")
+    p = sub.add_parser("paint", help="paint prompts as drawn by artists; writes PNGs, grid.png, manifest.jsonl")
     add_flags(p, prompts="*")
     add_model_flags(p)
     p.add_argument("--again", type=Path, metavar="PNG",

@@ -7,7 +7,7 @@ overrides, the caption's template and fields, and how a long caption is read. It
 - `check(raw)` is the one check, as diffusers' `check_inputs`: a request as typed (flags, form, JSON) becomes a
   checked spec in one call (a job file's, typed by `load_settings`, by `validate()`); nothing checks it again.
 - `cells()` gives the one cell type, each with an id: the hash of everything that decides its pixels.
-- `record()` is the one schema of what a picture was painted with. PNG text, paint.json, the batch manifest
+- `record()` is the one schema of what a picture was painted with. PNG text, `manifest.jsonl` (once `paint.json`)
   and the studio's gallery hold it, and `request_of` reads any of them back as the request that paints it again.
 """
 
@@ -197,7 +197,7 @@ class PaintSpec:
         return cells
 
     def record(self, cell: Cell, *, model: str, batch: int) -> dict[str, Any]:
-        """What `cell` was painted with: the PNG's text, a line of paint.json or of a batch manifest."""
+        """What `cell` was painted with: the PNG's text, a line of the manifest."""
         s = self.settings()
         return {"prompt": cell.prompt, "caption": cell.caption, "template": cell.template, "artist": cell.artist,
                 "style": cell.style, "genre": cell.genre, "year": cell.year, "negative_prompt": cell.negative or None,
@@ -212,7 +212,7 @@ class PaintSpec:
 
 
 def request_of(record: dict[str, Any]) -> dict[str, Any]:
-    """A record (a PNG's, a paint.json or manifest line) as the spec's JSON (a form's or the API's): what
+    """A record (a PNG's, a manifest line or an old paint.json's) as the spec's JSON (a form's or the API's): what
     `PaintSpec.check` turns into the one-image spec that repaints its picture bit for bit. The same batch size
     gives the same sums, so a picture painted in a batch of 4 is repainted padded to 4."""
     request: dict[str, Any] = {"prompts": [record.get("prompt") or record.get("caption") or ""],

@@ -3,14 +3,13 @@ browse past runs, and read a PNG's parameters back. The web page (ui.py) and the
 
 Everything lives in one data folder:
     jobs.sqlite      the durable queue (queue.py)
-    runs/000007/     one folder per job, in the layout of `paint` (PNGs, grid.png, paint.json)
+    runs/000007/     one folder per job, in the layout of `paint` and `batch` (painting/folder.py)
     cache/           the web server's temporary files
 """
 
 from __future__ import annotations
 
 import html
-import json
 import logging
 import shutil
 import threading
@@ -64,6 +63,7 @@ class GalleryRun:
     prompts: list[str]
     artists: list[str]
     request: dict[str, Any] | None
+    manifest: Path
     created: float
     labels: list[str] = field(default_factory=list)  # per image: "artist · prompt"
 
@@ -191,7 +191,7 @@ class Studio:
         run = self.run(self.run_id(job.id)) if job.state == "done" else None
         info["grid"] = str(run.grid) if run else None
         info["images"] = [str(p) for p in run.images] if run else []
-        info["manifest"] = str(run.folder / "paint.json") if run else None
+        info["manifest"] = str(run.manifest) if run else None
         return info
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -242,17 +242,17 @@ class Studio:
 
     # -- gallery ---------------------------------------------------------------------------------------
     def run(self, run_id: str) -> GalleryRun | None:
+        from creative_painting.painting.folder import GRID, read_folder
+
         folder = self.runs / run_id
-        try:
-            manifest = json.loads((folder / "paint.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        if (painted := read_folder(folder)) is None:
             return None
-        images = manifest.get("images", [])
-        labels = [f"{r.get('artist') or 'no artist'} · {_short(r.get('prompt') or '')}" for r in images]
-        return GalleryRun(run_id, folder, folder / "grid.png", [folder / r["file"] for r in images],
-                   list(dict.fromkeys(r.get("prompt", "") for r in images)),
-                   list(dict.fromkeys(r["artist"] for r in images if r.get("artist"))),
-                   manifest.get("request"), (folder / "paint.json").stat().st_mtime, labels)
+        records = painted.records
+        labels = [f"{r.get('artist') or 'no artist'} · {_short(r.get('prompt') or '')}" for r in records]
+        return GalleryRun(run_id, folder, folder / GRID, [folder / r["file"] for r in records],
+                          list(dict.fromkeys(r.get("prompt", "") for r in records)),
+                          list(dict.fromkeys(r["artist"] for r in records if r.get("artist"))),
+                          painted.request, painted.manifest, painted.manifest.stat().st_mtime, labels)
 
     def gallery(self, query: str = "") -> list[GalleryRun]:
         """Every finished run in the data folder, newest first, filtered by words of its prompts or artists."""
