@@ -61,17 +61,18 @@ def write_cells(folder: Path, manifest: Manifest, spec: PaintSpec, model: str, c
 
 
 def write_views(folder: Path, cells: list[Cell], files: dict[str, str], thumb: int = 256) -> tuple[list[Path], Path]:
-    """`grid.png` (or a grid per prompt past MAX_GRID_IMAGES cells) and `index.html`; `files`: each painted
-    cell's file by id, from the manifest. A grid whose cells are not all painted yet waits."""
+    """`grid.png` of the pictures as painted (as the paper's figures), or past MAX_GRID_IMAGES cells a grid per
+    prompt of `thumb`-pixel thumbnails, and `index.html`; `files`: each painted cell's file by id, from the
+    manifest. A grid whose cells are not all painted yet waits."""
 
     def image(cell: Cell) -> Image.Image | None:
         if cell.id not in files:
             return None
         with Image.open(folder / files[cell.id]) as im:
-            return im.convert("RGB").resize((thumb, thumb))
+            return im.convert("RGB") if one else im.convert("RGB").resize((thumb, thumb))
 
     by_prompt = _by_prompt(cells)
-    if len(cells) <= MAX_GRID_IMAGES:
+    if one := len(cells) <= MAX_GRID_IMAGES:
         grids = {GRID: cells}
     else:
         grids = {f"grids/prompt-{p:05d}.png": group for p, group in by_prompt.items()}
