@@ -20,6 +20,8 @@ def _painted(folder, prompts: int, images: int):
 
 def test_up_to_256_cells_one_grid_beyond_a_grid_per_prompt(tmp_path):
     cells, files = _painted(tmp_path, prompts=128, images=2)  # 256 cells
+    (tmp_path / "grids").mkdir()
+    (tmp_path / "grids" / "all.png").write_bytes(b"an earlier version's grid of fewer cells")
     grids, sheet = write_views(tmp_path, cells, files, thumb=8)
     assert grids == [tmp_path / "grid.png"] and not (tmp_path / "grids").exists()
     assert "256 of 256 cells painted" in sheet.read_text()
@@ -31,6 +33,19 @@ def test_up_to_256_cells_one_grid_beyond_a_grid_per_prompt(tmp_path):
     del files[more[-1].id]  # a cell not painted yet: its prompt's grid waits, the others are written
     grids, sheet = write_views(tmp_path, more, files, thumb=8)
     assert len(grids) == 128 and "257 of 258 cells painted" in sheet.read_text()
+    files[more[-1].id] = cell_file(more[-1])
+    assert write_views(tmp_path, more, files, one=True)[0] == [tmp_path / "grid.png"]  # a trainer's validation
+
+
+def test_paint_writes_one_grid_whatever_the_count(tiny_model, tmp_path, monkeypatch):
+    """`paint` and the studio stop at 256 cells, a trainer's validation grid may not: its grid.png is always there."""
+    from creative_painting.painting import folder
+    from creative_painting.painting.session import paint_spec
+
+    monkeypatch.setattr(folder, "MAX_GRID_IMAGES", 1)
+    spec = PaintSpec(("a", "b"), steps=1, width=32, height=32).validate()
+    result = paint_spec(tiny_model, spec, tmp_path / "out", progress=False)
+    assert result.grid.is_file() and not (tmp_path / "out" / "grids").exists()
 
 
 def test_cell_files_name_the_artist_and_differ_by_id():

@@ -103,8 +103,8 @@ def test_topic_extend_tick_two_artists_paint_and_download(server, page):
     links = page.locator("#downloads a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     names = [h.rsplit("/", 1)[1] for h in hrefs]
-    assert names[0] == "grid.png" and names[-1] == "manifest.jsonl"
-    cells = [name.rsplit("-", 1)[0] for name in names[1:-1]]  # less the cell id
+    assert names[0] == "grid.png" and names[-2:] == ["manifest.jsonl", "job.json"]
+    cells = [name.rsplit("-", 1)[0] for name in names[1:-2]]  # less the cell id
     assert cells == ["p00000-a000-s00-vincent-van-gogh", "p00000-a001-s00-claude-monet",
                      "p00001-a000-s00-vincent-van-gogh", "p00001-a001-s00-claude-monet"]
     cell = hrefs[1 + cells.index("p00001-a001-s00-claude-monet")]

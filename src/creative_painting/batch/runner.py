@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from creative_painting.batch.job import BatchJob
 from creative_painting.errors import UserError
 from creative_painting.files import check_resumable_dir, claim_resumable_dir, run_lock
 from creative_painting.painting.captions import Cell
-from creative_painting.painting.folder import GRID, JOB, MANIFEST, write_cells, write_job, write_views
+from creative_painting.painting.folder import MANIFEST, clear, write_cells, write_job, write_views
 from creative_painting.painting.manifest import Manifest
 from creative_painting.painting.spec import PaintSpec
 
@@ -35,14 +34,6 @@ def _holds_another_job(out: Path, cells: list[Cell]) -> bool:
     """A folder holds one job: it may grow (more seeds, prompts or artists keep every recorded cell), but a
     recorded cell that this job lacks belongs to another job."""
     return not set(Manifest(out / MANIFEST).done) <= {c.id for c in cells}
-
-
-def _clear(out: Path) -> None:
-    """Remove a previous job's outputs (only the files a batch writes) before another job takes the folder."""
-    for name in ("images", "grids"):
-        shutil.rmtree(out / name, ignore_errors=True)
-    for path in [out / JOB, out / GRID, out / "index.html", *out.glob("manifest*.jsonl")]:
-        path.unlink(missing_ok=True)
 
 
 def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str | None = None,
@@ -76,7 +67,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     with run_lock(out, enabled=rank == 0):
         if rank == 0:
             if replace:
-                _clear(out)
+                clear(out)
             write_job(out, spec, job.model, len(cells), job=job.__dict__)
         if state:
             state.wait_for_everyone()  # the other processes read the manifest after a replaced job is cleared

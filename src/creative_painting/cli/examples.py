@@ -7,7 +7,8 @@ EXAMPLES: dict[str, list[str]] = {
         '--artist "Nicholas Roerich" --model CompVis/stable-diffusion-v1-4',
         'creative-painting paint "a rocket launch" --artist "Claude Monet" --style Impressionism --year 1890 '
         '--images 4 --preset fast --lora monet.safetensors:0.8 --model ~/models/sd-v1-4.ckpt --out rocket',
-        "creative-painting paint --again rocket/00-00-claude-monet-1.png --model ~/models/sd-v1-4.ckpt --out again",
+        "creative-painting paint --again rocket/images/p00000-a000-s01-claude-monet-3f2a9c1b0e.png "
+        "--model ~/models/sd-v1-4.ckpt --out again",
         'creative-painting paint "urbanization of china" --extend 3 --artist "Vincent van Gogh"',
         'creative-painting paint "$(cat scene.txt)" --long-prompt chunk --model ~/models/sd-v1-4.ckpt',
     ],

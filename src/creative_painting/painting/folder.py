@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +41,14 @@ def cell_file(cell: Cell) -> str:
     return f"images/p{cell.row:05d}-a{cell.col:03d}-s{cell.image:02d}-{artist}-{cell.id[:10]}.png"
 
 
+def clear(folder: Path) -> None:
+    """Remove what an output folder holds (only the files written here), before another job takes it."""
+    for name in ("images", "grids"):
+        shutil.rmtree(folder / name, ignore_errors=True)
+    for path in [folder / JOB, folder / GRID, folder / "index.html", *folder.glob("manifest*.jsonl")]:
+        path.unlink(missing_ok=True)
+
+
 def write_job(folder: Path, spec: PaintSpec, model: str, cells: int, **more: Any) -> None:
     atomic_write_text(folder / JOB, json.dumps({"request": spec.to_json(), "model": model, "cells": cells, **more},
                                                indent=1, allow_nan=False))
@@ -60,10 +69,11 @@ def write_cells(folder: Path, manifest: Manifest, spec: PaintSpec, model: str, c
     return records
 
 
-def write_views(folder: Path, cells: list[Cell], files: dict[str, str], thumb: int = 256) -> tuple[list[Path], Path]:
-    """`grid.png` of the pictures as painted (as the paper's figures), or past MAX_GRID_IMAGES cells a grid per
-    prompt of `thumb`-pixel thumbnails, and `index.html`; `files`: each painted cell's file by id, from the
-    manifest. A grid whose cells are not all painted yet waits."""
+def write_views(folder: Path, cells: list[Cell], files: dict[str, str], thumb: int = 256,
+                one: bool | None = None) -> tuple[list[Path], Path]:
+    """`grid.png` of the pictures as painted (as the paper's figures), or past MAX_GRID_IMAGES cells (unless
+    `one`: a trainer's validation grid) a grid per prompt of `thumb`-pixel thumbnails; and `index.html`.
+    `files`: each painted cell's file by id, from the manifest. A grid whose cells are not all painted waits."""
 
     def image(cell: Cell) -> Image.Image | None:
         if cell.id not in files:
@@ -72,8 +82,10 @@ def write_views(folder: Path, cells: list[Cell], files: dict[str, str], thumb: i
             return im.convert("RGB") if one else im.convert("RGB").resize((thumb, thumb))
 
     by_prompt = _by_prompt(cells)
-    if one := len(cells) <= MAX_GRID_IMAGES:
+    one = len(cells) <= MAX_GRID_IMAGES if one is None else one
+    if one:
         grids = {GRID: cells}
+        shutil.rmtree(folder / "grids", ignore_errors=True)  # a folder of an earlier version's per-prompt grids
     else:
         grids = {f"grids/prompt-{p:05d}.png": group for p, group in by_prompt.items()}
         (folder / GRID).unlink(missing_ok=True)  # a job grown past one grid

@@ -192,6 +192,8 @@ class Studio:
         info["grid"] = str(run.grid) if run else None
         info["images"] = [str(p) for p in run.images] if run else []
         info["manifest"] = str(run.manifest) if run else None
+        info["downloads"] = [str(p) for p in (run.grid, *run.images, run.manifest, run.folder / "job.json")
+                             if p.is_file()] if run else []  # job.json: the request (before: in paint.json)
         return info
 
     def jobs(self) -> list[dict[str, Any]]:

@@ -244,8 +244,7 @@ def _wire_paint(studio: Studio, tab: PaintTab) -> None:
             return _status(job), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         if job["state"] != "done":
             return _status(job), gr.skip(), gr.skip(), gr.skip(), current
-        files = [job["grid"], *job["images"], job["manifest"]]
-        return _status(job), job["grid"], job["images"], files, current
+        return _status(job), job["grid"], job["images"], job["downloads"], current
 
     gr.Timer(0.5).tick(on_poll, [job_id, shown_id], [tab.status, tab.grid, tab.cells, tab.downloads, shown_id],
                        api_visibility="private", concurrency_limit=None, show_progress="hidden")
@@ -365,9 +364,7 @@ def _api(studio: Studio) -> None:
     def job(job_id: int) -> dict:
         """A job's state, progress and, when done, its files."""
         info = studio.job(job_id)
-        done = info["state"] == "done"
-        info["files"] = ["/gradio_api/file=" + p for p in ([info["grid"], *info["images"], info["manifest"]]
-                                                           if done else [])]
+        info["files"] = ["/gradio_api/file=" + p for p in info["downloads"]]  # none until it is done
         return info
 
     @_user_errors
