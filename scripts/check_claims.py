@@ -399,7 +399,7 @@ CLAIMS = [
           'if cfg.use_8bit_adam and importlib.util.find_spec("bitsandbytes") is None:', "if False:",
           ("tests/training/test_precision_and_options.py",)),
     Claim("one output folder: one grid up to 256 cells, a grid per prompt beyond", "painting/folder.py",
-          "    if len(cells) <= MAX_GRID_IMAGES:", "    if len(cells) < MAX_GRID_IMAGES:",
+          "    one = len(cells) <= MAX_GRID_IMAGES if one is None", "    one = len(cells) < MAX_GRID_IMAGES if one is None",
           ("tests/painting/test_folder.py",)),
     Claim("one grid shows the pictures as painted, not thumbnails", "painting/folder.py",
           '            return im.convert("RGB") if one else im.convert("RGB").resize((thumb, thumb))',
