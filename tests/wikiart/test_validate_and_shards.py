@@ -2,6 +2,7 @@ import io
 import json
 import os
 import tarfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from PIL import Image
 from creative_painting.cli.main import main
 from creative_painting.training.latents import LatentEncoder
 from creative_painting.wikiart import iter_source
-from creative_painting.wikiart.balance import artist_weights, top_share
+from creative_painting.wikiart.balance import artist_weights
 from creative_painting.wikiart.shards import ShardSettings, write_shards
 
 BROKEN = {"Baroque/rembrandt_woman-standing-with-raised-hands.jpg": "truncated",
@@ -19,6 +20,16 @@ BROKEN = {"Baroque/rembrandt_woman-standing-with-raised-hands.jpg": "truncated",
           "Realism/ivan-broken_tiny-sketch-1902.jpg": "tiny",
           "Realism/ivan-broken_grey-study-1903.jpg": "grayscale",
           "Realism/ivan-broken_cmyk-print-1904.jpg": "cmyk"}
+
+
+def top_share(artists, weights=None, k: int = 30) -> float:
+    """Percentage of the (weighted) samples that belong to the `k` largest artists: what balancing changes."""
+    weights = weights or [1.0] * len(artists)
+    mass: Counter[str] = Counter()
+    for a, w in zip(artists, weights, strict=True):
+        mass[a] += w
+    top = [a for a, _ in Counter(artists).most_common(k)]
+    return 100 * sum(mass[a] for a in top) / sum(mass.values())
 
 
 def _tar_samples(folder: Path) -> dict[str, dict[str, bytes]]:

@@ -36,13 +36,6 @@ def cuda_graph(
     return out, graph.replay
 
 
-def recomputed(step: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, Callable[[], None]]:
-    """A graph's contract without CUDA: the output buffer is overwritten from the input buffers at each
-    replay. The CPU tests run the copying in and out through it."""
-    out = step()
-    return out, lambda: out.copy_(step())
-
-
 @dataclass
 class _Graph:
     inputs: tuple[torch.Tensor, ...]

@@ -274,14 +274,6 @@ class Studio:
                 break
         return items[:GALLERY_IMAGES]
 
-    # -- files -----------------------------------------------------------------------------------------
-    def data_file(self, relative: str) -> Path:
-        """A file inside the data folder, or a one-line error: no `..`, no absolute path, no symlink out."""
-        candidate = (self.data / relative).resolve()
-        if not candidate.is_relative_to(self.data) or not candidate.is_file():
-            raise UserError(f"no such file in the studio's data folder: {relative}")
-        return candidate
-
 
 def _spans(entities) -> list[dict[str, Any]]:
     return [{"text": e.text, "kind": e.kind, "start": e.start, "end": e.end} for e in entities]

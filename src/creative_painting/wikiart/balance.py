@@ -18,12 +18,3 @@ def artist_weights(artists: Sequence[str], power: float = 0.5) -> list[float]:
     mean = sum(raw) / len(raw) if raw else 1.0
     return [w / mean for w in raw]
 
-
-def top_share(artists: Sequence[str], weights: Sequence[float] | None = None, k: int = 30) -> float:
-    """Percentage of the (weighted) samples that belong to the `k` largest artists."""
-    weights = weights or [1.0] * len(artists)
-    mass: Counter[str] = Counter()
-    for a, w in zip(artists, weights, strict=True):
-        mass[a] += w
-    top = [a for a, _ in Counter(artists).most_common(k)]
-    return 100 * sum(mass[a] for a in top) / sum(mass.values())
