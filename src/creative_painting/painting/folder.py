@@ -32,7 +32,8 @@ from creative_painting.painting.images import save_png
 from creative_painting.painting.manifest import Manifest
 from creative_painting.painting.spec import MAX_GRID_IMAGES, PaintSpec
 
-MANIFEST, JOB, GRID, OLD_MANIFEST = "manifest.jsonl", "job.json", "grid.png", "paint.json"
+MANIFEST, JOB, GRID, GRIDS, INDEX = "manifest.jsonl", "job.json", "grid.png", "grids", "index.html"
+OLD_MANIFEST = "paint.json"  # written by `paint` and the studio before this layout
 
 
 def cell_file(cell: Cell) -> str:
@@ -43,9 +44,9 @@ def cell_file(cell: Cell) -> str:
 
 def clear(folder: Path) -> None:
     """Remove what an output folder holds (only the files written here), before another job takes it."""
-    for name in ("images", "grids"):
+    for name in ("images", GRIDS):
         shutil.rmtree(folder / name, ignore_errors=True)
-    for path in [folder / JOB, folder / GRID, folder / "index.html", *folder.glob("manifest*.jsonl")]:
+    for path in [folder / JOB, folder / GRID, folder / INDEX, *folder.glob("manifest*.jsonl")]:
         path.unlink(missing_ok=True)
 
 
@@ -85,9 +86,9 @@ def write_views(folder: Path, cells: list[Cell], files: dict[str, str], thumb: i
     one = len(cells) <= MAX_GRID_IMAGES if one is None else one
     if one:
         grids = {GRID: cells}
-        shutil.rmtree(folder / "grids", ignore_errors=True)  # a folder of an earlier version's per-prompt grids
+        shutil.rmtree(folder / GRIDS, ignore_errors=True)  # a folder of an earlier version's per-prompt grids
     else:
-        grids = {f"grids/prompt-{p:05d}.png": group for p, group in by_prompt.items()}
+        grids = {f"{GRIDS}/prompt-{p:05d}.png": group for p, group in by_prompt.items()}
         (folder / GRID).unlink(missing_ok=True)  # a job grown past one grid
     written = [save_png(grid, folder / name) for name, group in grids.items()
                if (grid := cell_grid(group, image)) is not None]
@@ -125,9 +126,8 @@ def _contact_sheet(folder: Path, by_prompt: dict[int, list[Cell]], files: dict[s
 figcaption{{font-size:12px;max-width:160px}}.todo div{{width:160px;height:160px;background:#eee;line-height:160px}}</style>
 <h1>{html.escape(title)}</h1><p>{done:,} of {total:,} cells painted.</p>{''.join(sections)}</html>
 """
-    path = folder / "index.html"
-    atomic_write_text(path, page)
-    return path
+    atomic_write_text(folder / INDEX, page)
+    return folder / INDEX
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 from creative_painting.errors import UserError
 from creative_painting.files import claim_resumable_dir, run_lock
+from creative_painting.painting.folder import GRID, JOB, read_folder
 from creative_painting.painting.spec import PaintSpec
 from creative_painting.studio.queue import Job, JobQueue
 
@@ -192,7 +193,7 @@ class Studio:
         info["grid"] = str(run.grid) if run else None
         info["images"] = [str(p) for p in run.images] if run else []
         info["manifest"] = str(run.manifest) if run else None
-        info["downloads"] = [str(p) for p in (run.grid, *run.images, run.manifest, run.folder / "job.json")
+        info["downloads"] = [str(p) for p in (run.grid, *run.images, run.manifest, run.folder / JOB)
                              if p.is_file()] if run else []  # job.json: the request (before: in paint.json)
         return info
 
@@ -244,7 +245,6 @@ class Studio:
 
     # -- gallery ---------------------------------------------------------------------------------------
     def run(self, run_id: str) -> GalleryRun | None:
-        from creative_painting.painting.folder import GRID, read_folder
 
         folder = self.runs / run_id
         if (painted := read_folder(folder)) is None:
