@@ -91,6 +91,19 @@ def test_the_topics_own_place_is_never_added_to_its_scene(embedder, tagger):
     assert scenes and all(s.text.lower().count("china") == 1 for s in scenes)
 
 
+def test_the_topics_own_date_is_never_added_again(embedder, tagger):
+    """A topic that gives its year keeps it once: its sentence's "1969" is the topic's, not a setting to add."""
+    composer = SceneComposer(embedder, tagger)
+    for topic, text in [
+        ("the moon landing in 1969", "The first crewed Moon landing took place in 1969, when astronauts walked on "
+                                     "the lunar surface with cameras and flags."),
+        ("the harvest festival of 1890", "The harvest festival of 1890 brought farmers with carts of wheat and baskets "
+                                         "of apples to the village square.")]:
+        scenes = composer.topic_scenes(topic, _sources([text]))
+        year = topic[-4:]
+        assert scenes and all(s.text.count(year) == 1 for s in scenes), [s.text for s in scenes]
+
+
 def test_a_time_of_day_is_added_only_where_neither_the_topic_nor_the_source_gives_a_time(embedder, tagger):
     composer = SceneComposer(embedder, tagger)
     texts = ["Fishing boats and container ships are moored along the quay of the port."]

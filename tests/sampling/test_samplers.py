@@ -157,6 +157,8 @@ def test_paper_preset():
     (SamplingSettings(sampler="plms", eta=1.0), "ddim_eta must be 0 for PLMS"),
     (SamplingSettings(eta=-1.0), "eta must be >= 0"),
     (SamplingSettings(scale=-1.0), "guidance scale"),
+    (SamplingSettings(scale=float("nan")), "scale must be a finite number"),  # a script's, which no flag checked
+    (SamplingSettings(eta=float("inf")), "eta must be a finite number"),
 ])
 def test_bad_settings_are_user_errors(settings, message):
     with pytest.raises(UserError, match=message):
