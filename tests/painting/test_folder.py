@@ -18,21 +18,25 @@ def _painted(folder, prompts: int, images: int):
     return cells, {c.id: cell_file(c) for c in cells}
 
 
-def test_up_to_256_cells_one_grid_beyond_a_grid_per_prompt(tmp_path):
-    cells, files = _painted(tmp_path, prompts=128, images=2)  # 256 cells
+def test_up_to_256_cells_one_grid_beyond_a_grid_per_prompt(tmp_path, monkeypatch):
+    from creative_painting.painting import folder
+
+    assert folder.MAX_GRID_IMAGES == 256  # paint's and the studio's limit: what one process paints into one grid
+    monkeypatch.setattr(folder, "MAX_GRID_IMAGES", 8)  # the rule at 8 cells, as at 256: fewer pictures to draw
+    cells, files = _painted(tmp_path, prompts=4, images=2)  # 8 cells
     (tmp_path / "grids").mkdir()
     (tmp_path / "grids" / "all.png").write_bytes(b"an earlier version's grid of fewer cells")
     grids, sheet = write_views(tmp_path, cells, files, thumb=8)
     assert grids == [tmp_path / "grid.png"] and not (tmp_path / "grids").exists()
-    assert "256 of 256 cells painted" in sheet.read_text()
-    more, files = _painted(tmp_path, prompts=129, images=2)  # the job grows past one grid
+    assert "8 of 8 cells painted" in sheet.read_text()
+    more, files = _painted(tmp_path, prompts=5, images=2)  # the job grows past one grid
     grids, _ = write_views(tmp_path, more, files, thumb=8)
-    assert [g.name for g in grids] == [f"prompt-{p:05d}.png" for p in range(129)]
+    assert [g.name for g in grids] == [f"prompt-{p:05d}.png" for p in range(5)]
     assert not (tmp_path / "grid.png").exists()  # the stale grid of fewer cells is gone
     assert Image.open(grids[0]).height > 2 * 8  # a prompt's two seeds, one above the other
     del files[more[-1].id]  # a cell not painted yet: its prompt's grid waits, the others are written
     grids, sheet = write_views(tmp_path, more, files, thumb=8)
-    assert len(grids) == 128 and "257 of 258 cells painted" in sheet.read_text()
+    assert len(grids) == 4 and "9 of 10 cells painted" in sheet.read_text()
     files[more[-1].id] = cell_file(more[-1])
     assert write_views(tmp_path, more, files, one=True)[0] == [tmp_path / "grid.png"]  # a trainer's validation
 
