@@ -274,7 +274,7 @@ def test_a_job_that_would_not_fit_in_memory_is_refused_at_submission(studio, mon
     with pytest.raises(UserError, match="512x512 at batch size 16 needs about .* use a batch size of 8 or less"):
         studio.submit(request)
     assert studio.jobs() == []  # nothing was queued
-    assert wait(studio, studio.submit({**request, "batch_size": 8}))["state"] == "done"
+    assert wait(studio, studio.submit({**request, "batch_size": 8, "images": 8}))["state"] == "done"  # one batch
 
 
 @pytest.mark.parametrize("value", ["abc", -1, 0, True, "1.5"])
