@@ -87,6 +87,7 @@ def test_a_killed_ray_driver_is_resumed_without_repainting(local_cluster, tiny_d
     assert {f: (out / f).stat().st_mtime_ns for f in before} == mtimes
 
 
+@pytest.mark.slow  # 10 s: `make test-all` and check_claims; the refusal itself is tested without Ray
 def test_a_batch_too_big_for_a_workers_memory_is_one_line_from_the_driver(local_cluster, tiny_dir, tmp_path):
     from creative_painting.errors import UserError
 
