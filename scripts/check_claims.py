@@ -409,7 +409,7 @@ CLAIMS = [
           '            return im.convert("RGB").resize((thumb, thumb))',
           ("tests/painting/test_painting.py::test_paint_spec_writes_images_grid_and_manifest",)),
     Claim("paint's folder always has its one grid.png (a trainer's validation may pass 256 cells)", "painting/session.py",
-          '{r["id"]: r["file"] for r in records}, one=True)', '{r["id"]: r["file"] for r in records})',
+          "write_views(staging, cells, manifest, one=True)", "write_views(staging, cells, manifest)",
           ("tests/painting/test_folder.py",)),
     Claim("a folder of an earlier version loses its stale per-prompt grids", "painting/folder.py",
           '        shutil.rmtree(folder / GRIDS, ignore_errors=True)', '        pass',

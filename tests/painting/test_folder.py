@@ -5,17 +5,23 @@ import json
 from PIL import Image
 
 from creative_painting.painting.folder import cell_file, read_folder, write_views
+from creative_painting.painting.manifest import Manifest
 from creative_painting.painting.spec import PaintSpec
 
 
 def _painted(folder, prompts: int, images: int):
-    """Cells of a spec, each with a small picture on disk where `cell_file` puts it."""
+    """Cells of a spec, each with a small picture on disk where `cell_file` puts it, recorded in the manifest."""
     spec = PaintSpec(tuple(f"prompt {i}" for i in range(prompts)), ("Claude Monet",), images=images)
     cells = spec.validate(max_images=prompts * images).cells("model")
     for cell in cells:
-        (folder / cell_file(cell)).parent.mkdir(exist_ok=True)
-        Image.new("RGB", (8, 8), (cell.row % 256, 0, 0)).save(folder / cell_file(cell))
-    return cells, {c.id: cell_file(c) for c in cells}
+        _picture(folder, cell)
+    Manifest(folder / "manifest.jsonl").append([{"id": c.id, "file": cell_file(c)} for c in cells])
+    return cells
+
+
+def _picture(folder, cell) -> None:
+    (folder / cell_file(cell)).parent.mkdir(exist_ok=True)
+    Image.new("RGB", (8, 8), (cell.row % 256, 0, 0)).save(folder / cell_file(cell))
 
 
 def test_up_to_256_cells_one_grid_beyond_a_grid_per_prompt(tmp_path, monkeypatch):
@@ -23,22 +29,22 @@ def test_up_to_256_cells_one_grid_beyond_a_grid_per_prompt(tmp_path, monkeypatch
 
     assert folder.MAX_GRID_IMAGES == 256  # paint's and the studio's limit: what one process paints into one grid
     monkeypatch.setattr(folder, "MAX_GRID_IMAGES", 8)  # the rule at 8 cells, as at 256: fewer pictures to draw
-    cells, files = _painted(tmp_path, prompts=4, images=2)  # 8 cells
+    cells = _painted(tmp_path, prompts=4, images=2)  # 8 cells
     (tmp_path / "grids").mkdir()
     (tmp_path / "grids" / "all.png").write_bytes(b"an earlier version's grid of fewer cells")
-    grids, sheet = write_views(tmp_path, cells, files, thumb=8)
+    grids, sheet = write_views(tmp_path, cells, Manifest(tmp_path / "manifest.jsonl"), thumb=8)
     assert grids == [tmp_path / "grid.png"] and not (tmp_path / "grids").exists()
     assert "8 of 8 cells painted" in sheet.read_text()
-    more, files = _painted(tmp_path, prompts=5, images=2)  # the job grows past one grid
-    grids, _ = write_views(tmp_path, more, files, thumb=8)
+    more = _painted(tmp_path, prompts=5, images=2)  # the job grows past one grid
+    grids, _ = write_views(tmp_path, more, Manifest(tmp_path / "manifest.jsonl"), thumb=8)
     assert [g.name for g in grids] == [f"prompt-{p:05d}.png" for p in range(5)]
     assert not (tmp_path / "grid.png").exists()  # the stale grid of fewer cells is gone
     assert Image.open(grids[0]).height > 2 * 8  # a prompt's two seeds, one above the other
-    del files[more[-1].id]  # a cell not painted yet: its prompt's grid waits, the others are written
-    grids, sheet = write_views(tmp_path, more, files, thumb=8)
+    (tmp_path / cell_file(more[-1])).unlink()  # a cell not painted yet: its prompt's grid waits, the others are written
+    grids, sheet = write_views(tmp_path, more, Manifest(tmp_path / "manifest.jsonl"), thumb=8)
     assert len(grids) == 4 and "9 of 10 cells painted" in sheet.read_text()
-    files[more[-1].id] = cell_file(more[-1])
-    assert write_views(tmp_path, more, files, one=True)[0] == [tmp_path / "grid.png"]  # a trainer's validation
+    _picture(tmp_path, more[-1])
+    assert write_views(tmp_path, more, Manifest(tmp_path / "manifest.jsonl"), one=True)[0] == [tmp_path / "grid.png"]  # a trainer's validation
 
 
 def test_paint_writes_one_grid_whatever_the_count(tiny_model, tmp_path, monkeypatch):

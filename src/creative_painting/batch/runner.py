@@ -86,9 +86,7 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
             state.wait_for_everyone()
             if rank:
                 return {"cells": len(cells), "painted": len(todo), "rank": rank}
-        recorded = Manifest(out / MANIFEST)  # every process's records, read again once all are done
-        files = {i: recorded.done[i]["file"] for i in recorded.finished(out)}
-        grids, sheet = write_views(out, cells, files)
+        grids, sheet = write_views(out, cells, Manifest(out / MANIFEST))  # every process's records, read again
     return {"cells": len(cells), "painted": len(todo), "skipped": len(finished), "processes": world,
             "seconds": round(time.perf_counter() - started, 2), "grids": [str(g) for g in grids],
             "index": str(sheet), "manifest": str(out / MANIFEST), "rank": 0}

@@ -70,11 +70,13 @@ def write_cells(folder: Path, manifest: Manifest, spec: PaintSpec, model: str, c
     return records
 
 
-def write_views(folder: Path, cells: list[Cell], files: dict[str, str], thumb: int = 256,
+def write_views(folder: Path, cells: list[Cell], manifest: Manifest, thumb: int = 256,
                 one: bool | None = None) -> tuple[list[Path], Path]:
     """`grid.png` of the pictures as painted (as the paper's figures), or past MAX_GRID_IMAGES cells (unless
     `one`: a trainer's validation grid) a grid per prompt of `thumb`-pixel thumbnails; and `index.html`.
-    `files`: each painted cell's file by id, from the manifest. A grid whose cells are not all painted waits."""
+    Pictures are found through the manifest's records, never by their names. A grid whose cells are not all
+    painted waits."""
+    files = {i: manifest.done[i]["file"] for i in manifest.finished(folder)}
 
     def image(cell: Cell) -> Image.Image | None:
         if cell.id not in files:

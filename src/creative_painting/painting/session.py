@@ -64,6 +64,7 @@ def paint_spec(
         # the size of the batch each image was painted in (padded as `paint` pads it), for a bit-for-bit repaint
         sizes = [max(spec.pad_batch_to or 1, len(batch)) for batch in batches(cells, spec.batch_size) for _ in batch]
         write_job(staging, spec, model.source, len(cells))
-        records = write_cells(staging, Manifest(staging / MANIFEST), spec, model.source, cells, images, sizes)
-        write_views(staging, cells, {r["id"]: r["file"] for r in records}, one=True)  # a trainer's may pass 256
+        manifest = Manifest(staging / MANIFEST)
+        records = write_cells(staging, manifest, spec, model.source, cells, images, sizes)
+        write_views(staging, cells, manifest, one=True)  # a trainer's validation may pass 256 cells
     return PaintResult([out_dir / r["file"] for r in records], out_dir / GRID, out_dir / MANIFEST)
