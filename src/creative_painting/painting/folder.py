@@ -140,6 +140,27 @@ class Painted:
     request: dict[str, Any] | None
     manifest: Path
 
+    @property
+    def folder(self) -> Path:
+        return self.manifest.parent
+
+    @property
+    def id(self) -> str:
+        """The folder's name: a studio run's number."""
+        return self.folder.name
+
+    @property
+    def images(self) -> list[Path]:
+        return [self.folder / r["file"] for r in self.records]
+
+    @property
+    def prompts(self) -> list[str]:
+        return list(dict.fromkeys(r.get("prompt", "") for r in self.records))
+
+    @property
+    def artists(self) -> list[str]:
+        return list(dict.fromkeys(r["artist"] for r in self.records if r.get("artist")))
+
 
 def read_folder(folder: Path) -> Painted | None:
     """The one reader of an output folder: `manifest.jsonl` and `job.json`, else an older `paint.json`; None

@@ -16,13 +16,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from creative_painting.errors import UserError
 from creative_painting.files import claim_resumable_dir, run_lock
-from creative_painting.painting.folder import GRID, JOB, read_folder
+from creative_painting.painting.folder import GRID, JOB, Painted, read_folder
 from creative_painting.painting.spec import PaintSpec
 from creative_painting.studio.queue import Job, JobQueue
 
@@ -51,27 +50,6 @@ def _short(text: str, limit: int = 60) -> str:
 
 class Cancelled(Exception):
     """Raised from the progress callback to stop a job that a user cancelled."""
-
-
-@dataclass(frozen=True)
-class GalleryRun:
-    """A finished paint output in the data folder."""
-
-    id: str
-    folder: Path
-    grid: Path
-    images: list[Path]
-    prompts: list[str]
-    artists: list[str]
-    request: dict[str, Any] | None
-    manifest: Path
-    created: float
-    labels: list[str] = field(default_factory=list)  # per image: "artist · prompt"
-
-    def matches(self, query: str) -> bool:
-        words = query.lower().split()
-        text = " ".join(self.prompts + self.artists).lower()
-        return all(w in text for w in words)
 
 
 class Studio:
@@ -190,10 +168,10 @@ class Studio:
             raise UserError(f"no job {job_id}")
         info = job.to_json()
         run = self.run(self.run_id(job.id)) if job.state == "done" else None
-        info["grid"] = str(run.grid) if run else None
+        info["grid"] = str(run.folder / GRID) if run else None
         info["images"] = [str(p) for p in run.images] if run else []
         info["manifest"] = str(run.manifest) if run else None
-        info["downloads"] = [str(p) for p in (run.grid, *run.images, run.manifest, run.folder / JOB)
+        info["downloads"] = [str(p) for p in (run.folder / GRID, *run.images, run.manifest, run.folder / JOB)
                              if p.is_file()] if run else []  # job.json: the request (before: in paint.json)
         return info
 
@@ -244,32 +222,26 @@ class Studio:
             self.queue.finish(job.id, "done")
 
     # -- gallery ---------------------------------------------------------------------------------------
-    def run(self, run_id: str) -> GalleryRun | None:
+    def run(self, run_id: str) -> Painted | None:
+        return read_folder(self.runs / run_id)
 
-        folder = self.runs / run_id
-        if (painted := read_folder(folder)) is None:
-            return None
-        records = painted.records
-        labels = [f"{r.get('artist') or 'no artist'} · {_short(r.get('prompt') or '')}" for r in records]
-        return GalleryRun(run_id, folder, folder / GRID, [folder / r["file"] for r in records],
-                          list(dict.fromkeys(r.get("prompt", "") for r in records)),
-                          list(dict.fromkeys(r["artist"] for r in records if r.get("artist"))),
-                          painted.request, painted.manifest, painted.manifest.stat().st_mtime, labels)
-
-    def gallery(self, query: str = "") -> list[GalleryRun]:
+    def gallery(self, query: str = "") -> list[Painted]:
         """Every finished run in the data folder, newest first, filtered by words of its prompts or artists."""
+        words = (query or "").lower().split()
         runs = [run for folder in self.runs.iterdir() if not folder.name.startswith(".")
-                and (run := self.run(folder.name)) is not None]
-        return sorted((r for r in runs if r.matches(query or "")), key=lambda r: (r.created, r.id), reverse=True)
+                and (run := read_folder(folder)) is not None]
+        found = [r for r in runs if all(w in " ".join(r.prompts + r.artists).lower() for w in words)]
+        return sorted(found, key=lambda r: (r.manifest.stat().st_mtime, r.id), reverse=True)
 
     def gallery_items(self, query: str = "") -> list[tuple[Path, str, str]]:
         """Each painted image of the matching runs, newest run first, as (image, caption, run id): a thumbnail
         per picture, captioned with its artist, prompt, run and date. At most GALLERY_IMAGES."""
         items = []
         for run in self.gallery(query):
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
-            items += [(image, f"{label} · run {int(run.id)}, {when}", run.id)
-                      for image, label in zip(run.images, run.labels, strict=True)]
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.manifest.stat().st_mtime))
+            for r in run.records:
+                label = f"{r.get('artist') or 'no artist'} · {_short(r.get('prompt') or '')}"
+                items.append((run.folder / r["file"], f"{label} · run {int(run.id)}, {when}", run.id))
             if len(items) >= GALLERY_IMAGES:
                 break
         return items[:GALLERY_IMAGES]
