@@ -145,6 +145,10 @@ class Painted:
         return self.manifest.parent
 
     @property
+    def grid(self) -> Path:
+        return self.folder / GRID
+
+    @property
     def id(self) -> str:
         """The folder's name: a studio run's number."""
         return self.folder.name

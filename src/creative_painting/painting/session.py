@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -11,17 +10,10 @@ from tqdm.auto import tqdm
 from creative_painting.files import claim_output_dir, output_dir
 from creative_painting.models import StableDiffusion
 from creative_painting.models.adapters import use_adapters
-from creative_painting.painting.folder import GRID, MANIFEST, write_cells, write_job, write_views
+from creative_painting.painting.folder import MANIFEST, Painted, write_cells, write_job, write_views
 from creative_painting.painting.manifest import Manifest
 from creative_painting.painting.painter import batches, render
 from creative_painting.painting.spec import PaintSpec
-
-
-@dataclass
-class PaintResult:
-    images: list[Path]
-    grid: Path
-    manifest: Path
 
 
 def paint_spec(
@@ -32,7 +24,7 @@ def paint_spec(
     progress: bool = True,
     overwrite: bool = False,
     on_step: Callable[[int, int], None] | None = None,
-) -> PaintResult:
+) -> Painted:
     """Paint a checked spec (from `paint`, the studio or a trainer's validation) into one folder. The caller
     checked it, and its memory with this model (`check_memory`), once: nothing is checked again here.
 
@@ -67,4 +59,4 @@ def paint_spec(
         manifest = Manifest(staging / MANIFEST)
         records = write_cells(staging, manifest, spec, model.source, cells, images, sizes)
         write_views(staging, cells, manifest, one=True)  # a trainer's validation may pass 256 cells
-    return PaintResult([out_dir / r["file"] for r in records], out_dir / GRID, out_dir / MANIFEST)
+    return Painted(records, spec.to_json(), out_dir / MANIFEST)

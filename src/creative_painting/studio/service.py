@@ -21,7 +21,7 @@ from typing import Any
 
 from creative_painting.errors import UserError
 from creative_painting.files import claim_resumable_dir, run_lock
-from creative_painting.painting.folder import GRID, JOB, Painted, read_folder
+from creative_painting.painting.folder import JOB, Painted, read_folder
 from creative_painting.painting.spec import PaintSpec
 from creative_painting.studio.queue import Job, JobQueue
 
@@ -168,10 +168,10 @@ class Studio:
             raise UserError(f"no job {job_id}")
         info = job.to_json()
         run = self.run(self.run_id(job.id)) if job.state == "done" else None
-        info["grid"] = str(run.folder / GRID) if run else None
+        info["grid"] = str(run.grid) if run else None
         info["images"] = [str(p) for p in run.images] if run else []
         info["manifest"] = str(run.manifest) if run else None
-        info["downloads"] = [str(p) for p in (run.folder / GRID, *run.images, run.manifest, run.folder / JOB)
+        info["downloads"] = [str(p) for p in (run.grid, *run.images, run.manifest, run.folder / JOB)
                              if p.is_file()] if run else []  # job.json: the request (before: in paint.json)
         return info
 
