@@ -69,11 +69,6 @@ def _preset_values(name: str) -> list:
     return [getattr(s, field) for field in OVERRIDES]
 
 
-def _request(prompts: list[str], top: list[str], more: list[str], values: dict[str, Any]) -> dict[str, Any]:
-    artists = list(dict.fromkeys([*(top or []), *(more or [])]))
-    return {"prompts": list(prompts or []), "artists": artists, **values}
-
-
 def row_templates(topic: str, prompts: list[str]) -> str | list[str]:
     """The topic's row keeps the default template whatever else is ticked; an extension gets EXTENDED_TEMPLATE."""
     templates = [DEFAULT_TEMPLATE if p == topic.strip() else EXTENDED_TEMPLATE for p in prompts]
@@ -128,7 +123,7 @@ class PaintTab:
 
 
 def build_app(studio: Studio) -> gr.Blocks:
-    """The page: one builder per tab, then each tab's handlers wired to the service."""
+    """The page: one builder per tab, each wiring its handlers to the service (Paint's, once it is built, apart)."""
     artists = ranked_artists()
     with gr.Blocks(title="creative-painting studio", delete_cache=(3600, 24 * 3600)) as app:
         gr.Markdown("# creative-painting studio\nA topic, its extensions, a choice of artists, a grid to compare.")
@@ -137,20 +132,15 @@ def build_app(studio: Studio) -> gr.Blocks:
         with gr.Tabs() as tabs:
             with gr.Tab("Paint", id="paint"):
                 paint = _paint_tab(artists)
+            fill_outputs = [tabs, paint.topic, paint.chosen, paint.top, paint.more, *paint.fields()]
+            ranked = {a.name for a in artists[:TOP_ARTISTS]}
             with gr.Tab("Queue", id="queue"):
                 _queue_tab(app, studio)
             with gr.Tab("Gallery", id="gallery"):
-                query, runs, run_info, again_btn = _gallery_tab()
+                _gallery_tab(app, studio, tabs, fill_outputs, ranked)
             with gr.Tab("PNG info", id="pnginfo"):
-                upload = gr.File(label="Drop a PNG painted by creative-painting", file_types=[".png"],
-                                 elem_id="pnginfo-upload")
-                png_message = gr.Markdown(elem_id="pnginfo-message")
-                png_json = gr.JSON(label="Parameters")
+                _png_info_tab(fill_outputs, ranked)
         _wire_paint(studio, paint)
-        fill_outputs = [tabs, paint.topic, paint.chosen, paint.top, paint.more, *paint.fields()]
-        ranked = {a.name for a in artists[:TOP_ARTISTS]}
-        _wire_gallery(app, studio, tabs, query, runs, run_info, again_btn, fill_outputs, ranked)
-        _wire_png_info(upload, png_message, png_json, fill_outputs, ranked)
         _api(studio)
     return app
 
@@ -221,7 +211,8 @@ def _wire_paint(studio: Studio, tab: PaintTab) -> None:
     job_id, shown_id = gr.State(None), gr.State(None)
 
     def on_paint(text, prompts, top_artists, more_artists, *values):
-        request = _request(prompts, top_artists, more_artists, dict(zip(FIELDS, values, strict=True)))
+        artists = list(dict.fromkeys([*(top_artists or []), *(more_artists or [])]))
+        request = {"prompts": list(prompts or []), "artists": artists, **dict(zip(FIELDS, values, strict=True))}
         if not request["prompts"]:
             raise UserError("tick at least one prompt to paint (press Extend first)")
         if not request["template"]:  # the topic as `paint` paints it; extensions, whole sentences, as `--extend`
@@ -275,15 +266,6 @@ def _queue_tab(app: gr.Blocks, studio: Studio) -> None:
     cancel_btn.click(_user_errors(on_cancel), cancel_id, queue_table, api_visibility="private")
 
 
-def _gallery_tab() -> tuple:
-    query = gr.Textbox(label="Search prompts and artists", elem_id="gallery-search")
-    runs = gr.Gallery(label="Past paintings (newest first)", columns=6, height="auto", object_fit="contain",
-                      elem_id="gallery")
-    run_info = gr.Markdown(elem_id="run-info")
-    again_btn = gr.Button("Paint again", elem_id="paint-again")
-    return query, runs, run_info, again_btn
-
-
 def _fill(request: dict[str, Any], ranked: set[str]) -> list:
     """Form values from a request (a past run's, or a PNG's): the settings it painted with, in full, in the
     order of `fill_outputs` (tabs, topic, chosen, top, more, then FIELDS)."""
@@ -299,8 +281,13 @@ def _fill(request: dict[str, Any], ranked: set[str]) -> list:
             *(values[f] for f in FIELDS)]
 
 
-def _wire_gallery(app, studio: Studio, tabs, query, runs, run_info, again_btn, fill_outputs, ranked) -> None:
+def _gallery_tab(app: gr.Blocks, studio: Studio, tabs, fill_outputs: list, ranked: set[str]) -> None:
     """Past runs as thumbnails, searchable; "Paint again" fills the Paint form with a run's request."""
+    query = gr.Textbox(label="Search prompts and artists", elem_id="gallery-search")
+    runs = gr.Gallery(label="Past paintings (newest first)", columns=6, height="auto", object_fit="contain",
+                      elem_id="gallery")
+    run_info = gr.Markdown(elem_id="run-info")
+    again_btn = gr.Button("Paint again", elem_id="paint-again")
     selected_run = gr.State(None)
 
     def on_gallery(text: str = ""):
@@ -330,8 +317,12 @@ def _wire_gallery(app, studio: Studio, tabs, query, runs, run_info, again_btn, f
     again_btn.click(_user_errors(on_again), selected_run, fill_outputs, api_visibility="private")
 
 
-def _wire_png_info(upload, png_message, png_json, fill_outputs, ranked) -> None:
+def _png_info_tab(fill_outputs: list, ranked: set[str]) -> None:
     """A dropped PNG fills the Paint form with the parameters it was painted with."""
+    upload = gr.File(label="Drop a PNG painted by creative-painting", file_types=[".png"], elem_id="pnginfo-upload")
+    png_message = gr.Markdown(elem_id="pnginfo-message")
+    png_json = gr.JSON(label="Parameters")
+
     def on_png_info(path):
         """Fill the form from the PNG, then empty the drop zone for the next one."""
         if not path:
