@@ -108,19 +108,16 @@ class Studio:
                 self._extender = Extender.from_options(top=10)  # the built-in index, MiniLM, spaCy: as `extend`
             return self._extender
 
-    def extend(self, topic: str, top: int = 10) -> list[dict[str, Any]]:
-        """Candidates best first, each with its score, the score's parts, entities (with offsets) and source."""
+    def extend(self, topic: str) -> list[dict[str, Any]]:
+        """Candidates best first (the extender's top 10), each with its score, the score's parts, entities (with
+        offsets) and source."""
         topic = " ".join(str(topic or "").split())
         if not topic:
             raise UserError("prompt must not be empty")
         if len(topic) > 1000:
             raise UserError("a topic is at most 1,000 characters")
-        from creative_painting.extension.pipeline import check_extend
-
-        check_extend(top)
         extender = self.extender()
         with self._extender_lock, self._pausing_painter():
-            extender.settings.top = top
             results = extender.extend(topic)
             # the sentence each scene rests on, with its places and dates marked, so a reader can check them
             origins = [r.candidate.origin or r.candidate.text for r in results]
