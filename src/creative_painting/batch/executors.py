@@ -37,11 +37,10 @@ def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
 
 def paint_here(model, spec: PaintSpec, todo: list[Cell]) -> Iterator[tuple[list[Cell], list[Image.Image]]]:
     """In this process, with the model from `load_here` (which checked the memory: not again per batch)."""
-    from creative_painting.painting.painter import render
+    from creative_painting.painting.painter import batches, render
 
     settings = spec.settings()
-    for start in range(0, len(todo), spec.batch_size):
-        chunk = todo[start : start + spec.batch_size]
+    for chunk in batches(todo, spec.batch_size):
         yield chunk, render(model, chunk, settings, batch_size=spec.batch_size, long_prompt=spec.long_prompt)
 
 

@@ -51,7 +51,7 @@ class BatchJob(_keys()):
     def spec(self) -> PaintSpec:
         """The job's one check: its prompt and artist files read, every limit of the spec (as `paint`'s); the
         model is checked where it loads (here, or on each Ray worker)."""
-        artists = tuple(a for a in self.artist_list() if a is not None)
+        artists = tuple(self.artist_list())
         values = {f.name: getattr(self, f.metadata.get("job", f.name)) for f in TABLE if f.name not in _LISTS}
         return PaintSpec(tuple(self.prompt_list()), artists, **values).validate(max_images=MAX_BATCH_CELLS)
 
@@ -66,8 +66,8 @@ class BatchJob(_keys()):
             raise UserError("the job has no prompts: give `prompts`, `prompts_file` or --prompt")
         return prompts
 
-    def artist_list(self) -> list[str | None]:
-        artists: list[str | None] = []
+    def artist_list(self) -> list[str]:
+        artists: list[str] = []
         for name in self.artists:
             if name.startswith("top:"):
                 artists += _top_artists(name, self.wikiart)
@@ -75,7 +75,7 @@ class BatchJob(_keys()):
                 artists.append(name)
         if self.artists_file:
             artists += _read_column(Path(self.artists_file), "artist")
-        return artists or [None]
+        return artists
 
     def cells(self) -> list[Cell]:
         """Every prompt x artist x seed, in that order, with ids (the model and config enter them)."""

@@ -59,7 +59,7 @@ def read_png_metadata(path: str | Path) -> dict[str, Any]:
     try:
         meta = json.loads(text[METADATA_KEY])
     except ValueError:
-        raise UserError("this PNG's creative-painting parameters are damaged") from None
+        meta = None
     if not isinstance(meta, dict):
         raise UserError("this PNG's creative-painting parameters are damaged")
     return meta

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 def batches(items: list, size: int) -> Iterator[list]:
-    """Consecutive batches of `size` (the last may be shorter): how `paint` groups its cells."""
+    """Consecutive batches of `size` (the last may be shorter): how `paint` and `batch` group their cells."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -137,11 +137,10 @@ class PaintSpec:
         it all; `batch` passes its own."""
         for f in dataclasses.fields(self):
             value, lo_hi, choices = getattr(self, f.name), f.metadata.get("bounds"), f.metadata.get("choices")
-            name = f.name + (f" ({f.metadata['job']})" if "job" in f.metadata else "")
             if choices and value is not None:
-                check_choice(name, value, choices)
+                check_choice(f.name, value, choices)
             if lo_hi and not lo_hi[0] <= value <= lo_hi[1]:
-                raise UserError(f"{name} must be in {lo_hi[0]}..{lo_hi[1]}, got {value}")
+                raise UserError(f"{f.name} must be in {lo_hi[0]}..{lo_hi[1]}, got {value}")
         self.settings().validate()
         if self.pad_batch_to is not None and not 1 <= self.pad_batch_to <= self.batch_size:
             raise UserError(f"pad_batch_to must be in 1..batch_size ({self.batch_size}), got {self.pad_batch_to}")
