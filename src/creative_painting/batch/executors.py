@@ -21,22 +21,8 @@ from creative_painting.painting.spec import PaintSpec
 CRASH_ONCE = "CREATIVE_PAINTING_CRASH_ONCE"  # fault injection for tests: a file path; its first actor call dies
 
 
-def load_here(job: BatchJob, spec: PaintSpec, cells: int, device=None):
-    """The job's model in this process, checked to fit in memory at the job's batch size (or its `cells`, if
-    fewer), before the output folder is claimed. `device` is this process's GPU when `accelerate launch`
-    started several."""
-    from creative_painting.models import load
-    from creative_painting.models.adapters import use_adapters
-    from creative_painting.painting.memory import check_memory
-
-    model = load(job.model_choice().validate(), device=device)
-    use_adapters(model, spec.loras, spec.embeddings, restorable=False)  # the job's one set
-    check_memory(model, spec.settings(), spec.batch_size, cells)
-    return model
-
-
 def paint_here(model, spec: PaintSpec, todo: list[Cell]) -> Iterator[tuple[list[Cell], list[Image.Image]]]:
-    """In this process, with the model from `load_here` (which checked the memory: not again per batch)."""
+    """In this process, with the model from `load_to_paint` (which checked the memory: not again per batch)."""
     from creative_painting.painting.painter import batches, render
 
     settings = spec.settings()

@@ -18,7 +18,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from creative_painting.batch.executors import load_here, paint_here, paint_on_ray
+from creative_painting.batch.executors import paint_here, paint_on_ray
 from creative_painting.batch.job import BatchJob
 from creative_painting.errors import UserError
 from creative_painting.files import check_resumable_dir, claim_resumable_dir, run_lock
@@ -61,7 +61,11 @@ def run_batch(job: BatchJob, out: str | Path, *, progress: bool = True, ray: str
     if replace and not overwrite:
         raise UserError(f"{out} holds another batch job (other prompts, artists, seeds or settings); "
                         "pass --overwrite to replace it, or choose another folder")
-    model = load_here(job, spec, len(cells), device=state.device if state else None) if ray is None else None
+    model = None
+    if ray is None:  # the model is loaded, and checked to fit, before the claim
+        from creative_painting.painting.session import load_to_paint
+
+        model = load_to_paint(job.model_choice().validate(), spec, device=state.device if state else None)
     with state.main_process_first() if state else contextlib.nullcontext():
         out = claim_resumable_dir(out, "batch")
     with run_lock(out, enabled=rank == 0):

@@ -64,14 +64,9 @@ def run(args: argparse.Namespace) -> int:
 
         prompts, template = extensions_to_paint(list(spec.prompts), args.extend, args.extend_index)
         spec = spec.with_prompts(prompts, spec.template or template)  # only what the new prompts decide
-    from creative_painting.models import load
-    from creative_painting.models.adapters import use_adapters
-    from creative_painting.painting.memory import check_memory
-    from creative_painting.painting.session import paint_spec
+    from creative_painting.painting.session import load_to_paint, paint_spec
 
-    model = load(model_settings)
-    use_adapters(model, spec.loras, spec.embeddings, restorable=False)  # one set, then the process ends
-    check_memory(model, spec.settings(), spec.batch_size, spec.count())
+    model = load_to_paint(model_settings, spec)
     result = paint_spec(model, spec, args.out, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:
         print(path)

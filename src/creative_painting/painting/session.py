@@ -10,10 +10,24 @@ from tqdm.auto import tqdm
 from creative_painting.files import claim_output_dir, output_dir
 from creative_painting.models import StableDiffusion
 from creative_painting.models.adapters import use_adapters
+from creative_painting.models.choice import ModelChoice
 from creative_painting.painting.folder import MANIFEST, Painted, write_cells, write_job, write_views
 from creative_painting.painting.manifest import Manifest
 from creative_painting.painting.painter import batches, render
 from creative_painting.painting.spec import PaintSpec
+
+
+def load_to_paint(choice: ModelChoice, spec: PaintSpec, device=None) -> StableDiffusion:
+    """The model that paints `spec` in this process, with the spec's files (one set, then the process ends), checked
+    to fit in memory at the spec's batch size (or its image count, if fewer): `paint`'s, and `batch`'s where it
+    paints here. `device` is this process's GPU when `accelerate launch` started several."""
+    from creative_painting.models import load
+    from creative_painting.painting.memory import check_memory
+
+    model = load(choice, device=device)
+    use_adapters(model, spec.loras, spec.embeddings, restorable=False)
+    check_memory(model, spec.settings(), spec.batch_size, spec.count())
+    return model
 
 
 def paint_spec(
