@@ -201,7 +201,7 @@ def different_scenes(prompt: str, scored: list[Scored]) -> list[Scored]:
 
 
 def check_extend(k: int) -> int:
-    """The one bound on extensions painted per prompt: `paint --extend`, `figures --extend`, the studio."""
+    """The one bound on extensions painted per prompt: `paint --extend` (early) and `figures --extend`."""
     if not 1 <= k <= MAX_EXTEND:
         raise UserError(f"--extend must be in 1..{MAX_EXTEND} extensions per prompt, got {k}")
     return k
