@@ -124,15 +124,12 @@ def _load_mean_pooled(path: Path, max_length: int) -> MeanPoolEmbedder:
     if is_plain_bert(path):
         bert = BertEncoder(path)
         return MeanPoolEmbedder(bert.tokenize, bert, dimension=bert.dimension, max_length=max_length)
-    from creative_painting.extension.loading import quiet_transformers
-
-    quiet_transformers()
     from transformers import AutoModel, AutoTokenizer
 
-    try:
-        return transformers_embedder(AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path), max_length)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot load sentence embedder {str(path)!r}: {str(e).splitlines()[0][:200]}") from e
+    from creative_painting.extension.loading import load_quietly
+
+    return load_quietly(str(path), "sentence embedder", lambda: transformers_embedder(
+        AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path), max_length))
 
 
 def load_embedder(source: str = DEFAULT_EMBEDDER) -> MeanPoolEmbedder | SentenceEmbedder:
