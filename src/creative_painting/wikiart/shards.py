@@ -69,8 +69,10 @@ def _metadata(art: Artwork) -> dict[str, Any]:
             "year": art.year, "style": art.style, "genre": art.genre}
 
 
-def prepare_shard(task: ShardTask, settings: ShardSettings) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """Decode, check, resize and centre-crop one shard's images (runs in a worker process)."""
+def _prepare(args: tuple[ShardTask, ShardSettings]) -> tuple[int, int, list[dict[str, Any]], list[dict[str, str]]]:
+    """Decode, check, resize and centre-crop one shard's images (runs in a worker process): its index, how many
+    entries it had, its samples and its problems."""
+    task, settings = args
     samples, problems = [], []
     for number, art, data in task.items:
         if "\ufffd" in art.path:  # repaired by sources.utf8_name
@@ -94,12 +96,7 @@ def prepare_shard(task: ShardTask, settings: ShardSettings) -> tuple[list[dict[s
             image.save(buf, format="JPEG", quality=settings.quality)
             sample["jpg"] = buf.getvalue()
         samples.append(sample)
-    return samples, problems
-
-
-def _prepare(args: tuple[ShardTask, ShardSettings]) -> tuple[int, int, list[dict[str, Any]], list[dict[str, str]]]:
-    task, settings = args
-    return task.index, len(task.items), *prepare_shard(task, settings)
+    return task.index, len(task.items), samples, problems
 
 
 def _shard_path(out: Path, index: int, suffix: str) -> Path:
@@ -109,11 +106,9 @@ def _shard_path(out: Path, index: int, suffix: str) -> Path:
 def _write_tar(path: Path, samples: list[dict[str, Any]]) -> None:
     import webdataset as wds
 
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        writer = wds.TarWriter(f)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f, wds.TarWriter(f) as writer:
         for sample in samples:
             writer.write(sample)
-        writer.close()
 
 
 def _tasks(entries: Iterator, settings: ShardSettings, out: Path, weights: dict[str, float],
