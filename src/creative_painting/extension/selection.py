@@ -59,21 +59,20 @@ def chat_model(source: str) -> str:
     return str({"smollm2": bundled_smollm2, "gemma": bundled_gemma}[source]()) if source in BUNDLED_CHAT else source
 
 
-def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, rewrite: int = 0, num: int = 4,
-                       seed: int = 0, defaults: bool = True) -> tuple[list[Generator], SceneRewriter | None]:
+def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, rewrite: int = 0,
+                       seed: int = 0) -> tuple[list[Generator], SceneRewriter | None]:
     """Generators for the flags, and the rewriter of retrieved sentences when `rewrite` > 0.
 
     The paper's t5-base and DialoGPT-medium are tried by default; "none" turns one off. `chat` names the
     instruction model of both `--chat` (continuations) and `--rewrite` (SmolLM2, bundled, by default)."""
-    wanted: list[tuple[Generator, bool]] = []  # (generator, named by the user)
-    for source, default, cls in ((t5, DEFAULT_T5, T5Continuation), (dialog, DEFAULT_DIALOG, DialogResponder)):
-        if source != "none" and (source is not None or defaults):
-            wanted.append((cls(source or default, num=num, seed=seed), source is not None))
     chosen = []
-    for generator, named in wanted:
+    for source, default, cls in ((t5, DEFAULT_T5, T5Continuation), (dialog, DEFAULT_DIALOG, DialogResponder)):
+        if source == "none":
+            continue
+        generator = cls(source or default, seed=seed)
         if available(generator.source):
             chosen.append(generator)
-        elif named:  # a default that cannot be had is no news: it is tried again, quietly, on every run
+        elif source is not None:  # a default that cannot be had is no news: tried again, quietly, every run
             skip_note(generator.kind, f"{generator.source} is not local, not cached, and the hub cannot be reached")
         else:
             logger.debug("default %s generator %s is not available", generator.kind, generator.source)
@@ -93,5 +92,5 @@ def resolve_generators(t5: str | None, dialog: str | None, chat: str | None, *, 
         return chosen, None
     if asked:  # Gemma is a base model: it continues the prompt; an instruction model is asked for a scene
         cls = CausalContinuation if name == "gemma" else ChatGenerator
-        chosen.append(cls(folder, num=num, seed=seed))
+        chosen.append(cls(folder, seed=seed))
     return chosen, SceneRewriter(folder, seed=seed) if rewrite else None
