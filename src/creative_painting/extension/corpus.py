@@ -37,16 +37,12 @@ def _open(path: Path):
     return open(path, "rb")
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _articles(events) -> Iterator[Article]:
     """Main-namespace pages of an `iterparse` event stream, redirects skipped, markup stripped."""
     title = ns = text = None
     redirect = False
     for _, elem in events:
-        tag = _local(elem.tag)
+        tag = elem.tag.rsplit("}", 1)[-1]  # without its namespace
         if tag == "title":
             title = elem.text or ""
         elif tag == "ns":
