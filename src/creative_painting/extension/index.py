@@ -59,7 +59,6 @@ class _Reservoir:
     """Algorithm R over every indexed sentence, saved with each commit so a resumed build fits the same TF-IDF."""
 
     def __init__(self, path: Path):
-        self.path = path
         self.rng, self.sample, self.seen = random.Random(0), [], 0
         if path.is_file():
             try:
@@ -77,8 +76,8 @@ class _Reservoir:
         elif (j := self.rng.randrange(self.seen)) < TFIDF_SAMPLE:
             self.sample[j] = sentence
 
-    def save(self, path: Path | None = None) -> None:
-        atomic_write_text(path or self.path,
+    def save(self, path: Path) -> None:
+        atomic_write_text(path,
                           json.dumps({"seen": self.seen, "sample": self.sample, "rng": self.rng.getstate()}))
 
 
@@ -194,7 +193,6 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
            progress: bool, reopen, source_bytes: int = 0) -> dict:
     import tantivy
 
-    state_path = index_dir / PROGRESS
     try:
         index = tantivy.Index(_schema(), path=str(index_dir))
         writer = index.writer(heap_size=heap_bytes, num_threads=1)
@@ -237,7 +235,7 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
         model.save(index_dir / TFIDF_FILE)
         atomic_write_text(index_dir / COMMON_FILE, json.dumps(model.common_words()))
     state["done"] = True
-    atomic_write_text(state_path, json.dumps(state))
+    atomic_write_text(index_dir / PROGRESS, json.dumps(state))
     (index_dir / RESERVOIR).unlink(missing_ok=True)
     return state
 
