@@ -15,7 +15,7 @@ from transformers import CLIPTextModel, CLIPTokenizer
 
 from creative_painting.files import atomic_path, output_dir
 from creative_painting.models.compvis_layout import CONFIG_METADATA_KEY, merge_to_compvis
-from creative_painting.models.configs import ModelConfigs
+from creative_painting.models.configs import ModelConfigs, public
 
 
 @dataclass
@@ -69,9 +69,6 @@ class StableDiffusion:
         return self
 
     def configs(self) -> ModelConfigs:
-        def public(config) -> dict[str, Any]:  # drop `_name_or_path` (a Path), `_diffusers_version`, ...
-            return {k: v for k, v in dict(config).items() if not k.startswith("_")}
-
         return ModelConfigs(
             unet=public(self.unet.config),
             vae=public(self.vae.config),

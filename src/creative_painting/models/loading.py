@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from accelerate import init_empty_weights
 from diffusers import AutoencoderKL, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from transformers import CLIPTextModel, CLIPTokenizer
 
 from creative_painting.errors import UserError
 from creative_painting.models.bundle import LoadReport, StableDiffusion
@@ -23,7 +23,7 @@ from creative_painting.models.compvis_layout import (
     read_checkpoint,
     split_to_diffusers,
 )
-from creative_painting.models.configs import DEFAULT_MODEL, TINY, ModelConfigs, bundled_configs
+from creative_painting.models.configs import DEFAULT_MODEL, TINY, ModelConfigs, bundled_configs, public
 from creative_painting.models.device import place, quiet_casts, resolve_device
 from creative_painting.models.tokenizer import load_clip_tokenizer
 
@@ -134,7 +134,7 @@ def load_diffusers_folder(folder: Path, source: str | None = None,
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:
         raise UserError(f"{scheduler_file} is not a readable scheduler config ({e})") from None
-    return StableDiffusion(unet, vae, text_encoder, tokenizer, _schedule_only(scheduler), source or str(folder)).eval()
+    return StableDiffusion(unet, vae, text_encoder, tokenizer, public(scheduler), source or str(folder)).eval()
 
 
 def load_single_file(path: Path, *, config_dir: str | Path | None = None, extract_ema: bool = False,
@@ -143,16 +143,15 @@ def load_single_file(path: Path, *, config_dir: str | Path | None = None, extrac
     configs = _single_file_configs(metadata, config_dir)
     parts = split_to_diffusers(checkpoint, configs.unet, configs.vae, extract_ema=extract_ema)
     with init_empty_weights():  # no random init of ~1B parameters: the checkpoint supplies them
-        unet = UNet2DConditionModel.from_config(configs.unet)
-        vae = AutoencoderKL.from_config(configs.vae)
-        text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))
-    parts["text_encoder"] = match_text_keys(parts["text_encoder"], set(text_encoder.state_dict()))
-    for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
+        networks = configs.networks()
+    parts["text_encoder"] = match_text_keys(parts["text_encoder"], set(networks["text_encoder"].state_dict()))
+    for name, module in networks.items():
         _load_strictly(module, parts[name], name, path)
-    model = StableDiffusion(unet, vae, text_encoder, load_clip_tokenizer(), _schedule_only(configs.scheduler), str(path))
+    model = StableDiffusion(**networks, tokenizer=load_clip_tokenizer(), scheduler_config=public(configs.scheduler),
+                            source=str(path))
     model.report = _report_unused(checkpoint, model)
     with quiet_casts():
-        for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
+        for name, module in networks.items():
             module.to(dtype=(dtypes or {}).get(name, torch.float32))  # the checkpoint is in memory whole anyway
     return model.eval()
 
@@ -250,8 +249,3 @@ def _report_unused(checkpoint: dict[str, torch.Tensor], model: StableDiffusion) 
     if unused:
         logger.warning("%s: %d keys were not used, e.g. %s", model.source, len(unused), unused[:3])
     return LoadReport(unused=unused, ignored=ignored)
-
-
-def _schedule_only(config: dict) -> dict:
-    """The training noise schedule of a scheduler config, without the sampler-specific fields."""
-    return {k: v for k, v in config.items() if not k.startswith("_")}
