@@ -16,6 +16,7 @@ from transformers import CLIPTextModel, CLIPTokenizer
 from creative_painting.files import atomic_path, output_dir
 from creative_painting.models.compvis_layout import CONFIG_METADATA_KEY, merge_to_compvis
 from creative_painting.models.configs import ModelConfigs, public
+from creative_painting.models.device import quiet
 
 
 @dataclass
@@ -101,16 +102,9 @@ class StableDiffusion:
         """Write a diffusers folder that both our loader and `StableDiffusionPipeline.from_pretrained` read.
 
         An existing folder is replaced only if it is a diffusers output of ours and `overwrite` is set."""
-        import transformers
-
-        bars = transformers.utils.logging.is_progress_bar_enabled()
-        transformers.utils.logging.disable_progress_bar()  # "Writing model shards" for a text encoder of one shard
-        try:
-            with output_dir(folder, "diffusers", overwrite=overwrite) as staging:
-                self._save_parts(staging)
-        finally:
-            if bars:
-                transformers.utils.logging.enable_progress_bar()
+        # no "Writing model shards" bar for a text encoder of one shard
+        with quiet(bars=True), output_dir(folder, "diffusers", overwrite=overwrite) as staging:
+            self._save_parts(staging)
         return Path(folder)
 
     def _save_parts(self, staging: Path) -> None:

@@ -126,13 +126,27 @@ def compile_for(model, device: torch.device) -> None:
 
 
 @contextlib.contextmanager
-def quiet_casts():
-    """diffusers warns on every dtype cast of a U-Net whose list of modules to keep in fp32 is empty
-    ("should be kept in float32: []"); SD v1 has none, so the warning says nothing."""
-    log = logging.getLogger("diffusers.models.modeling_utils")
-    level = log.level
-    log.setLevel(logging.ERROR)
+def quiet(*names: str, level: int = logging.CRITICAL, bars: bool = False):
+    """The loggers `names` at `level` and, with `bars`, transformers' progress bars off; as they were afterwards."""
+    import transformers
+
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [log.level for log in loggers]
+    shown = bars and transformers.utils.logging.is_progress_bar_enabled()
+    if shown:
+        transformers.utils.logging.disable_progress_bar()
+    for log in loggers:
+        log.setLevel(level)
     try:
         yield
     finally:
-        log.setLevel(level)
+        for log, before in zip(loggers, levels, strict=True):
+            log.setLevel(before)
+        if shown:
+            transformers.utils.logging.enable_progress_bar()
+
+
+def quiet_casts():
+    """diffusers warns on every dtype cast of a U-Net whose list of modules to keep in fp32 is empty
+    ("should be kept in float32: []"); SD v1 has none, so the warning says nothing."""
+    return quiet("diffusers.models.modeling_utils", level=logging.ERROR)
