@@ -72,9 +72,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
 
 
 # ----------------------------------------------------------------------------- CompVis -> diffusers
-def split_to_diffusers(
-    checkpoint: dict[str, torch.Tensor], unet_config: dict[str, Any], vae_config: dict[str, Any], extract_ema: bool = False
-) -> dict[str, dict[str, torch.Tensor]]:
+def split_to_diffusers(checkpoint: dict[str, torch.Tensor], unet_config: dict[str, Any], vae_config: dict[str, Any]
+                       ) -> dict[str, dict[str, torch.Tensor]]:
     """Split a CompVis state dict into diffusers-named U-Net, VAE and text-encoder state dicts."""
     if any(k.startswith("cond_stage_model.model.") for k in checkpoint):
         raise UserError("this looks like a Stable Diffusion v2 checkpoint (OpenCLIP text encoder); only v1.x is supported")
@@ -85,7 +84,7 @@ def split_to_diffusers(
     text = {with_text_model_prefix(k): v for k, v in text.items()}
     text = {k: v for k, v in text.items() if not k.endswith("position_ids")}
     return {
-        "unet": convert_ldm_unet_checkpoint(checkpoint, unet_config, extract_ema=extract_ema),
+        "unet": convert_ldm_unet_checkpoint(checkpoint, unet_config),
         "vae": convert_ldm_vae_checkpoint(checkpoint, vae_config),
         "text_encoder": text,
     }

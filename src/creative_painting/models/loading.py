@@ -36,8 +36,8 @@ HUB_PATTERNS = ["model_index.json", "unet/*", "vae/*", "text_encoder/*", "tokeni
 HUB_IGNORE = ["*.bin", "*.msgpack", "*.onnx", "*fp16*", "*non_ema*", "*.ckpt"]
 
 
-def load(choice: ModelChoice | str, *, device: torch.device | None = None, dtypes: Dtypes | None = None,
-         extract_ema: bool = False) -> StableDiffusion:
+def load(choice: ModelChoice | str, *, device: torch.device | None = None,
+         dtypes: Dtypes | None = None) -> StableDiffusion:
     """The one way a model comes in, for every command.
 
     A `ModelChoice` (`paint`, `batch` and its Ray and accelerate workers, the studio, latents) is read, then
@@ -46,15 +46,15 @@ def load(choice: ModelChoice | str, *, device: torch.device | None = None, dtype
     trains; the experiment, on the CPU in fp32 by design; `models`, which writes what it read) is read on the
     CPU, in fp32 or in `dtypes`, and not moved."""
     if isinstance(choice, str):
-        return load_model(choice, dtypes=dtypes, extract_ema=extract_ema)
-    model = load_model(choice.model, config_dir=choice.config, extract_ema=extract_ema, dtypes=dtypes)
+        return load_model(choice, dtypes=dtypes)
+    model = load_model(choice.model, config_dir=choice.config, dtypes=dtypes)
     chosen, dtype = resolve_device(choice.device, choice.dtype)
     if device is not None and chosen.type == device.type:
         chosen = device
     return place(model, chosen, dtype, choice.backend)
 
 
-def load_model(source: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None, extract_ema: bool = False,
+def load_model(source: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None,
                dtypes: Dtypes | None = None) -> StableDiffusion:
     """Read a model from `source`: a `.ckpt`/`.safetensors` file, a diffusers folder, a hub id, or `tiny` (the tiny
     random model, for every command alike; a folder of that name comes first).
@@ -67,7 +67,7 @@ def load_model(source: str = DEFAULT_MODEL, *, config_dir: str | Path | None = N
     """
     path = Path(source)
     if path.suffix in SINGLE_FILE_SUFFIXES:
-        return load_single_file(path, config_dir=config_dir, extract_ema=extract_ema, dtypes=dtypes)
+        return load_single_file(path, config_dir=config_dir, dtypes=dtypes)
     if path.is_dir():
         return load_diffusers_folder(path, dtypes=dtypes)
     if path.exists():
@@ -137,11 +137,11 @@ def load_diffusers_folder(folder: Path, source: str | None = None,
     return StableDiffusion(unet, vae, text_encoder, tokenizer, public(scheduler), source or str(folder)).eval()
 
 
-def load_single_file(path: Path, *, config_dir: str | Path | None = None, extract_ema: bool = False,
+def load_single_file(path: Path, *, config_dir: str | Path | None = None,
                      dtypes: Dtypes | None = None) -> StableDiffusion:
     checkpoint, metadata = read_checkpoint(path)
     configs = _single_file_configs(metadata, config_dir)
-    parts = split_to_diffusers(checkpoint, configs.unet, configs.vae, extract_ema=extract_ema)
+    parts = split_to_diffusers(checkpoint, configs.unet, configs.vae)
     with init_empty_weights():  # no random init of ~1B parameters: the checkpoint supplies them
         networks = configs.networks()
     parts["text_encoder"] = match_text_keys(parts["text_encoder"], set(networks["text_encoder"].state_dict()))
