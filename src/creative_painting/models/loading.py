@@ -115,7 +115,7 @@ def load_diffusers_folder(folder: Path, source: str | None = None,
     missing = [sub for sub in ("unet", "vae", "text_encoder") if not (folder / sub).is_dir()]
     if missing:
         raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (missing {', '.join(s + '/' for s in missing)})")
-    _folder_configs(folder)
+    configs = _folder_configs(folder)
     dtypes = dtypes or {}
     try:  # without a dtype diffusers loads fp32 and transformers the file's own
         unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", torch_dtype=dtypes.get("unet"))
@@ -127,14 +127,7 @@ def load_diffusers_folder(folder: Path, source: str | None = None,
     tokenizer_dir = folder / "tokenizer"
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir) if tokenizer_dir.is_dir() else load_clip_tokenizer()
     tokenizer.model_max_length = min(tokenizer.model_max_length, text_encoder.config.max_position_embeddings)
-    scheduler_file = folder / "scheduler" / "scheduler_config.json"
-    try:
-        scheduler = json.loads(scheduler_file.read_text()) if scheduler_file.is_file() else bundled_configs().scheduler
-        if not isinstance(scheduler, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as e:
-        raise UserError(f"{scheduler_file} is not a readable scheduler config ({e})") from None
-    return StableDiffusion(unet, vae, text_encoder, tokenizer, public(scheduler), source or str(folder)).eval()
+    return StableDiffusion(unet, vae, text_encoder, tokenizer, public(configs.scheduler), source or str(folder)).eval()
 
 
 def load_single_file(path: Path, *, config_dir: str | Path | None = None,
@@ -158,16 +151,7 @@ def load_single_file(path: Path, *, config_dir: str | Path | None = None,
 
 def _single_file_configs(metadata: dict[str, str], config_dir: str | Path | None) -> ModelConfigs:
     if config_dir is not None:
-        folder = Path(config_dir)
-        try:
-            return ModelConfigs(
-                unet=json.loads((folder / "unet" / "config.json").read_text()),
-                vae=json.loads((folder / "vae" / "config.json").read_text()),
-                text_encoder=json.loads((folder / "text_encoder" / "config.json").read_text()),
-                scheduler=json.loads((folder / "scheduler" / "scheduler_config.json").read_text()),
-            ).check(f"--config {folder}")
-        except (OSError, ValueError) as e:
-            raise UserError(f"--config {folder}: need unet/, vae/, text_encoder/ and scheduler/ configs ({e})") from e
+        return _folder_configs(Path(config_dir), flag="--config ")
     if CONFIG_METADATA_KEY in metadata:
         return ModelConfigs.from_json(metadata[CONFIG_METADATA_KEY], "the configuration embedded in the checkpoint")
     return bundled_configs()
@@ -201,18 +185,22 @@ def read_configs(source: str) -> ModelConfigs | None:
     return _folder_configs(Path(folder))
 
 
-def _folder_configs(folder: Path) -> ModelConfigs:
-    """A diffusers folder's configs are read and checked before from_pretrained allocates anything."""
+def _folder_configs(folder: Path, flag: str = "") -> ModelConfigs:
+    """A diffusers folder's configs are read and checked before from_pretrained allocates anything. A model's
+    folder without a scheduler config gets SD v1's; a `--config` folder (`flag`) must describe its own."""
     configs = {}
-    for name in ("unet", "vae", "text_encoder"):
-        file = folder / name / "config.json"
+    for name in ("unet", "vae", "text_encoder", "scheduler"):
+        file = folder / name / ("scheduler_config.json" if name == "scheduler" else "config.json")
+        if name == "scheduler" and not flag and not file.is_file():
+            configs[name] = bundled_configs().scheduler
+            continue
         try:
             configs[name] = json.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (no {name}/config.json)") from None
+            raise UserError(f"{flag}{folder} is not a diffusers Stable Diffusion folder (no {name}/{file.name})") from None
         except (OSError, ValueError) as e:
             raise UserError(f"{file} is not a readable JSON config ({e})") from None
-    return ModelConfigs(**configs).check(str(folder))
+    return ModelConfigs(**configs).check(f"{flag}{folder}")
 
 
 def _load_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, path: Path) -> None:
