@@ -18,6 +18,20 @@ from creative_painting.models.compvis_layout import CONFIG_METADATA_KEY, merge_t
 from creative_painting.models.configs import ModelConfigs, public
 from creative_painting.models.device import quiet
 
+# What `StableDiffusionPipeline.from_pretrained` reads of a folder: no safety checker, no feature extractor.
+MODEL_INDEX = {
+    "_class_name": "StableDiffusionPipeline",
+    "_diffusers_version": diffusers.__version__,
+    "feature_extractor": [None, None],
+    "requires_safety_checker": False,
+    "safety_checker": [None, None],
+    "scheduler": ["diffusers", "PNDMScheduler"],
+    "text_encoder": ["transformers", "CLIPTextModel"],
+    "tokenizer": ["transformers", "CLIPTokenizer"],
+    "unet": ["diffusers", "UNet2DConditionModel"],
+    "vae": ["diffusers", "AutoencoderKL"],
+}
+
 
 @dataclass
 class LoadReport:
@@ -104,30 +118,12 @@ class StableDiffusion:
         An existing folder is replaced only if it is a diffusers output of ours and `overwrite` is set."""
         # no "Writing model shards" bar for a text encoder of one shard
         with quiet(bars=True), output_dir(folder, "diffusers", overwrite=overwrite) as staging:
-            self._save_parts(staging)
+            self.unet.save_pretrained(staging / "unet")
+            self.vae.save_pretrained(staging / "vae")
+            self.text_encoder.save_pretrained(staging / "text_encoder")
+            self.tokenizer.save_pretrained(staging / "tokenizer")
+            (staging / "scheduler").mkdir()
+            scheduler = {"_class_name": "PNDMScheduler", **self.scheduler_config}
+            (staging / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
+            (staging / "model_index.json").write_text(json.dumps(MODEL_INDEX, indent=2))
         return Path(folder)
-
-    def _save_parts(self, staging: Path) -> None:
-        self.unet.save_pretrained(staging / "unet")
-        self.vae.save_pretrained(staging / "vae")
-        self.text_encoder.save_pretrained(staging / "text_encoder")
-        self.tokenizer.save_pretrained(staging / "tokenizer")
-        (staging / "scheduler").mkdir()
-        scheduler = {"_class_name": "PNDMScheduler", **self.scheduler_config}
-        (staging / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
-        (staging / "model_index.json").write_text(json.dumps(_model_index(), indent=2))
-
-
-def _model_index() -> dict[str, Any]:
-    return {
-        "_class_name": "StableDiffusionPipeline",
-        "_diffusers_version": diffusers.__version__,
-        "feature_extractor": [None, None],
-        "requires_safety_checker": False,
-        "safety_checker": [None, None],
-        "scheduler": ["diffusers", "PNDMScheduler"],
-        "text_encoder": ["transformers", "CLIPTextModel"],
-        "tokenizer": ["transformers", "CLIPTokenizer"],
-        "unet": ["diffusers", "UNet2DConditionModel"],
-        "vae": ["diffusers", "AutoencoderKL"],
-    }
