@@ -42,14 +42,6 @@ def launched_on_cpus() -> bool:
     return not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def _fresh_text_encoder(text_encoder, seed: int):
-    """Same architecture, new random weights: the paper's stage 1 learns the text side from scratch."""
-    from transformers import CLIPTextModel
-
-    with seeded_init(derive_seed(seed, "text_encoder")):
-        return CLIPTextModel(text_encoder.config)
-
-
 def check_options(cfg: TrainConfig) -> None:
     """An option that cannot run here is a one-line error before anything loads, never a silent fallback
     (a run sized for 8-bit optimizer states would run out of memory hours later)."""
@@ -132,9 +124,12 @@ def trainable_modules(cfg: TrainConfig, model) -> tuple[torch.nn.Module, torch.n
     against the frozen U-Net. Stage 2: text encoder and U-Net train jointly, or LoRA adapters on the
     U-Net's attention; `train_text_encoder: false` keeps the text encoder frozen. The VAE is always frozen.
     """
+    from transformers import CLIPTextModel
+
     text_encoder, unet = model.text_encoder, model.unet
-    if cfg.stage == 1 and cfg.text_encoder_init == "scratch":
-        text_encoder = _fresh_text_encoder(text_encoder, cfg.seed)
+    if cfg.stage == 1 and cfg.text_encoder_init == "scratch":  # the same architecture, new random weights
+        with seeded_init(derive_seed(cfg.seed, "text_encoder")):
+            text_encoder = CLIPTextModel(text_encoder.config)
     model.vae.requires_grad_(False).eval()
     text_encoder.requires_grad_(cfg.train_text_encoder)
     unet.requires_grad_(cfg.stage == 2 and not cfg.lora_rank)
