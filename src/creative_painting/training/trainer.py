@@ -318,22 +318,18 @@ class TrainingRun:
         accelerator.end_training()
         return ({"exported": exported} if exported else {}) | summary
 
-    def networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
-        """The unwrapped text encoder and U-Net (LoRA layers still injected into the U-Net)."""
-        text_encoder = self.accelerator.unwrap_model(self.text_encoder)
-        unet = self.accelerator.unwrap_model(self.unet)
-        return text_encoder, unet.base_model.model if self.cfg.lora_rank else unet
-
     @contextlib.contextmanager
     def averaged(self):
-        """The networks with their EMA weights swapped in, on the training device; put back afterwards.
+        """The unwrapped text encoder and U-Net (LoRA layers still injected into the U-Net) with their EMA weights
+        swapped in, on the training device; put back afterwards.
 
         The tensors trade places, nothing is copied: EMAModel's store/copy_to keep a third copy of what trains
         (3.9 GB for SD v1's U-Net and text encoder, the peak of a run that paints validation grids)."""
+        text_encoder, unet = (self.accelerator.unwrap_model(m) for m in (self.text_encoder, self.unet))
         with self._ema_on_device():
             self._swap_ema()
             try:
-                yield self.networks()
+                yield text_encoder, unet.base_model.model if self.cfg.lora_rank else unet
             finally:
                 self._swap_ema()
 
