@@ -15,8 +15,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from creative_painting.errors import UserError
 
@@ -42,13 +43,18 @@ def follow_umask_tree(folder: Path) -> None:
             _follow_umask(p, directory=p.is_dir())
 
 
-def _make_parent(path: Path) -> None:
+def _beside(path: Path, make: Callable) -> Any:
+    """A temporary file (`mkstemp`) or folder (`mkdtemp`) in the folder of `path`, which is made if need be."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise UserError(f"cannot write {path}: a part of its folder path is a file") from None
     except OSError as e:
         raise UserError(f"cannot create the folder {path.parent}: {e.strerror}") from None
+    try:
+        return make(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise UserError(f"cannot write in {path.parent}: {e.strerror}") from None
 
 
 @contextlib.contextmanager
@@ -58,11 +64,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary file lives in the same folder so that `os.replace` is atomic on POSIX.
     """
     path = Path(path)
-    _make_parent(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise UserError(f"cannot write in {path.parent}: {e.strerror}") from None
+    fd, tmp = _beside(path, tempfile.mkstemp)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -89,11 +91,7 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     process finished first) is kept.
     """
     path = Path(path)
-    _make_parent(path)
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    except OSError as e:
-        raise UserError(f"cannot write in {path.parent}: {e.strerror}") from None
+    staging = Path(_beside(path, tempfile.mkdtemp))
     try:
         yield staging
         _follow_umask(staging, directory=True)

@@ -218,6 +218,7 @@ def _write_seen_pairs(out: Path, s: DemoSettings, artists, subjects, held_out: s
 def _untrained_model(out: Path, s: DemoSettings, shards: str, progress: bool) -> Path:
     """A VAE trained for the collection's 32 px paintings, and an untrained tiny model around it."""
     from creative_painting.models import build_model, tiny_configs
+    from creative_painting.models.configs import public
     from creative_painting.training.vae_trainer import train_vae
 
     vae = train_vae(VaeConfig(data=shards, output_dir=str(out / "models" / "vae"), channels=list(s.vae_channels),
@@ -225,7 +226,7 @@ def _untrained_model(out: Path, s: DemoSettings, shards: str, progress: bool) ->
                               num_workers=0), progress=progress)["vae"]
     configs = tiny_configs()
     configs.unet["sample_size"] = s.size // 2 ** (len(s.vae_channels) - 1)
-    configs.vae = {k: v for k, v in vae.config.items() if not k.startswith("_")}
+    configs.vae = public(vae.config)
     model = build_model(configs, seed=s.seed)
     model.vae.load_state_dict(vae.state_dict())
     return model.save_single_file(out / "models" / "init.safetensors")

@@ -83,7 +83,7 @@ def untextured_examples(count: int, colours: Sequence[tuple[int, int, int]], see
 
 
 class _Judge:
-    features = staticmethod(artist_features)
+    """A logistic regression on the subclass's `features` of each image (and of its blurred copy)."""
 
     def __init__(self, images: Sequence[Image.Image], labels: Sequence[str], blur: float = 0.8):
         images, labels = list(images), list(labels)

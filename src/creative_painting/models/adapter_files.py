@@ -36,6 +36,16 @@ def _split(text: str) -> tuple[str, str | None]:
     return head, tail
 
 
+def _weight(value: Any) -> float:
+    try:
+        weight = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        weight = None
+    if weight is None or not math.isfinite(weight):
+        raise UserError(f"a lora's weight must be a finite number, got {value!r}")
+    return weight
+
+
 @dataclass(frozen=True)
 class Adapter:
     """A file that changes what a model paints; `sha256` is filled by `check`, or recorded by a picture."""
@@ -43,6 +53,22 @@ class Adapter:
     path: str
     sha256: str = ""
     kind = "adapter"
+    # The field typed after `FILE:` and recorded under its name (a LoRA's weight, an embedding's token), its value
+    # when not given, and how a value typed or recorded is read.
+    tail, default_tail, read_tail = "", None, None
+
+    @classmethod
+    def parse(cls, value: Any) -> Adapter:
+        """`FILE[:TAIL]` as typed, a record's {"path", "sha256", TAIL}, or one parsed already."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            return cls(str(value.get("path", "")), str(value.get("sha256") or ""),
+                       cls.read_tail(value.get(cls.tail, cls.default_tail)))
+        if not isinstance(value, str) or not value.strip():
+            raise UserError(f"{cls.kind} must be FILE[:{cls.tail.upper()}], got {value!r}")
+        path, tail = _split(value.strip())
+        return cls(path, "", cls.read_tail(cls.default_tail if tail is None else tail))
 
     def check(self) -> Adapter:
         """The file is there, not empty, of a known type, and (when a picture recorded it) the same file."""
@@ -62,28 +88,15 @@ class Adapter:
         return replace(self, path=str(path.resolve()), sha256=digest)
 
     def record(self) -> dict[str, Any]:
-        return {"name": Path(self.path).name, "path": self.path, "sha256": self.sha256}
+        return {"name": Path(self.path).name, "path": self.path, "sha256": self.sha256,
+                self.tail: getattr(self, self.tail)}
 
 
 @dataclass(frozen=True)
 class Lora(Adapter):
     weight: float = 1.0
-    kind = "lora"
-
-    @classmethod
-    def parse(cls, value: Any) -> Lora:
-        """`FILE[:WEIGHT]` as typed, a record's {"path", "weight", "sha256"}, or a Lora."""
-        if isinstance(value, Lora):
-            return value
-        if isinstance(value, dict):
-            return cls(str(value.get("path", "")), str(value.get("sha256") or ""), _weight(value.get("weight", 1.0)))
-        if not isinstance(value, str) or not value.strip():
-            raise UserError(f"lora must be FILE[:WEIGHT], got {value!r}")
-        path, weight = _split(value.strip())
-        return cls(path, weight=1.0 if weight is None else _weight(weight))
-
-    def record(self) -> dict[str, Any]:
-        return {**super().record(), "weight": self.weight}
+    kind, tail, default_tail = "lora", "weight", 1.0
+    read_tail = staticmethod(_weight)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.weight:g}"
@@ -92,7 +105,11 @@ class Lora(Adapter):
 @dataclass(frozen=True)
 class Embedding(Adapter):
     token: str = ""  # the word that calls it in a prompt; A1111's default: the file's name
-    kind = "embedding"
+    kind, tail, default_tail = "embedding", "token", ""
+
+    @staticmethod
+    def read_tail(value: Any) -> str:
+        return str(value or "")
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -100,33 +117,8 @@ class Embedding(Adapter):
         if not self.token or any(c.isspace() for c in self.token):
             raise UserError(f"embedding {Path(self.path).name}: a token is one word, got {self.token!r}")
 
-    @classmethod
-    def parse(cls, value: Any) -> Embedding:
-        """`FILE[:TOKEN]` as typed, a record's {"path", "token", "sha256"}, or an Embedding."""
-        if isinstance(value, Embedding):
-            return value
-        if isinstance(value, dict):
-            return cls(str(value.get("path", "")), str(value.get("sha256") or ""), str(value.get("token") or ""))
-        if not isinstance(value, str) or not value.strip():
-            raise UserError(f"embedding must be FILE[:TOKEN], got {value!r}")
-        path, token = _split(value.strip())
-        return cls(path, token=token or "")
-
-    def record(self) -> dict[str, Any]:
-        return {**super().record(), "token": self.token}
-
     def __str__(self) -> str:
         return f"{self.path}:{self.token}"
-
-
-def _weight(value: Any) -> float:
-    try:
-        weight = float(value) if not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        weight = None
-    if weight is None or not math.isfinite(weight):
-        raise UserError(f"a lora's weight must be a finite number, got {value!r}")
-    return weight
 
 
 def parse_all(value: Any, kind: type[Lora] | type[Embedding]) -> tuple:

@@ -9,9 +9,7 @@ the tokenizer and rows to the text encoder's embedding table; removal puts both 
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from diffusers.loaders.lora_base import (
 from creative_painting.errors import UserError
 from creative_painting.models.adapter_files import Embedding, Lora
 from creative_painting.models.bundle import StableDiffusion
+from creative_painting.models.device import quiet
 
 LORA_A = ("lora_down.", "lora_A.", "lora.down.", "lora_linear_layer.down.")  # one per layer, in every format
 SDXL_PREFIXES = ("lora_te2_", "text_encoder_2.")  # its second text encoder; other keys fail by shape
@@ -65,7 +64,8 @@ def use_adapters(model: StableDiffusion, loras: tuple[Lora, ...], embeddings: tu
         return
     applied = model.adapters = Applied(key, restorable=restorable)
     try:
-        with _quiet():
+        # diffusers logs a failed load in full before raising, and transformers shows a bar for 24 tensors
+        with quiet("diffusers", "transformers", "peft", bars=True):
             if embeddings:
                 _add_embeddings(model, embeddings, applied)
             if loras:  # last: fusing cannot be refused
@@ -225,26 +225,6 @@ def _lora_layers(model: StableDiffusion) -> list:
 
 def _adapters(module: torch.nn.Module) -> dict:
     return getattr(module, "peft_config", None) or {}
-
-
-@contextlib.contextmanager
-def _quiet():
-    """diffusers logs a failed load in full before raising, and transformers shows a bar for 24 tensors."""
-    import transformers
-
-    loggers = [logging.getLogger(n) for n in ("diffusers", "transformers", "peft")]
-    levels = [lg.level for lg in loggers]
-    bars = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.utils.logging.disable_progress_bar()
-    for lg in loggers:
-        lg.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
-        if bars:
-            transformers.utils.logging.enable_progress_bar()
 
 
 def _first_line(error: BaseException) -> str:

@@ -15,7 +15,22 @@ from transformers import CLIPTextModel, CLIPTokenizer
 
 from creative_painting.files import atomic_path, output_dir
 from creative_painting.models.compvis_layout import CONFIG_METADATA_KEY, merge_to_compvis
-from creative_painting.models.configs import ModelConfigs
+from creative_painting.models.configs import ModelConfigs, public
+from creative_painting.models.device import quiet
+
+# What `StableDiffusionPipeline.from_pretrained` reads of a folder: no safety checker, no feature extractor.
+MODEL_INDEX = {
+    "_class_name": "StableDiffusionPipeline",
+    "_diffusers_version": diffusers.__version__,
+    "feature_extractor": [None, None],
+    "requires_safety_checker": False,
+    "safety_checker": [None, None],
+    "scheduler": ["diffusers", "PNDMScheduler"],
+    "text_encoder": ["transformers", "CLIPTextModel"],
+    "tokenizer": ["transformers", "CLIPTokenizer"],
+    "unet": ["diffusers", "UNet2DConditionModel"],
+    "vae": ["diffusers", "AutoencoderKL"],
+}
 
 
 @dataclass
@@ -69,9 +84,6 @@ class StableDiffusion:
         return self
 
     def configs(self) -> ModelConfigs:
-        def public(config) -> dict[str, Any]:  # drop `_name_or_path` (a Path), `_diffusers_version`, ...
-            return {k: v for k, v in dict(config).items() if not k.startswith("_")}
-
         return ModelConfigs(
             unet=public(self.unet.config),
             vae=public(self.vae.config),
@@ -104,39 +116,14 @@ class StableDiffusion:
         """Write a diffusers folder that both our loader and `StableDiffusionPipeline.from_pretrained` read.
 
         An existing folder is replaced only if it is a diffusers output of ours and `overwrite` is set."""
-        import transformers
-
-        bars = transformers.utils.logging.is_progress_bar_enabled()
-        transformers.utils.logging.disable_progress_bar()  # "Writing model shards" for a text encoder of one shard
-        try:
-            with output_dir(folder, "diffusers", overwrite=overwrite) as staging:
-                self._save_parts(staging)
-        finally:
-            if bars:
-                transformers.utils.logging.enable_progress_bar()
+        # no "Writing model shards" bar for a text encoder of one shard
+        with quiet(bars=True), output_dir(folder, "diffusers", overwrite=overwrite) as staging:
+            self.unet.save_pretrained(staging / "unet")
+            self.vae.save_pretrained(staging / "vae")
+            self.text_encoder.save_pretrained(staging / "text_encoder")
+            self.tokenizer.save_pretrained(staging / "tokenizer")
+            (staging / "scheduler").mkdir()
+            scheduler = {"_class_name": "PNDMScheduler", **self.scheduler_config}
+            (staging / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
+            (staging / "model_index.json").write_text(json.dumps(MODEL_INDEX, indent=2))
         return Path(folder)
-
-    def _save_parts(self, staging: Path) -> None:
-        self.unet.save_pretrained(staging / "unet")
-        self.vae.save_pretrained(staging / "vae")
-        self.text_encoder.save_pretrained(staging / "text_encoder")
-        self.tokenizer.save_pretrained(staging / "tokenizer")
-        (staging / "scheduler").mkdir()
-        scheduler = {"_class_name": "PNDMScheduler", **self.scheduler_config}
-        (staging / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
-        (staging / "model_index.json").write_text(json.dumps(_model_index(), indent=2))
-
-
-def _model_index() -> dict[str, Any]:
-    return {
-        "_class_name": "StableDiffusionPipeline",
-        "_diffusers_version": diffusers.__version__,
-        "feature_extractor": [None, None],
-        "requires_safety_checker": False,
-        "safety_checker": [None, None],
-        "scheduler": ["diffusers", "PNDMScheduler"],
-        "text_encoder": ["transformers", "CLIPTextModel"],
-        "tokenizer": ["transformers", "CLIPTokenizer"],
-        "unet": ["diffusers", "UNet2DConditionModel"],
-        "vae": ["diffusers", "AutoencoderKL"],
-    }

@@ -72,20 +72,16 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
 
 
 # ----------------------------------------------------------------------------- CompVis -> diffusers
-def split_to_diffusers(
-    checkpoint: dict[str, torch.Tensor], unet_config: dict[str, Any], vae_config: dict[str, Any], extract_ema: bool = False
-) -> dict[str, dict[str, torch.Tensor]]:
+def split_to_diffusers(checkpoint: dict[str, torch.Tensor], unet_config: dict[str, Any], vae_config: dict[str, Any]
+                       ) -> dict[str, dict[str, torch.Tensor]]:
     """Split a CompVis state dict into diffusers-named U-Net, VAE and text-encoder state dicts."""
     if any(k.startswith("cond_stage_model.model.") for k in checkpoint):
         raise UserError("this looks like a Stable Diffusion v2 checkpoint (OpenCLIP text encoder); only v1.x is supported")
     if not any(k.startswith(UNET_PREFIX) for k in checkpoint):
         raise UserError(f"no `{UNET_PREFIX}*` keys: not a CompVis Stable Diffusion checkpoint")
-    text = convert_ldm_clip_checkpoint(checkpoint)
-    # Checkpoints written with transformers < 4.31 lack the `text_model.` level.
-    text = {with_text_model_prefix(k): v for k, v in text.items()}
-    text = {k: v for k, v in text.items() if not k.endswith("position_ids")}
+    text = {k: v for k, v in convert_ldm_clip_checkpoint(checkpoint).items() if not k.endswith("position_ids")}
     return {
-        "unet": convert_ldm_unet_checkpoint(checkpoint, unet_config, extract_ema=extract_ema),
+        "unet": convert_ldm_unet_checkpoint(checkpoint, unet_config),
         "vae": convert_ldm_vae_checkpoint(checkpoint, vae_config),
         "text_encoder": text,
     }
@@ -169,7 +165,8 @@ def with_text_model_prefix(key: str) -> str:
 
 
 def match_text_keys(state: dict[str, torch.Tensor], model_keys: set[str]) -> dict[str, torch.Tensor]:
-    """Rename `text_model.`-prefixed keys to the form the installed transformers' model uses."""
+    """Text-encoder keys in the form the installed transformers' model uses, from either form (checkpoints
+    written with transformers < 4.31 lack the `text_model.` level)."""
     if any(k.startswith("text_model.") for k in model_keys):
         return {with_text_model_prefix(k): v for k, v in state.items()}
     return {k.removeprefix("text_model."): v for k, v in state.items()}

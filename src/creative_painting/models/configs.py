@@ -65,6 +65,20 @@ class ModelConfigs:
             raise UserError(f"{where}: the scheduler config must be a JSON object")
         return self
 
+    def networks(self) -> dict[str, Any]:
+        """The U-Net, VAE and text encoder these configs describe, with random weights (none under accelerate's
+        `init_empty_weights`)."""
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+        from transformers import CLIPTextConfig, CLIPTextModel
+
+        return {"unet": UNet2DConditionModel.from_config(self.unet), "vae": AutoencoderKL.from_config(self.vae),
+                "text_encoder": CLIPTextModel(CLIPTextConfig.from_dict(self.text_encoder))}
+
+
+def public(config) -> dict[str, Any]:
+    """A config without its private keys (`_class_name`, a scheduler's sampler; `_name_or_path`, a Path; ...)."""
+    return {k: v for k, v in dict(config).items() if not k.startswith("_")}
+
 
 def bundled_configs(name: str = "sd-v1") -> ModelConfigs:
     """Configs of CompVis/stable-diffusion-v1-4: U-Net 860M, KL-f8 VAE (scale 0.18215), CLIP ViT-L/14."""

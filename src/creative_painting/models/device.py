@@ -105,41 +105,48 @@ def place(model, device: torch.device, dtype: torch.dtype, backend: str = "torch
 
 
 def compile_for(model, device: torch.device) -> None:
-    """The `compile` backend. Everywhere: the U-Net through torch.compile. On a GPU also its attention's
-    Q, K and V in one matrix product, the VAE decoder compiled, and the whole guided step replayed as a CUDA
-    graph per shape (`models/graphs.py`): there, launching kernels, not running them, sets the pace."""
+    """The `compile` backend. Everywhere: the U-Net through torch.compile (inductor, static shapes). On a GPU
+    also its attention's Q, K and V in one matrix product, the VAE decoder compiled in place (keeping its type
+    and state-dict keys), and the whole guided step replayed as a CUDA graph per shape (`models/graphs.py`):
+    there, launching kernels, not running them, sets the pace.
+
+    torch.compile compiles on the first call, once per shape, into inductor's cache under ours, keyed by
+    inductor by graph, shapes and versions: a second process reuses the kernels instead of compiling for a
+    minute."""
+    from creative_painting.cache import cache_dir
     from creative_painting.models.graphs import CudaGraphs
 
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "inductor"))
     if device.type == "cuda":
         model.unet.fuse_qkv_projections()
-    model.unet_runner = torch_compiled(model.unet)
+    model.unet_runner = torch.compile(model.unet, dynamic=False)
     if device.type == "cuda":
-        torch_compiled(model.vae.decoder, in_place=True)
+        model.vae.decoder.compile(dynamic=False)
         model.graphs = CudaGraphs()
 
 
-def torch_compiled(module, *, in_place: bool = False):
-    """torch.compile (inductor, static shapes). It compiles on its first call, once per shape, into inductor's
-    cache under ours, keyed by inductor by graph, shapes and versions: a second process reuses the kernels
-    instead of compiling for a minute. `in_place`: the module itself calls the compiled code, keeping its type
-    and state-dict keys."""
-    from creative_painting.cache import cache_dir
-
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "inductor"))
-    if in_place:
-        module.compile(dynamic=False)
-        return module
-    return torch.compile(module, dynamic=False)
-
-
 @contextlib.contextmanager
-def quiet_casts():
-    """diffusers warns on every dtype cast of a U-Net whose list of modules to keep in fp32 is empty
-    ("should be kept in float32: []"); SD v1 has none, so the warning says nothing."""
-    log = logging.getLogger("diffusers.models.modeling_utils")
-    level = log.level
-    log.setLevel(logging.ERROR)
+def quiet(*names: str, level: int = logging.CRITICAL, bars: bool = False):
+    """The loggers `names` at `level` and, with `bars`, transformers' progress bars off; as they were afterwards."""
+    import transformers
+
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [log.level for log in loggers]
+    shown = bars and transformers.utils.logging.is_progress_bar_enabled()
+    if shown:
+        transformers.utils.logging.disable_progress_bar()
+    for log in loggers:
+        log.setLevel(level)
     try:
         yield
     finally:
-        log.setLevel(level)
+        for log, before in zip(loggers, levels, strict=True):
+            log.setLevel(before)
+        if shown:
+            transformers.utils.logging.enable_progress_bar()
+
+
+def quiet_casts():
+    """diffusers warns on every dtype cast of a U-Net whose list of modules to keep in fp32 is empty
+    ("should be kept in float32: []"); SD v1 has none, so the warning says nothing."""
+    return quiet("diffusers.models.modeling_utils", level=logging.ERROR)

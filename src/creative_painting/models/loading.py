@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from accelerate import init_empty_weights
 from diffusers import AutoencoderKL, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from transformers import CLIPTextModel, CLIPTokenizer
 
 from creative_painting.errors import UserError
 from creative_painting.models.bundle import LoadReport, StableDiffusion
@@ -23,7 +23,7 @@ from creative_painting.models.compvis_layout import (
     read_checkpoint,
     split_to_diffusers,
 )
-from creative_painting.models.configs import DEFAULT_MODEL, TINY, ModelConfigs, bundled_configs
+from creative_painting.models.configs import DEFAULT_MODEL, TINY, ModelConfigs, bundled_configs, public
 from creative_painting.models.device import place, quiet_casts, resolve_device
 from creative_painting.models.tokenizer import load_clip_tokenizer
 
@@ -36,8 +36,8 @@ HUB_PATTERNS = ["model_index.json", "unet/*", "vae/*", "text_encoder/*", "tokeni
 HUB_IGNORE = ["*.bin", "*.msgpack", "*.onnx", "*fp16*", "*non_ema*", "*.ckpt"]
 
 
-def load(choice: ModelChoice | str, *, device: torch.device | None = None, dtypes: Dtypes | None = None,
-         extract_ema: bool = False) -> StableDiffusion:
+def load(choice: ModelChoice | str, *, device: torch.device | None = None,
+         dtypes: Dtypes | None = None) -> StableDiffusion:
     """The one way a model comes in, for every command.
 
     A `ModelChoice` (`paint`, `batch` and its Ray and accelerate workers, the studio, latents) is read, then
@@ -46,15 +46,15 @@ def load(choice: ModelChoice | str, *, device: torch.device | None = None, dtype
     trains; the experiment, on the CPU in fp32 by design; `models`, which writes what it read) is read on the
     CPU, in fp32 or in `dtypes`, and not moved."""
     if isinstance(choice, str):
-        return load_model(choice, dtypes=dtypes, extract_ema=extract_ema)
-    model = load_model(choice.model, config_dir=choice.config, extract_ema=extract_ema, dtypes=dtypes)
+        return load_model(choice, dtypes=dtypes)
+    model = load_model(choice.model, config_dir=choice.config, dtypes=dtypes)
     chosen, dtype = resolve_device(choice.device, choice.dtype)
     if device is not None and chosen.type == device.type:
         chosen = device
     return place(model, chosen, dtype, choice.backend)
 
 
-def load_model(source: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None, extract_ema: bool = False,
+def load_model(source: str = DEFAULT_MODEL, *, config_dir: str | Path | None = None,
                dtypes: Dtypes | None = None) -> StableDiffusion:
     """Read a model from `source`: a `.ckpt`/`.safetensors` file, a diffusers folder, a hub id, or `tiny` (the tiny
     random model, for every command alike; a folder of that name comes first).
@@ -67,7 +67,7 @@ def load_model(source: str = DEFAULT_MODEL, *, config_dir: str | Path | None = N
     """
     path = Path(source)
     if path.suffix in SINGLE_FILE_SUFFIXES:
-        return load_single_file(path, config_dir=config_dir, extract_ema=extract_ema, dtypes=dtypes)
+        return load_single_file(path, config_dir=config_dir, dtypes=dtypes)
     if path.is_dir():
         return load_diffusers_folder(path, dtypes=dtypes)
     if path.exists():
@@ -115,7 +115,7 @@ def load_diffusers_folder(folder: Path, source: str | None = None,
     missing = [sub for sub in ("unet", "vae", "text_encoder") if not (folder / sub).is_dir()]
     if missing:
         raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (missing {', '.join(s + '/' for s in missing)})")
-    _folder_configs(folder)
+    configs = _folder_configs(folder)
     dtypes = dtypes or {}
     try:  # without a dtype diffusers loads fp32 and transformers the file's own
         unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", torch_dtype=dtypes.get("unet"))
@@ -127,48 +127,31 @@ def load_diffusers_folder(folder: Path, source: str | None = None,
     tokenizer_dir = folder / "tokenizer"
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir) if tokenizer_dir.is_dir() else load_clip_tokenizer()
     tokenizer.model_max_length = min(tokenizer.model_max_length, text_encoder.config.max_position_embeddings)
-    scheduler_file = folder / "scheduler" / "scheduler_config.json"
-    try:
-        scheduler = json.loads(scheduler_file.read_text()) if scheduler_file.is_file() else bundled_configs().scheduler
-        if not isinstance(scheduler, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as e:
-        raise UserError(f"{scheduler_file} is not a readable scheduler config ({e})") from None
-    return StableDiffusion(unet, vae, text_encoder, tokenizer, _schedule_only(scheduler), source or str(folder)).eval()
+    return StableDiffusion(unet, vae, text_encoder, tokenizer, public(configs.scheduler), source or str(folder)).eval()
 
 
-def load_single_file(path: Path, *, config_dir: str | Path | None = None, extract_ema: bool = False,
+def load_single_file(path: Path, *, config_dir: str | Path | None = None,
                      dtypes: Dtypes | None = None) -> StableDiffusion:
     checkpoint, metadata = read_checkpoint(path)
     configs = _single_file_configs(metadata, config_dir)
-    parts = split_to_diffusers(checkpoint, configs.unet, configs.vae, extract_ema=extract_ema)
+    parts = split_to_diffusers(checkpoint, configs.unet, configs.vae)
     with init_empty_weights():  # no random init of ~1B parameters: the checkpoint supplies them
-        unet = UNet2DConditionModel.from_config(configs.unet)
-        vae = AutoencoderKL.from_config(configs.vae)
-        text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))
-    parts["text_encoder"] = match_text_keys(parts["text_encoder"], set(text_encoder.state_dict()))
-    for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
+        networks = configs.networks()
+    parts["text_encoder"] = match_text_keys(parts["text_encoder"], set(networks["text_encoder"].state_dict()))
+    for name, module in networks.items():
         _load_strictly(module, parts[name], name, path)
-    model = StableDiffusion(unet, vae, text_encoder, load_clip_tokenizer(), _schedule_only(configs.scheduler), str(path))
+    model = StableDiffusion(**networks, tokenizer=load_clip_tokenizer(), scheduler_config=public(configs.scheduler),
+                            source=str(path))
     model.report = _report_unused(checkpoint, model)
     with quiet_casts():
-        for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
+        for name, module in networks.items():
             module.to(dtype=(dtypes or {}).get(name, torch.float32))  # the checkpoint is in memory whole anyway
     return model.eval()
 
 
 def _single_file_configs(metadata: dict[str, str], config_dir: str | Path | None) -> ModelConfigs:
     if config_dir is not None:
-        folder = Path(config_dir)
-        try:
-            return ModelConfigs(
-                unet=json.loads((folder / "unet" / "config.json").read_text()),
-                vae=json.loads((folder / "vae" / "config.json").read_text()),
-                text_encoder=json.loads((folder / "text_encoder" / "config.json").read_text()),
-                scheduler=json.loads((folder / "scheduler" / "scheduler_config.json").read_text()),
-            ).check(f"--config {folder}")
-        except (OSError, ValueError) as e:
-            raise UserError(f"--config {folder}: need unet/, vae/, text_encoder/ and scheduler/ configs ({e})") from e
+        return _folder_configs(Path(config_dir), flag="--config ")
     if CONFIG_METADATA_KEY in metadata:
         return ModelConfigs.from_json(metadata[CONFIG_METADATA_KEY], "the configuration embedded in the checkpoint")
     return bundled_configs()
@@ -202,18 +185,22 @@ def read_configs(source: str) -> ModelConfigs | None:
     return _folder_configs(Path(folder))
 
 
-def _folder_configs(folder: Path) -> ModelConfigs:
-    """A diffusers folder's configs are read and checked before from_pretrained allocates anything."""
+def _folder_configs(folder: Path, flag: str = "") -> ModelConfigs:
+    """A diffusers folder's configs are read and checked before from_pretrained allocates anything. A model's
+    folder without a scheduler config gets SD v1's; a `--config` folder (`flag`) must describe its own."""
     configs = {}
-    for name in ("unet", "vae", "text_encoder"):
-        file = folder / name / "config.json"
+    for name in ("unet", "vae", "text_encoder", "scheduler"):
+        file = folder / name / ("scheduler_config.json" if name == "scheduler" else "config.json")
+        if name == "scheduler" and not flag and not file.is_file():
+            configs[name] = bundled_configs().scheduler
+            continue
         try:
             configs[name] = json.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise UserError(f"{folder} is not a diffusers Stable Diffusion folder (no {name}/config.json)") from None
+            raise UserError(f"{flag}{folder} is not a diffusers Stable Diffusion folder (no {name}/{file.name})") from None
         except (OSError, ValueError) as e:
             raise UserError(f"{file} is not a readable JSON config ({e})") from None
-    return ModelConfigs(**configs).check(str(folder))
+    return ModelConfigs(**configs).check(f"{flag}{folder}")
 
 
 def _load_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, path: Path) -> None:
@@ -250,8 +237,3 @@ def _report_unused(checkpoint: dict[str, torch.Tensor], model: StableDiffusion) 
     if unused:
         logger.warning("%s: %d keys were not used, e.g. %s", model.source, len(unused), unused[:3])
     return LoadReport(unused=unused, ignored=ignored)
-
-
-def _schedule_only(config: dict) -> dict:
-    """The training noise schedule of a scheduler config, without the sampler-specific fields."""
-    return {k: v for k, v in config.items() if not k.startswith("_")}

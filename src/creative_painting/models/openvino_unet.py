@@ -11,12 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import torch
-
-from creative_painting.errors import UserError
 
 logger = logging.getLogger(__name__)
 PRECISIONS = {torch.float32: "f32", torch.bfloat16: "bf16"}
@@ -39,7 +36,7 @@ class OpenVINOUNet:
     dtype = torch.float32  # what it takes and returns; OpenVINO picks its inner precision
 
     def __init__(self, compiled, precision: str):
-        self.compiled, self.precision = compiled, precision
+        self.precision = precision
         self._request = compiled.create_infer_request()
 
     def __call__(self, sample: torch.Tensor, timestep: torch.Tensor, encoder_hidden_states: torch.Tensor,
@@ -64,21 +61,15 @@ def weights_key(unet: torch.nn.Module) -> str:
     return digest.hexdigest()[:32]
 
 
-def compile_unet(unet: torch.nn.Module, precision: str = "bf16", cache: Path | None = None) -> OpenVINOUNet:
-    """The U-Net as an OpenVINO model, converted once per set of weights and compiled for the CPU."""
-    try:
-        import openvino as ov
-    except ImportError:
-        raise UserError("--backend openvino needs `pip install 'creative-painting[openvino]'`") from None
-    if next(unet.parameters()).dtype != torch.float32 or next(unet.parameters()).device.type != "cpu":
-        raise UserError("--backend openvino converts an fp32 U-Net on the CPU (--device cpu)")
+def compile_unet(unet: torch.nn.Module, precision: str = "bf16") -> OpenVINOUNet:
+    """The U-Net as an OpenVINO model, converted once per set of weights and compiled for the CPU. `place` gives
+    it an fp32 U-Net on the CPU; `check_backend` found OpenVINO installed, before anything loaded."""
+    import openvino as ov
+
+    from creative_painting.cache import cache_dir
     from creative_painting.files import atomic_dir
 
-    if cache is None:
-        from creative_painting.cache import cache_dir
-
-        cache = cache_dir()
-    folder = cache / "openvino" / weights_key(unet)
+    folder = cache_dir() / "openvino" / weights_key(unet)
     if not (folder / "unet.xml").is_file():
         logger.warning("converting the U-Net to OpenVINO, once for these weights (about 30 s at SD v1 size)")
         channels, size = unet.config.in_channels, unet.config.sample_size

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diffusers import AutoencoderKL, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel
-
 from creative_painting.models.bundle import StableDiffusion
-from creative_painting.models.configs import ModelConfigs, bundled_configs
+from creative_painting.models.configs import ModelConfigs, bundled_configs, public
 from creative_painting.models.tokenizer import load_clip_tokenizer
 from creative_painting.seeds import seeded_init
 
@@ -64,11 +61,9 @@ def tiny_configs(width: int = 32) -> ModelConfigs:
 def build_model(configs: ModelConfigs, seed: int = 0) -> StableDiffusion:
     """Random-weight model of any architecture given by `configs` (tiny here, full size in tests)."""
     with seeded_init(seed):
-        unet = UNet2DConditionModel.from_config(configs.unet)
-        vae = AutoencoderKL.from_config(configs.vae)
-        text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))
-    scheduler = {k: v for k, v in configs.scheduler.items() if not k.startswith("_")}
-    return StableDiffusion(unet, vae, text_encoder, load_clip_tokenizer(), scheduler, source="tiny").eval()
+        networks = configs.networks()
+    return StableDiffusion(**networks, tokenizer=load_clip_tokenizer(), scheduler_config=public(configs.scheduler),
+                           source="tiny").eval()
 
 
 def make_tiny_model(seed: int = 0) -> StableDiffusion:

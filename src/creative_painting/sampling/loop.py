@@ -47,7 +47,8 @@ def sample(
     if sampler.stochastic:
         if noise_ahead is None:
             noise_ahead = noise.device.type != "cpu"
-        if noise_ahead and step_kwargs.get("eta", 0.0) > 0 and _takes_variance_noise(scheduler):
+        takes_noise = "variance_noise" in inspect.signature(scheduler.step).parameters
+        if noise_ahead and step_kwargs.get("eta", 0.0) > 0 and takes_noise:
             draws = drawn_ahead(generator, noise.shape, noise.dtype, noise.device, len(scheduler.timesteps))
         else:
             step_kwargs["generator"] = generator
@@ -73,7 +74,3 @@ def drawn_ahead(generator: torch.Generator | list[torch.Generator] | None, shape
         if device.type == "cuda":
             block = block.pin_memory()
         yield from block.to(device, non_blocking=True)
-
-
-def _takes_variance_noise(scheduler: SchedulerMixin) -> bool:
-    return "variance_noise" in inspect.signature(scheduler.step).parameters

@@ -17,7 +17,6 @@ class LatentEncoder:
 
         self.model_choice = model_choice
         self.vae = load(ModelChoice(model_choice, device=device, dtype="fp32")).vae.eval()
-        self.device = self.vae.device
         self.scaling_factor = float(self.vae.config.scaling_factor)
         self.batch_size = batch_size
 
@@ -27,7 +26,7 @@ class LatentEncoder:
         for start in range(0, len(samples), self.batch_size):
             batch = samples[start : start + self.batch_size]
             pixels = torch.from_numpy(np.stack([s.pop("pixels") for s in batch]))
-            x = pixels.permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
+            x = pixels.permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.vae.device)
             with torch.no_grad():
                 params = self.vae.encode(x).latent_dist.parameters
             for sample, p in zip(batch, params.to(torch.float16).cpu().numpy(), strict=True):

@@ -108,16 +108,11 @@ def _header_counts(model: str | None) -> dict[str, int] | None:
 @functools.lru_cache(maxsize=4)
 def _counts(configs_json: str) -> tuple[tuple[str, int], ...]:
     from accelerate import init_empty_weights
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
 
     from creative_painting.models.configs import ModelConfigs
 
-    configs = ModelConfigs.from_json(configs_json)
     with init_empty_weights():
-        parts = {"unet": UNet2DConditionModel.from_config(configs.unet),
-                 "vae": AutoencoderKL.from_config(configs.vae),
-                 "text_encoder": CLIPTextModel(CLIPTextConfig.from_dict(configs.text_encoder))}
+        parts = ModelConfigs.from_json(configs_json).networks()
     return tuple((name, sum(p.numel() for p in part.parameters())) for name, part in parts.items())
 
 

@@ -42,14 +42,6 @@ def launched_on_cpus() -> bool:
     return not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def _fresh_text_encoder(text_encoder, seed: int):
-    """Same architecture, new random weights: the paper's stage 1 learns the text side from scratch."""
-    from transformers import CLIPTextModel
-
-    with seeded_init(derive_seed(seed, "text_encoder")):
-        return CLIPTextModel(text_encoder.config)
-
-
 def check_options(cfg: TrainConfig) -> None:
     """An option that cannot run here is a one-line error before anything loads, never a silent fallback
     (a run sized for 8-bit optimizer states would run out of memory hours later)."""
@@ -132,9 +124,12 @@ def trainable_modules(cfg: TrainConfig, model) -> tuple[torch.nn.Module, torch.n
     against the frozen U-Net. Stage 2: text encoder and U-Net train jointly, or LoRA adapters on the
     U-Net's attention; `train_text_encoder: false` keeps the text encoder frozen. The VAE is always frozen.
     """
+    from transformers import CLIPTextModel
+
     text_encoder, unet = model.text_encoder, model.unet
-    if cfg.stage == 1 and cfg.text_encoder_init == "scratch":
-        text_encoder = _fresh_text_encoder(text_encoder, cfg.seed)
+    if cfg.stage == 1 and cfg.text_encoder_init == "scratch":  # the same architecture, new random weights
+        with seeded_init(derive_seed(cfg.seed, "text_encoder")):
+            text_encoder = CLIPTextModel(text_encoder.config)
     model.vae.requires_grad_(False).eval()
     text_encoder.requires_grad_(cfg.train_text_encoder)
     unet.requires_grad_(cfg.stage == 2 and not cfg.lora_rank)
@@ -323,22 +318,18 @@ class TrainingRun:
         accelerator.end_training()
         return ({"exported": exported} if exported else {}) | summary
 
-    def networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
-        """The unwrapped text encoder and U-Net (LoRA layers still injected into the U-Net)."""
-        text_encoder = self.accelerator.unwrap_model(self.text_encoder)
-        unet = self.accelerator.unwrap_model(self.unet)
-        return text_encoder, unet.base_model.model if self.cfg.lora_rank else unet
-
     @contextlib.contextmanager
     def averaged(self):
-        """The networks with their EMA weights swapped in, on the training device; put back afterwards.
+        """The unwrapped text encoder and U-Net (LoRA layers still injected into the U-Net) with their EMA weights
+        swapped in, on the training device; put back afterwards.
 
         The tensors trade places, nothing is copied: EMAModel's store/copy_to keep a third copy of what trains
         (3.9 GB for SD v1's U-Net and text encoder, the peak of a run that paints validation grids)."""
+        text_encoder, unet = (self.accelerator.unwrap_model(m) for m in (self.text_encoder, self.unet))
         with self._ema_on_device():
             self._swap_ema()
             try:
-                yield self.networks()
+                yield text_encoder, unet.base_model.model if self.cfg.lora_rank else unet
             finally:
                 self._swap_ema()
 

@@ -139,21 +139,17 @@ def _step(batch, step: int, cfg: VaeConfig, accelerator, autoencoding, optimizer
 
 
 def _export(vae, items, cfg: VaeConfig, out, device) -> None:
-    """The trained VAE as a folder `AutoencoderKL.from_pretrained` loads, its scaling factor measured."""
+    """The trained VAE as a folder `AutoencoderKL.from_pretrained` loads, its scaling factor measured on the data
+    (SD's 0.18215 makes latents unit-variance; ours is measured the same way)."""
     from safetensors.torch import save_file
 
     from creative_painting.files import atomic_path
 
-    _set_scaling_factor(vae, items, cfg, device)
-    with atomic_path(out / "diffusion_pytorch_model.safetensors") as tmp:
-        save_file({k: v.contiguous() for k, v in vae.state_dict().items()}, str(tmp))
-    vae.save_config(out)
-
-
-def _set_scaling_factor(vae, items, cfg: VaeConfig, device) -> None:
-    """SD's 0.18215 makes latents unit-variance; measure ours the same way, on the data."""
     batches = StepBatches(items, batch_size=min(64, len(items)), seed=cfg.seed, resolution=cfg.resolution,
                           template=None, caption_dropout=0.0, field_dropout=0.0, length=1)
     with torch.no_grad():
         latents = vae.encode(batches[0]["x"].to(device)).latent_dist.sample()
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
+    with atomic_path(out / "diffusion_pytorch_model.safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in vae.state_dict().items()}, str(tmp))
+    vae.save_config(out)
