@@ -199,7 +199,7 @@ def _folder_configs(folder: Path, flag: str = "") -> ModelConfigs:
         except FileNotFoundError:
             raise UserError(f"{flag}{folder} is not a diffusers Stable Diffusion folder (no {name}/{file.name})") from None
         except (OSError, ValueError) as e:
-            raise UserError(f"{file} is not a readable JSON config ({e})") from None
+            raise UserError(f"{flag}{file} is not a readable JSON config ({e})") from None
     return ModelConfigs(**configs).check(f"{flag}{folder}")
 
 
