@@ -81,14 +81,3 @@ def test_the_reader_reads_new_folders_old_paint_json_folders_and_nothing_else(tm
     assert [r["file"] for r in painted.records] == ["00-00-none.png"] and painted.manifest == old / "paint.json"
     assert painted.request == {"prompts": ["a tree"]}
     assert read_folder(broken) is None and read_folder(tmp_path / "missing") is None
-
-
-def test_the_same_caption_and_seed_twice_is_one_picture_drawn_in_both_places(tiny_model, tmp_path):
-    from creative_painting.painting.session import paint_spec
-
-    spec = PaintSpec(("a cat", "a cat"), steps=1, width=32, height=32).validate()
-    result = paint_spec(tiny_model, spec, tmp_path / "out", progress=False)
-    lines = (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()
-    assert len(result.records) == len(lines) == 1 and len(list((tmp_path / "out" / "images").iterdir())) == 1
-    with Image.open(result.grid) as grid:
-        assert grid.height >= 2 * 32  # both rows drawn, from the one picture

@@ -58,13 +58,11 @@ def write_job(folder: Path, spec: PaintSpec, model: str, cells: int, **more: Any
 def write_cells(folder: Path, manifest: Manifest, spec: PaintSpec, model: str, cells: list[Cell],
                 images: Iterable[Image.Image], batch_sizes: Iterable[int]) -> list[dict[str, Any]]:
     """Each picture written (atomically), then all recorded: a recorded cell always has its file. A cell
-    already recorded (a batch that Ray retried), or twice in `cells` (the same caption and seed: the same picture,
-    drawn in each of its places in the grid), is written and recorded once."""
-    records, seen = [], set(manifest.done)
+    already recorded (a batch that Ray retried) is not written twice."""
+    records = []
     for cell, image, size in zip(cells, images, batch_sizes, strict=True):
-        if cell.id in seen:
+        if cell.id in manifest.done:
             continue
-        seen.add(cell.id)
         record = {"id": cell.id, "file": cell_file(cell), **spec.record(cell, model=model, batch=size)}
         save_png(image, folder / record["file"], record)
         records.append(record)
