@@ -420,6 +420,8 @@ CLAIMS = [
     Claim("folders of paint.json from before still show in the gallery", "painting/folder.py",
           "        old = json.loads((folder / OLD_MANIFEST)", "        old = json.loads((folder / MANIFEST)",
           ("tests/studio/test_service.py::test_gallery_lists_runs_and_searches_prompts_and_artists",)),
+    Claim("the process map's workers end with a SIGKILLed parent (wikiart shard, validate)", "parallel.py",
+          "initializer=_die_with_parent,", "initializer=None,", ("tests/test_parallel.py",)),
 ]
 
 

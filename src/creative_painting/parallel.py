@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -16,13 +18,15 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, in_fligh
     """`map(fn, items)` on `workers` processes (0: in this process), results in input order.
 
     At most `in_flight` items (default 2 per worker) are submitted ahead of the one being yielded.
-    Workers are spawned, not forked, so a parent holding torch threads cannot deadlock them.
+    Workers are spawned, not forked, so a parent holding torch threads cannot deadlock them; they end with the
+    parent, even a SIGKILLed one.
     """
     if workers <= 0:
         yield from map(fn, items)
         return
     limit = in_flight or 2 * workers
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         pending: deque[Future] = deque()
         for item in items:
             pending.append(pool.submit(fn, item))
@@ -30,3 +34,16 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, in_fligh
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _die_with_parent(parent: int) -> None:
+    """A SIGKILLed parent runs no cleanup: its idle workers would wait for work forever, holding memory and the
+    parent's stdout (a pipe reading it never ends). Linux ends them with it (PR_SET_PDEATHSIG); elsewhere, no-op."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
