@@ -154,6 +154,11 @@ class Painted:
         return self.folder.name
 
     @property
+    def created(self) -> float:
+        """When the folder's record was last written (a studio run's date in its gallery)."""
+        return self.manifest.stat().st_mtime
+
+    @property
     def images(self) -> list[Path]:
         return [self.folder / r["file"] for r in self.records]
 

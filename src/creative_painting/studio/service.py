@@ -228,17 +228,17 @@ class Studio:
         runs = [run for folder in self.runs.iterdir() if not folder.name.startswith(".")
                 and (run := read_folder(folder)) is not None]
         found = [r for r in runs if all(w in " ".join(r.prompts + r.artists).lower() for w in words)]
-        return sorted(found, key=lambda r: (r.manifest.stat().st_mtime, r.id), reverse=True)
+        return sorted(found, key=lambda r: (r.created, r.id), reverse=True)
 
     def gallery_items(self, query: str = "") -> list[tuple[Path, str, str]]:
         """Each painted image of the matching runs, newest run first, as (image, caption, run id): a thumbnail
         per picture, captioned with its artist, prompt, run and date. At most GALLERY_IMAGES."""
         items = []
         for run in self.gallery(query):
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.manifest.stat().st_mtime))
-            for r in run.records:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
+            for image, r in zip(run.images, run.records, strict=True):
                 label = f"{r.get('artist') or 'no artist'} · {_short(r.get('prompt') or '')}"
-                items.append((run.folder / r["file"], f"{label} · run {int(run.id)}, {when}", run.id))
+                items.append((image, f"{label} · run {int(run.id)}, {when}", run.id))
             if len(items) >= GALLERY_IMAGES:
                 break
         return items[:GALLERY_IMAGES]
