@@ -130,6 +130,8 @@ def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_pat
     from creative_painting.experiment.first_run import QUICK
 
     assert seen["settings"] == QUICK
+    assert main(["demo", "--quick", "--seed", "5", "--no-progress"]) == 0 and seen["settings"].seed == 5
+    assert main(["demo", "--seed", "-1"]) == 2
     assert main(["demo", "--quick", "--steps", "5"]) == 2 and main(["demo", "--artists", "1"]) == 2
     assert main(["demo", "--steps", "0"]) == 2 and main(["demo", "--seeds", "0"]) == 2
 

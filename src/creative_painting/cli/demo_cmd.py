@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "model, fewer steps, stage 2 alone")
     p.add_argument("--artists", type=int, help="synthetic painters in the experiment, 2..12 (default 6)")
     p.add_argument("--seeds", type=int, default=1, help="repeat with N seeds; report mean and minimum")
+    p.add_argument("--seed", type=int, default=0, help="the first seed (default 0); --seeds N runs it and the next N-1")
     p.add_argument("--recipe", choices=sorted(RECIPES), help="; ".join(f"{k}: {v}" for k, v in RECIPES.items())
                    + " (default paper; with --quick, stage2)")
     p.add_argument("--base-captions", default="laion", choices=sorted(BASE_CAPTIONS),
@@ -73,10 +74,12 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
     from creative_painting.errors import UserError
     from creative_painting.experiment.demo import run_seeds
     from creative_painting.experiment.first_run import install
+    from creative_painting.seeds import check_seed
 
     if not 1 <= args.seeds <= 20:
         raise UserError("--seeds must be between 1 and 20")
-    settings = _settings(args)
+    check_seed(args.seed, "--seed")
+    settings = dataclasses.replace(_settings(args), seed=args.seed)
     if args.out:
         from creative_painting.files import claim_resumable_dir
 

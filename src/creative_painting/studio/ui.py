@@ -131,7 +131,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             gr.Markdown(studio.model_note, elem_classes="note", elem_id="model-note")
         with gr.Tabs() as tabs:
             with gr.Tab("Paint", id="paint"):
-                paint = _paint_tab(artists, "Model" if studio.artists else "WikiArt", studio.size)
+                paint = _paint_tab(artists, own=bool(studio.artists), size=studio.size)
             fill_outputs = [tabs, paint.topic, paint.chosen, paint.top, paint.more, *paint.fields()]
             ranked = {a.name for a in artists[:TOP_ARTISTS]}
             with gr.Tab("Queue", id="queue"):
@@ -145,9 +145,9 @@ def build_app(studio: Studio) -> gr.Blocks:
     return app
 
 
-def _paint_tab(artists, source: str = "WikiArt", size: int | None = None) -> PaintTab:
-    """Topic and its extensions, `source`'s artists, the settings (the paper's preset, at the model's `size` where
-    it has one), the grid of the page's job."""
+def _paint_tab(artists, *, own: bool = False, size: int | None = None) -> PaintTab:
+    """Topic and its extensions, the artists (WikiArt's, or the model's `own` painters), the settings (the paper's
+    preset, at the model's `size` where it has one), the grid of the page's job."""
     top_choices = [(f"{a.name} · {a.paintings:,}", a.name) for a in artists[:TOP_ARTISTS]]
     all_choices = [(f"{a.name} ({a.paintings:,})", a.name) for a in artists]
     paper = PRESETS["paper"]
@@ -159,11 +159,13 @@ def _paint_tab(artists, source: str = "WikiArt", size: int | None = None) -> Pai
                               elem_id="chosen")
     form: dict[str, Any] = {}
     with gr.Row():
-        top = gr.CheckboxGroup(top_choices, label=f"{source} top {TOP_ARTISTS} (paintings)", elem_id="top-artists",
+        top = gr.CheckboxGroup(top_choices, label="The model's painters (paintings in training)" if own
+                               else f"WikiArt top {TOP_ARTISTS} (paintings)", elem_id="top-artists",
                                scale=3)
         with gr.Column(scale=2):
             more = gr.Dropdown(all_choices, multiselect=True, allow_custom_value=True,
-                               label=f"Search all {len(artists):,} {source} artists", elem_id="more-artists")
+                               label=f"Search all {len(artists):,} of the model's painters" if own
+                               else f"Search all {len(artists):,} WikiArt artists", elem_id="more-artists")
             form["style"] = gr.Dropdown(["", *styles()], value="", allow_custom_value=True, label="Style")
             form["genre"] = gr.Dropdown(["", *genres()], value="", allow_custom_value=True, label="Genre")
             form["year"] = gr.Textbox(label="Year", placeholder="1889")
