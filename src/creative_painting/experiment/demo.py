@@ -254,8 +254,7 @@ def _untrained_model(out: Path, s: DemoSettings, shards: str, progress: bool) ->
 
     vae = train_vae(VaeConfig(data=shards, output_dir=str(out / "models" / "vae"), channels=list(s.vae_channels),
                               resolution=s.size, batch_size=s.vae_batch_size or s.batch_size, max_steps=s.vae_steps,
-                              seed=s.seed,
-                              num_workers=0), progress=progress)["vae"]
+                              seed=s.seed, num_workers=0), progress=progress)["vae"]
     configs = tiny_configs()
     configs.unet.update(s.unet, sample_size=s.size // 2 ** (len(s.vae_channels) - 1))
     configs.text_encoder.update(s.text_encoder)
