@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/studio_screenshot.py MODEL "ARTIST A" "ARTIST B" ... --topic "a boat" --out docs/studio.png
 
-With the CPU demo's model (`creative-painting demo --out demo`), MODEL is demo/seed-0/models/stage2/model.safetensors
-and the artists are its synthetic painters. The page is used as a person would: Extend, Paint, wait for the grid.
+With the CPU experiment's model (`make demo` installs it), MODEL is `demo` and the artists are its synthetic
+painters. The page is used as a person would: Extend, Paint, wait for the grid.
 """
 
 from __future__ import annotations

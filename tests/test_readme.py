@@ -27,7 +27,7 @@ RUN = {
 }
 # Not run, and why: each new README command must be put in one of the two sets.
 SKIP = {
-    "make demo": "runs make test's set-up; CI runs `make test` itself",
+    "make demo": "set-up, then `demo --quick` (2 minutes): tests/experiment/test_first_run.py runs it (slow)",
     "make test": "is the command running this test",
     "creative-painting paint": "real weights (a hub download or a checkpoint file)",
     "creative-painting studio": "a server, tested in tests/studio/",

@@ -78,8 +78,9 @@ def test_reduced_demo_stage2_learns_the_artists_of_seen_pairs(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_meets_the_goal_on_held_out_pairs(capsys):
+def test_demo_meets_the_goal_on_held_out_pairs(capsys, tmp_path, monkeypatch):
     """Stage-2 joint accuracy on held-out pairs (chance 1/36) within 10 minutes for one seed on 2 cores."""
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))  # where the run installs `--model demo`
     assert main(["demo", "--json", "--no-progress"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["heldout"]["stage2"]["joint"]["mean"] >= 0.8
@@ -90,17 +91,26 @@ def test_demo_meets_the_goal_on_held_out_pairs(capsys):
 def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_path, capsys):
     from creative_painting.experiment import demo
 
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path / "cache"))  # where a run installs `--model demo`
     seen = {}
     scores = {"artist": {"mean": 0.9, "min": 0.8}, "subject": {"mean": 0.7, "min": 0.6},
               "joint": {"mean": 0.65, "min": 0.5}}
+    base = {"artist": {"mean": 0.2, "min": 0.1}, "subject": {"mean": 0.9, "min": 0.9},
+            "joint": {"mean": 0.12, "min": 0.1}}
 
     def fake_seeds(out, settings, seeds, progress):
         seen.update(out=out, settings=settings, seeds=seeds)
+        weights = Path(out) / "model.safetensors"
+        weights.write_bytes(b"weights")
         return {"recipe": settings.recipe, "seeds": list(range(seeds)), "final": "stage2",
-                "chance": {"artist": 0.25, "subject": 0.17, "joint": 0.04}, "heldout": {"stage2": scores},
-                "seen": {"stage2": scores}, "seconds_per_seed": [12.0] * seeds, "phases_per_seed": [{}] * seeds,
+                "chance": {"artist": 0.25, "subject": 0.17, "joint": 0.04},
+                "heldout": {"base": base, "stage2": scores}, "seen": {"base": base, "stage2": scores},
+                "seconds_per_seed": [12.0] * seeds, "phases_per_seed": [{}] * seeds,
                 "runs": [{"grid": str(Path(out) / f"seed-{k}" / "grid.png"), "artist_names": ["Anna Orlova"],
-                          "models": {"stage2": str(Path(out) / f"seed-{k}" / "models/stage2/model.safetensors")}}
+                          "compare": str(Path(out) / f"seed-{k}" / "compare.png"), "seed": k, "recipe": "lora",
+                          "painters": [{"name": "Anna Orlova", "slug": "anna-orlova", "paintings": 8}], "size": 32,
+                          "held_out": [["Anna Orlova", "sun"]], "final": "stage2",
+                          "heldout": {"stage2": {"joint": 0.5}}, "models": {"stage2": str(weights)}}
                          for k in range(seeds)]}
 
     monkeypatch.setattr(demo, "run_seeds", fake_seeds)
@@ -108,11 +118,21 @@ def test_demo_cli_reports_the_table_and_where_the_grids_are(monkeypatch, tmp_pat
                  "--out", str(tmp_path / "d")]) == 0
     text = capsys.readouterr().out
     assert "0.65 (>=0.50)" in text and "recipe lora" in text and str(tmp_path / "d" / "seed-1") in text
-    assert f"studio --model {tmp_path / 'd' / 'seed-0' / 'models/stage2/model.safetensors'}" in text
+    assert "joint accuracy 0.65 after retraining (stage2), 0.12 for the base model; chance 0.04; seeds 0, 1" in text
+    assert "studio --model demo" in text and str(tmp_path / "d" / "seed-0" / "compare.png") in text
+    assert (tmp_path / "cache" / "demo-model" / "model.safetensors").read_bytes() == b"weights"  # installed
     assert (seen["settings"].base_steps, seen["settings"].stage2_steps, seen["seeds"]) == (7, 7, 2)
     assert main(["demo", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["heldout"]["stage2"]["joint"]["mean"] == 0.65 and "runs" not in printed
+    assert printed["headline"].startswith("held-out pairs (never in training): joint accuracy 0.65")
+    assert main(["demo", "--quick", "--no-progress"]) == 0
+    from creative_painting.experiment.first_run import QUICK
+
+    assert seen["settings"] == QUICK
+    assert main(["demo", "--quick", "--seed", "5", "--no-progress"]) == 0 and seen["settings"].seed == 5
+    assert main(["demo", "--seed", "-1"]) == 2
+    assert main(["demo", "--quick", "--steps", "5"]) == 2 and main(["demo", "--artists", "1"]) == 2
     assert main(["demo", "--steps", "0"]) == 2 and main(["demo", "--seeds", "0"]) == 2
 
 

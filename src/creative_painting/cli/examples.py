@@ -3,6 +3,7 @@ that each of them still appears in its command's help (tests/test_readme.py)."""
 
 EXAMPLES: dict[str, list[str]] = {
     "paint": [
+        'creative-painting paint "a boat" --artist "Anna Orlova" --artist "Clara Berg" --model demo',
         'creative-painting paint "urbanization of china" --artist "Vincent van Gogh" --artist "Claude Monet" '
         '--artist "Nicholas Roerich" --model CompVis/stable-diffusion-v1-4',
         'creative-painting paint "a rocket launch" --artist "Claude Monet" --style Impressionism --year 1890 '
@@ -23,6 +24,7 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "studio": [
         "creative-painting studio --model CompVis/stable-diffusion-v1-4",
+        "creative-painting studio --model demo",
         "creative-painting studio --model demo/seed-0/models/stage2/model.safetensors --data studio-data",
         "creative-painting studio --host 0.0.0.0 --auth ann:s3cret",
     ],
@@ -47,6 +49,7 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "train-vae": ["creative-painting train-vae vae.yaml max_steps=2000"],
     "demo": [
+        "creative-painting demo --quick --out out/demo",
         "creative-painting demo --out demo",
         "creative-painting demo --out demo --seeds 3 --recipe stage2 --base-captions subject",
     ],

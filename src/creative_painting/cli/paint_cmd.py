@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -64,8 +65,12 @@ def run(args: argparse.Namespace) -> int:
 
         prompts, template = extensions_to_paint(list(spec.prompts), args.extend, args.extend_index)
         spec = spec.with_prompts(prompts, spec.template or template)  # only what the new prompts decide
+    from creative_painting.experiment.first_run import resolve
     from creative_painting.painting.session import load_to_paint, paint_spec
 
+    model_settings, demo = resolve(model_settings, progress=not args.no_progress)  # `demo`: trained first if missing
+    if demo and spec.width is None and spec.height is None:  # it paints at the size it learned
+        spec = dataclasses.replace(spec, width=demo.size, height=demo.size)
     model = load_to_paint(model_settings, spec)
     result = paint_spec(model, spec, args.out, progress=not args.no_progress, overwrite=args.overwrite)
     for path in result.images:

@@ -78,12 +78,16 @@ def run(args: argparse.Namespace) -> int:
     host = check_binding(args.host, args.port, auth)
     studio = Studio(args.data)  # claims and locks the data folder before the slow parts
     try:
-        choice = model_choice(args).validate()
+        from creative_painting.experiment.first_run import resolve
+
+        choice, demo = resolve(model_choice(args).validate())  # `--model demo`: trained first if missing
         from creative_painting.models import load
 
         studio.model = load(choice)
         if choice.model == TINY:
             studio.model_note = TINY_NOTE
+        if demo:
+            studio.model_note, studio.artists, studio.size = demo.note, demo.artists(), demo.size
         os.environ.setdefault("GRADIO_TEMP_DIR", str(studio.cache))
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
         from creative_painting.studio.ui import launch

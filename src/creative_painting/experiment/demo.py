@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,11 @@ class DemoSettings:
     snr_gamma: float = 5.0  # Min-SNR: less weight on fine detail, more on layout and palette
     ema_decay: float = 0.995  # U-Net stages; the painted model is the EMA one
     lora_rank: int = 16
-    batch_size: int = 16
+    batch_size: int = 16  # base and recipe; the VAE too, unless vae_batch_size
+    vae_batch_size: int | None = None
+    latents: bool = False  # base and recipe read latents the VAE encoded once, not pixels encoded again every step
+    unet: dict = dataclasses.field(default_factory=dict)  # overrides of tiny_configs()'s U-Net (a smaller one)
+    text_encoder: dict = dataclasses.field(default_factory=dict)  # and of its text encoder
     samples: int = 4  # paintings per pair, with the same seeds for every pair and model
     sample_steps: int = 20
     recipe: str = "paper"
@@ -151,13 +156,15 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
         raise UserError(f"unknown recipe {s.recipe!r}; choose one of {', '.join(RECIPES)}")
     if s.base_captions not in BASE_CAPTIONS:
         raise UserError(f"unknown base captions {s.base_captions!r}; choose one of {', '.join(BASE_CAPTIONS)}")
-    out, clock = Path(out), _Laps()
+    out, clock = Path(out), _Laps(progress)
     artists, subjects = make_artists(s.artists, s.seed), SUBJECTS[: s.subjects]
     held_out = held_out_pairs(len(artists), len(subjects), s.held_out)
     shards = _write_seen_pairs(out, s, artists, subjects, held_out)  # 1. the collection holds only the seen pairs
     judges = make_judges(artists, subjects, s)
     clock.lap("data")
     init = _untrained_model(out, s, shards, progress)  # 2. a VAE for 32 px paintings, an untrained model around it
+    if s.latents:
+        shards = _write_latents(out, s, str(init))
     clock.lap("vae")
     models = _train_recipe(out, s, shards, str(init), artists, subjects, progress, clock)  # 3. base; 4. recipe
     final = list(models)[-1]
@@ -171,28 +178,42 @@ def run_demo(out: str | Path, s: DemoSettings | None = None, progress: bool = Tr
         images, pairs, _, _ = paint_pairs(models["base"], artists, subjects, s, caption=own_words_caption)
         own_words = judge(images, pairs, artists, subjects, judges, held_out=set())["seen"]  # every pair
     truth = [paint_example(a, subject, s.size, seed=s.seed) for subject in subjects for a in artists]
-    _save_grid(out / "collection.png", [img for img in truth for _ in range(s.samples)], artists, subjects, held_out, s)
-    grid_name = "grid.png" if s.recipe == "paper" else f"grid-{s.recipe}.png"
-    _save_grid(out / grid_name, painted[final], artists, subjects, held_out, s)
+    _save_grid(out / "collection.png", {"": [img for img in truth for _ in range(s.samples)]}, artists, subjects,
+               held_out, s)
+    suffix = "" if s.recipe == "paper" else f"-{s.recipe}"  # recipes may share a folder (benchmarks/demo_heldout.py)
+    _save_grid(out / f"grid{suffix}.png", {"": painted[final]}, artists, subjects, held_out, s)
+    # What the base model knows against what retraining taught it: the same pairs and seeds, a row of each.
+    _save_grid(out / f"compare{suffix}.png", {"base": painted["base"], "retrained": painted[final]}, artists,
+               subjects, held_out, s)
     clock.lap("paint and judge")
     return {"recipe": s.recipe, "base_captions": s.base_captions, "base_own_words": own_words, "seed": s.seed,
             "artists": s.artists, "artist_names": [a.name for a in artists], "subjects": s.subjects,
-            "held_out_pairs": len(held_out), "final": final, "models": models,
+            "held_out_pairs": len(held_out), "final": final, "models": models, "size": s.size,
+            "held_out": sorted([artists[a].name, subjects[j]] for a, j in held_out),
+            "painters": [{"name": a.name, "slug": a.slug,
+                          "paintings": s.copies * sum((i, j) not in held_out for j in range(len(subjects)))}
+                         for i, a in enumerate(artists)],
             "chance": {"artist": round(1 / s.artists, 4), "subject": round(1 / s.subjects, 4),
                        "joint": round(1 / (s.artists * s.subjects), 4)},
             "heldout": {k: v["heldout"] for k, v in scores.items()}, "seen": {k: v["seen"] for k, v in scores.items()},
-            "seconds": clock.total(), "phases": clock.seconds, "grid": str(out / grid_name)}
+            "seconds": clock.total(), "phases": clock.seconds, "grid": str(out / f"grid{suffix}.png"),
+            "compare": str(out / f"compare{suffix}.png")}
 
 
 class _Laps:
-    """Seconds per phase of the experiment."""
+    """Seconds per phase of the experiment; with `progress`, a line on stderr as each ends (training has its own
+    bars; data, latents, judges and painting have none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: bool = False) -> None:
         self.started = self.last = time.perf_counter()
         self.seconds: dict[str, float] = {}
+        self.progress = progress
 
     def lap(self, name: str) -> None:
         self.seconds[name], self.last = round(time.perf_counter() - self.last, 1), time.perf_counter()
+        if self.progress:
+            print(f"demo: {name} done ({self.seconds[name]:.0f} s, {self.total():.0f} s in all)", file=sys.stderr,
+                  flush=True)
 
     def total(self) -> float:
         return round(time.perf_counter() - self.started, 1)
@@ -215,6 +236,16 @@ def _write_seen_pairs(out: Path, s: DemoSettings, artists, subjects, held_out: s
     return str(out / "data" / "shards")
 
 
+def _write_latents(out: Path, s: DemoSettings, model: str) -> str:
+    """The same collection as the VAE's latent distributions, encoded once (`wikiart shard --latents`)."""
+    from creative_painting.training.latents import LatentEncoder
+    from creative_painting.wikiart.shards import ShardSettings, write_shards
+
+    write_shards(str(out / "data" / "wikiart"), out / "data" / "latents", ShardSettings(size=s.size, min_size=16),
+                 workers=0, progress=False, latents=lambda: LatentEncoder(model, device="cpu", batch_size=64))
+    return str(out / "data" / "latents")
+
+
 def _untrained_model(out: Path, s: DemoSettings, shards: str, progress: bool) -> Path:
     """A VAE trained for the collection's 32 px paintings, and an untrained tiny model around it."""
     from creative_painting.models import build_model, tiny_configs
@@ -222,10 +253,11 @@ def _untrained_model(out: Path, s: DemoSettings, shards: str, progress: bool) ->
     from creative_painting.training.vae_trainer import train_vae
 
     vae = train_vae(VaeConfig(data=shards, output_dir=str(out / "models" / "vae"), channels=list(s.vae_channels),
-                              resolution=s.size, batch_size=s.batch_size, max_steps=s.vae_steps, seed=s.seed,
-                              num_workers=0), progress=progress)["vae"]
+                              resolution=s.size, batch_size=s.vae_batch_size or s.batch_size, max_steps=s.vae_steps,
+                              seed=s.seed, num_workers=0), progress=progress)["vae"]
     configs = tiny_configs()
-    configs.unet["sample_size"] = s.size // 2 ** (len(s.vae_channels) - 1)
+    configs.unet.update(s.unet, sample_size=s.size // 2 ** (len(s.vae_channels) - 1))
+    configs.text_encoder.update(s.text_encoder)
     configs.vae = public(vae.config)
     model = build_model(configs, seed=s.seed)
     model.vae.load_state_dict(vae.state_dict())
@@ -272,23 +304,27 @@ def _train_recipe(out: Path, s: DemoSettings, shards: str, init: str, artists, s
     return models
 
 
-def _save_grid(path: Path, images, artists, subjects, held_out: set, s: DemoSettings) -> None:
-    """Subjects x artists (first sample of each pair); held-out pairs framed in red."""
+def _save_grid(path: Path, painted: dict[str, list], artists, subjects, held_out: set, s: DemoSettings) -> None:
+    """Subjects x artists (first sample of each pair); held-out pairs framed in red. With several models, a row
+    per model for each subject ("tree · base" above "tree · retrained"), so a painter's two paintings of a
+    subject sit one above the other."""
     from PIL import Image, ImageDraw
 
     from creative_painting.files import atomic_path
     from creative_painting.painting import make_grid
 
-    cells = []
-    for j in range(len(subjects)):
-        row = []
-        for a in range(len(artists)):
-            cell = images[(j * len(artists) + a) * s.samples].resize((96, 96), Image.Resampling.NEAREST)
-            if (a, j) in held_out:
-                ImageDraw.Draw(cell).rectangle((0, 0, 95, 95), outline=(220, 0, 0), width=3)
-            row.append(cell)
-        cells.append(row)
-    grid = make_grid(cells, col_labels=[a.name for a in artists], row_labels=list(subjects), min_side=0)
+    cells, labels = [], []
+    for j, subject in enumerate(subjects):
+        for name, images in painted.items():
+            row = []
+            for a in range(len(artists)):
+                cell = images[(j * len(artists) + a) * s.samples].resize((96, 96), Image.Resampling.NEAREST)
+                if (a, j) in held_out:
+                    ImageDraw.Draw(cell).rectangle((0, 0, 95, 95), outline=(220, 0, 0), width=3)
+                row.append(cell)
+            cells.append(row)
+            labels.append(f"{subject} · {name}" if name else subject)
+    grid = make_grid(cells, col_labels=[a.name for a in artists], row_labels=labels, min_side=0)
     with atomic_path(path) as tmp:
         grid.save(tmp, format="PNG")
 

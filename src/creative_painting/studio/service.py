@@ -68,6 +68,8 @@ class Studio:
         self.queue = JobQueue(self.data / "jobs.sqlite")
         self.recovered = self.queue.recover()
         self.model, self.model_note = model, model_note
+        self.artists = None  # the model's own painters (RankedArtist) for the page's pickers; None: WikiArt's
+        self.size: int | None = None  # the size the model paints, for the page's width and height; None: the preset's
         self._extender = None
         self._extender_lock = threading.Lock()
         self._stop = threading.Event()

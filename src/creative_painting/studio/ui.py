@@ -124,14 +124,14 @@ class PaintTab:
 
 def build_app(studio: Studio) -> gr.Blocks:
     """The page: one builder per tab, each wiring its handlers to the service (Paint's, once it is built, apart)."""
-    artists = ranked_artists()
+    artists = studio.artists or ranked_artists()  # a model with its own painters (`--model demo`) offers those
     with gr.Blocks(title="creative-painting studio", delete_cache=(3600, 24 * 3600)) as app:
         gr.Markdown("# creative-painting studio\nA topic, its extensions, a choice of artists, a grid to compare.")
         if studio.model_note:
             gr.Markdown(studio.model_note, elem_classes="note", elem_id="model-note")
         with gr.Tabs() as tabs:
             with gr.Tab("Paint", id="paint"):
-                paint = _paint_tab(artists)
+                paint = _paint_tab(artists, own=bool(studio.artists), size=studio.size)
             fill_outputs = [tabs, paint.topic, paint.chosen, paint.top, paint.more, *paint.fields()]
             ranked = {a.name for a in artists[:TOP_ARTISTS]}
             with gr.Tab("Queue", id="queue"):
@@ -145,8 +145,9 @@ def build_app(studio: Studio) -> gr.Blocks:
     return app
 
 
-def _paint_tab(artists) -> PaintTab:
-    """Topic and its extensions, artists, the settings (the paper's preset), the grid of the page's job."""
+def _paint_tab(artists, *, own: bool = False, size: int | None = None) -> PaintTab:
+    """Topic and its extensions, the artists (WikiArt's, or the model's `own` painters), the settings (the paper's
+    preset, at the model's `size` where it has one), the grid of the page's job."""
     top_choices = [(f"{a.name} · {a.paintings:,}", a.name) for a in artists[:TOP_ARTISTS]]
     all_choices = [(f"{a.name} ({a.paintings:,})", a.name) for a in artists]
     paper = PRESETS["paper"]
@@ -158,11 +159,13 @@ def _paint_tab(artists) -> PaintTab:
                               elem_id="chosen")
     form: dict[str, Any] = {}
     with gr.Row():
-        top = gr.CheckboxGroup(top_choices, label=f"WikiArt top {TOP_ARTISTS} (paintings)", elem_id="top-artists",
+        top = gr.CheckboxGroup(top_choices, label="The model's painters (paintings in training)" if own
+                               else f"WikiArt top {TOP_ARTISTS} (paintings)", elem_id="top-artists",
                                scale=3)
         with gr.Column(scale=2):
             more = gr.Dropdown(all_choices, multiselect=True, allow_custom_value=True,
-                               label=f"Search all {len(artists):,} WikiArt artists", elem_id="more-artists")
+                               label=f"Search all {len(artists):,} of the model's painters" if own
+                               else f"Search all {len(artists):,} WikiArt artists", elem_id="more-artists")
             form["style"] = gr.Dropdown(["", *styles()], value="", allow_custom_value=True, label="Style")
             form["genre"] = gr.Dropdown(["", *genres()], value="", allow_custom_value=True, label="Genre")
             form["year"] = gr.Textbox(label="Year", placeholder="1889")
@@ -174,8 +177,8 @@ def _paint_tab(artists) -> PaintTab:
             form["scale"] = gr.Number(paper.scale, label="Guidance scale", elem_id="scale")
             form["eta"] = gr.Number(paper.eta, label="eta (DDIM)", elem_id="eta")
         with gr.Row():
-            form["width"] = gr.Number(paper.width, precision=0, label="Width", elem_id="width")
-            form["height"] = gr.Number(paper.height, precision=0, label="Height", elem_id="height")
+            form["width"] = gr.Number(size or paper.width, precision=0, label="Width", elem_id="width")
+            form["height"] = gr.Number(size or paper.height, precision=0, label="Height", elem_id="height")
             form["seed"] = gr.Number(DEFAULTS["seed"], precision=0, label="Seed", elem_id="seed")
             form["images"] = gr.Number(DEFAULTS["images"], precision=0, label="Images per cell", elem_id="images")
         form["negative"] = gr.Textbox(label="Negative prompt", elem_id="negative")

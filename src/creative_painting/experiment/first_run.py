@@ -1,0 +1,113 @@
+"""The experiment at the size of a first run (`make demo`, `demo --quick`), and its model as `--model demo`.
+
+The first-run size keeps what the experiment is for: painters who paint subjects they never painted in
+training, against a base model that cannot paint "by {artist}". It gives up what only sharpens the numbers: a
+smaller U-Net and text encoder, stage 2 alone (the paper's joint retraining, without stage 1), fewer and larger
+batches, latents encoded once, 10 sampling steps. Its seconds and accuracies on 2 cores are in docs/training.md
+(0.83-1.00 held-out joint accuracy on seeds 0-2; seed 1 at the edge); `tests/experiment/test_first_run.py` guards seed 0's.
+
+Every `demo` run installs the final model of its first seed in the cache (`demo-model/`: the weights and its
+painters, replaced in one rename), so that `paint --model demo` and `studio --model demo` paint with the
+painters it learned. When none is installed, `demo_model` trains one at the first-run size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from creative_painting.experiment.demo import DemoSettings
+
+if TYPE_CHECKING:
+    from creative_painting.models.choice import ModelChoice
+    from creative_painting.wikiart.catalog import RankedArtist
+
+# What the size search found (benchmarks/data/first-run-search/): the VAE sets the ceiling (a 150-step VAE's
+# reconstructions are judged to the right painter 0.3-0.8 of the time, a 250-step one's 0.9-1.0); 300 stage-2 steps
+# left one seed of three at 0.46, 450 steps gave 0.71-1.00 over several runs; 10 sampling steps did as well as 20.
+QUICK = DemoSettings(vae_steps=250, vae_batch_size=16, base_steps=200, stage1_steps=0, stage2_steps=450,
+                     batch_size=48, learning_rate=2e-3, ema_decay=0.99, samples=4, sample_steps=10, recipe="stage2",
+                     latents=True, unet={"layers_per_block": 1, "mid_block_type": None},
+                     text_encoder={"num_hidden_layers": 1})
+DEMO = "demo"  # the --model name
+HOME = "demo-model"  # its folder in the cache
+QUICK_COMMAND = "creative-painting demo --quick"
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    """An installed experiment model: its weights, its painters (name, slug, paintings in training), its size."""
+
+    path: Path
+    painters: tuple[dict[str, Any], ...]
+    size: int
+    held_out: tuple[tuple[str, str], ...]
+
+    def artists(self) -> tuple[RankedArtist, ...]:
+        """Its painters as the studio's artist pickers list them."""
+        from creative_painting.wikiart.catalog import RankedArtist
+
+        return tuple(RankedArtist(p["name"], p["slug"], p["paintings"]) for p in self.painters)
+
+    @property
+    def note(self) -> str:
+        held = "; ".join(f"{artist} never painted a {subject}" for artist, subject in self.held_out)
+        return (f"--model demo: the CPU experiment's model, whose {len(self.painters)} synthetic painters it learned "
+                f"from {self.size} px paintings ({held}). It paints {self.size} x {self.size}.")
+
+
+def _home() -> Path:
+    from creative_painting.cache import cache_dir
+
+    return cache_dir() / HOME
+
+
+def install(run: dict[str, Any]) -> DemoModel:
+    """The run's final model and its painters, as the one `--model demo` paints with from now on."""
+    from creative_painting.files import atomic_dir
+
+    info = {"painters": run["painters"], "size": run["size"], "held_out": run["held_out"], "seed": run["seed"],
+            "recipe": run["recipe"], "heldout_joint": run["heldout"][run["final"]]["joint"]}
+    with atomic_dir(_home()) as staging:
+        shutil.copyfile(run["models"][run["final"]], staging / "model.safetensors")
+        (staging / "painters.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    found = installed()
+    assert found is not None
+    return found
+
+
+def installed() -> DemoModel | None:
+    """The installed model, or None when no `demo` run installed one (or the cache was emptied)."""
+    home = _home()
+    if not (home / "model.safetensors").is_file() or not (home / "painters.json").is_file():
+        return None
+    info = json.loads((home / "painters.json").read_text(encoding="utf-8"))
+    return DemoModel(home / "model.safetensors", tuple(info["painters"]), int(info["size"]),
+                     tuple((a, s) for a, s in info["held_out"]))
+
+
+def demo_model(progress: bool = True) -> DemoModel:
+    """The installed model; when there is none, the first-run experiment trains and installs it first."""
+    from creative_painting.experiment.demo import run_demo
+
+    found = installed()
+    if found is not None:
+        return found
+    print(f"--model demo: no experiment model yet; training one as `{QUICK_COMMAND}` does (about 2 minutes)",
+          file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        return install(run_demo(tmp, QUICK, progress))
+
+
+def resolve(choice: ModelChoice, progress: bool = True) -> tuple[ModelChoice, DemoModel | None]:
+    """`--model demo` as the installed model's file (trained first if missing); any other choice as it is."""
+    if choice.model != DEMO or Path(DEMO).exists():  # a folder or file named demo comes first, as for tiny
+        return choice, None
+    found = demo_model(progress)
+    return dataclasses.replace(choice, model=str(found.path)), found
