@@ -97,3 +97,16 @@ def test_first_run_beats_the_base_model_on_held_out_pairs(tmp_path, capsys):
     assert summary["seconds_per_seed"][0] <= 150
     assert f"joint accuracy {held['stage2']:.2f} after retraining" in summary["headline"]
     assert [p["name"] for p in installed().painters] == summary["artist_names"]
+
+
+def test_paint_resolves_model_names_without_importing_the_judges(tiny_dir, tmp_path):
+    """`paint` imports this module to resolve `--model demo`; scikit-learn (the judges, 2 s) is for the experiment."""
+    import subprocess
+    import sys
+
+    run = ("import sys; from creative_painting.cli.main import main; "
+           f"code = main(['paint', 'a tree', '--model', {str(tiny_dir / 'tiny.safetensors')!r}, '--steps', '1', "
+           f"'--width', '32', '--height', '32', '--no-progress', '--out', {str(tmp_path / 'p')!r}]); "
+           "print('RESULT', code, 'sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "RESULT 0 False", done.stderr[-2000:]

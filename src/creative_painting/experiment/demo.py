@@ -22,14 +22,16 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from creative_painting.experiment.judges import ArtistJudge, SubjectJudge
 from creative_painting.experiment.options import BASE_CAPTIONS, RECIPES
 from creative_painting.seeds import derive_seed
 from creative_painting.training.config import TrainConfig, VaeConfig
+
+if TYPE_CHECKING:  # scikit-learn (2 s to import) only when judges are made: `paint` and `studio` import this module
+    from creative_painting.experiment.judges import ArtistJudge, SubjectJudge
 
 
 @dataclasses.dataclass
@@ -78,6 +80,7 @@ def _split(files: dict[str, bytes]):
 
 def make_judges(artists, subjects, s: DemoSettings) -> tuple[ArtistJudge, SubjectJudge]:
     """Trained on a separate rendering of every pair (held-out ones included: a judge knows the truth)."""
+    from creative_painting.experiment.judges import ArtistJudge, SubjectJudge
     from creative_painting.wikiart.synthetic import collection_files
 
     files = collection_files(artists, subjects, per_pair=4, size=s.size, numbered=False,
