@@ -110,3 +110,14 @@ def test_paint_resolves_model_names_without_importing_the_judges(tiny_dir, tmp_p
            "print('RESULT', code, 'sklearn' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, timeout=300)
     assert done.stdout.strip().splitlines()[-1] == "RESULT 0 False", done.stderr[-2000:]
+
+
+def test_a_damaged_installed_model_is_one_line_and_kept(cache, tmp_path, capsys):
+    home = cache / "demo-model"
+    home.mkdir(parents=True)
+    (home / "model.safetensors").write_bytes(b"weights")
+    (home / "painters.json").write_text("{garbage", encoding="utf-8")
+    assert main(["paint", "a boat", "--model", "demo", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "painters.json is damaged" in err[0] and "demo --quick" in err[0], err
+    assert (home / "painters.json").read_text(encoding="utf-8") == "{garbage" and not (tmp_path / "out").exists()

@@ -87,9 +87,15 @@ def installed() -> DemoModel | None:
     home = _home()
     if not (home / "model.safetensors").is_file() or not (home / "painters.json").is_file():
         return None
-    info = json.loads((home / "painters.json").read_text(encoding="utf-8"))
-    return DemoModel(home / "model.safetensors", tuple(info["painters"]), int(info["size"]),
-                     tuple((a, s) for a, s in info["held_out"]))
+    try:
+        info = json.loads((home / "painters.json").read_text(encoding="utf-8"))
+        return DemoModel(home / "model.safetensors", tuple(info["painters"]), int(info["size"]),
+                         tuple((a, s) for a, s in info["held_out"]))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        from creative_painting.errors import UserError
+
+        raise UserError(f"--model demo: {home / 'painters.json'} is damaged ({type(e).__name__}); `{QUICK_COMMAND}` "
+                        "makes the model again") from None
 
 
 def demo_model(progress: bool = True) -> DemoModel:
