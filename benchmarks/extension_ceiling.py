@@ -10,6 +10,10 @@ topic's words), before any filter. It writes them shuffled to `sheet.tsv` (item,
 the system made of each to `key.tsv` (hop, rank, relevance, kept by the relevance filter). A blind judge fills
 `judgments.tsv` by benchmarks/data/extension_ceiling_rubric.md (relevant, scene, adds).
 
+`rank` asks how much of the ceiling a better choice among the sentences could reach: each signal (and a logistic
+regression on them and the MiniLM sentence embedding, cross-validated with whole topics held out) picks each topic's
+top 3, counted against the judged scenes.
+
 `score` prints the ceiling: the share of topics whose retrieved sentences hold at least 2 scenes (and 2 that add
 an element), i.e. what a perfect extractive composer could reach; and how many of those scenes the relevance
 filter keeps. A topic below 2 cannot pass issue 39's bar from these sentences without words they do not hold.
@@ -90,14 +94,57 @@ def score(folder: Path, topic_file: Path) -> None:
         print(f"  {p['n']:3d} {p['relevant']:3d} {p['scene']:3d} {p['adds']:3d} {p['kept scene']:3d}  {t}")
 
 
+def rank(folder: Path) -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
+    from creative_painting.extension.embedding import load_embedder
+    from creative_painting.extension.paintability import load_paintability
+    from creative_painting.extension.scenes import topic_relevance
+
+    rows = read_tsv(folder / "sheet.tsv")
+    judged = {r["item"]: r["scene"].strip().lower() == "y" for r in read_tsv(folder / "judgments.tsv")}
+    embedder = load_embedder("minilm")
+    texts, topic = [r["sentence"] for r in rows], np.array([r["topic"] for r in rows])
+    scene = np.array([judged[r["item"]] for r in rows])
+    vectors = embedder.encode(texts)
+    relevance, cosine = np.zeros(len(rows)), np.zeros(len(rows))
+    for t in set(topic):
+        at = np.flatnonzero(topic == t)
+        relevance[at] = topic_relevance(embedder, t, [texts[i] for i in at])
+        cosine[at] = vectors[at] @ embedder.encode([t])[0]
+    paintable = load_paintability()(vectors)
+    numbers = np.array([any(c.isdigit() for c in text) for text in texts], dtype=float)
+
+    def picked(score: np.ndarray) -> str:
+        tops = [at[np.argsort(-score[at])[:3]] for at in (np.flatnonzero(topic == t) for t in set(topic))]
+        return f"{sum(scene[top].sum() >= 2 for top in tops)}/{len(tops)} topics, {sum(scene[top].sum() for top in tops)} scenes"
+
+    signals = {"topic relevance (the filter's)": relevance, "cosine with the topic": cosine,
+               "paintability": paintable, "relevance + 0.3 paintability": relevance + 0.3 * paintable}
+    features = np.c_[relevance, cosine, paintable, numbers, vectors]
+    learned = np.zeros(len(rows))
+    for train, test in GroupKFold(6).split(features, scene, topic):
+        model = LogisticRegression(C=0.3, max_iter=2000, class_weight="balanced").fit(features[train], scene[train])
+        learned[test] = model.decision_function(features[test])
+    signals["logistic regression, 6 folds of whole topics"] = learned
+    print(f"{'signal':48s} {'AUC':>5s}  top 3 with >= 2 scenes")
+    for name, score in signals.items():
+        print(f"{name:48s} {roc_auc_score(scene, score):5.3f}  {picked(score)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["sheet", "score"])
+    parser.add_argument("step", choices=["sheet", "score", "rank"])
     parser.add_argument("--topics", type=Path, default=DATA / "extension_topics_5.txt")
     parser.add_argument("--folder", type=Path, default=DATA / "ceiling")
     args = parser.parse_args()
     if args.step == "sheet":
         sheet(args.topics, args.folder)
+    elif args.step == "rank":
+        rank(args.folder)
     else:
         score(args.folder, args.topics)
 
