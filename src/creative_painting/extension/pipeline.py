@@ -14,6 +14,7 @@ from creative_painting.extension.candidate import Candidate
 from creative_painting.extension.entities import EntityTagger
 from creative_painting.extension.generators import Generator, SceneRewriter
 from creative_painting.extension.index import WikiIndex
+from creative_painting.extension.scene_sentences import scene_odds
 from creative_painting.extension.scenes import (
     SETTING,
     SceneComposer,
@@ -182,21 +183,24 @@ class Extender:
                 scenes = []
             scored = sorted(scored + self._score(prompt, scenes), key=lambda s: -s.score)
         if self.composer is not None:  # the paper's ranking (and --no-compose) stays the score's own order
-            scored = different_scenes(prompt, scored)
+            scored = different_scenes(prompt, scored, scene_odds(self.embedder, prompt, scored))
         return scored[: self.settings.top]
 
 
-def different_scenes(prompt: str, scored: list[Scored]) -> list[Scored]:
+def different_scenes(prompt: str, scored: list[Scored], odds: dict[int, float] | None = None) -> list[Scored]:
     """Composed scenes first (each checked for truth, concreteness and relevance), best first; but the topic in
     another setting is not another scene: after the first scene that keeps the topic as its subject ("urbanization
     of china with ..."), the others that do wait behind every other candidate. Retrieved sentences stay, after the
     scenes: a blind judge found a sentence that names a person or an event ("Sonja Henie was a Norwegian figure
-    skater") a better candidate than a weak scene (benchmarks/data/judging-5)."""
+    skater") a better candidate than a weak scene (benchmarks/data/judging-5). They come in the order of `odds`,
+    how likely each is a scene of the topic, where given; else in the score's."""
     subject = _key(prompt)
     own = [s for s in scored if _key(s.candidate.text).startswith(subject)]
     later = {id(s) for s in own[1:]}
     first = [s for s in scored if s.candidate.kind == "scene" and id(s) not in later]
     rest = [s for s in scored if s.candidate.kind != "scene" and id(s) not in later]
+    if odds:
+        rest.sort(key=lambda s: -odds[id(s)])
     return first + rest + own[1:]
 
 
