@@ -49,6 +49,7 @@ class DemoSettings:
     stage1_steps: int = 500
     stage2_steps: int = 1800  # the other recipes get stage1_steps + stage2_steps: the same budget
     learning_rate: float = 1e-3
+    text_encoder_learning_rate: float | None = None  # stage 2's text encoder (None: learning_rate)
     snr_gamma: float = 5.0  # Min-SNR: less weight on fine detail, more on layout and palette
     ema_decay: float = 0.995  # U-Net stages; the painted model is the EMA one
     lora_rank: int = 16
@@ -295,9 +296,11 @@ def _train_recipe(out: Path, s: DemoSettings, shards: str, init: str, artists, s
     budget = s.stage1_steps + s.stage2_steps
     if s.recipe == "paper":
         models["stage1"] = stage("stage1", models["base"], s.stage1_steps, by_artist, stage=1)
-        models["stage2"] = stage("stage2", models["stage1"], s.stage2_steps, by_artist, ema_decay=s.ema_decay)
+        models["stage2"] = stage("stage2", models["stage1"], s.stage2_steps, by_artist, ema_decay=s.ema_decay,
+                                 text_encoder_learning_rate=s.text_encoder_learning_rate)
     elif s.recipe == "stage2":
-        models["stage2"] = stage("stage2-alone", models["base"], budget, by_artist, ema_decay=s.ema_decay)
+        models["stage2"] = stage("stage2-alone", models["base"], budget, by_artist, ema_decay=s.ema_decay,
+                                 text_encoder_learning_rate=s.text_encoder_learning_rate)
     elif s.recipe == "unet":
         models["unet"] = stage("unet-only", models["base"], budget, by_artist, ema_decay=s.ema_decay,
                                train_text_encoder=False)
