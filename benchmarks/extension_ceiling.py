@@ -101,22 +101,18 @@ def rank(folder: Path) -> None:
     from sklearn.model_selection import GroupKFold
 
     from creative_painting.extension.embedding import load_embedder
-    from creative_painting.extension.paintability import load_paintability
-    from creative_painting.extension.scenes import topic_relevance
+    from creative_painting.extension.scene_sentences import SIGNALS, scene_signals
 
     rows = read_tsv(folder / "sheet.tsv")
     judged = {r["item"]: r["scene"].strip().lower() == "y" for r in read_tsv(folder / "judgments.tsv")}
     embedder = load_embedder("minilm")
-    texts, topic = [r["sentence"] for r in rows], np.array([r["topic"] for r in rows])
+    topic = np.array([r["topic"] for r in rows])
     scene = np.array([judged[r["item"]] for r in rows])
-    vectors = embedder.encode(texts)
-    relevance, cosine = np.zeros(len(rows)), np.zeros(len(rows))
+    features = np.zeros((len(rows), len(SIGNALS) + embedder.dimension))
     for t in set(topic):
         at = np.flatnonzero(topic == t)
-        relevance[at] = topic_relevance(embedder, t, [texts[i] for i in at])
-        cosine[at] = vectors[at] @ embedder.encode([t])[0]
-    paintable = load_paintability()(vectors)
-    numbers = np.array([any(c.isdigit() for c in text) for text in texts], dtype=float)
+        features[at] = np.concatenate(scene_signals(embedder, t, [rows[i]["sentence"] for i in at]), axis=1)
+    relevance, cosine, paintable = features[:, 0], features[:, 1], features[:, 2]
 
     def picked(score: np.ndarray) -> str:
         tops = [at[np.argsort(-score[at])[:3]] for at in (np.flatnonzero(topic == t) for t in set(topic))]
@@ -124,7 +120,6 @@ def rank(folder: Path) -> None:
 
     signals = {"topic relevance (the filter's)": relevance, "cosine with the topic": cosine,
                "paintability": paintable, "relevance + 0.3 paintability": relevance + 0.3 * paintable}
-    features = np.c_[relevance, cosine, paintable, numbers, vectors]
     learned = np.zeros(len(rows))
     for train, test in GroupKFold(6).split(features, scene, topic):
         model = LogisticRegression(C=0.3, max_iter=2000, class_weight="balanced").fit(features[train], scene[train])

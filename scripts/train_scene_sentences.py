@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from creative_painting.extension.embedding import load_embedder
-from creative_painting.extension.paintability import load_paintability
-from creative_painting.extension.scene_sentences import MODEL_FILE, SceneSentences, holds_number
-from creative_painting.extension.scenes import topic_relevance
+from creative_painting.extension.scene_sentences import MODEL_FILE, SIGNALS, SceneSentences, scene_signals
 from creative_painting.files import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
@@ -34,16 +32,13 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def features(embedder, topics: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The signals and the embeddings, as `extend` computes them for the sentences of one topic at a time."""
-    vectors = embedder.encode(texts)
-    relevance, cosine = np.zeros(len(texts)), np.zeros(len(texts))
+def features(embedder, topics: np.ndarray, texts: list[str]) -> np.ndarray:
+    """Signals and embedding of every sentence, computed for one topic at a time as `extend` computes them."""
+    x = np.zeros((len(texts), len(SIGNALS) + embedder.dimension))
     for topic in set(topics):
         at = np.flatnonzero(topics == topic)
-        relevance[at] = topic_relevance(embedder, topic, [texts[i] for i in at])
-        cosine[at] = vectors[at] @ embedder.encode([topic])[0]
-    signals = np.c_[relevance, cosine, load_paintability()(vectors), [holds_number(t) for t in texts]]
-    return signals, vectors
+        x[at] = np.concatenate(scene_signals(embedder, topic, [texts[i] for i in at]), axis=1)
+    return x
 
 
 def top3_scenes(score: np.ndarray, topics: np.ndarray, scene: np.ndarray) -> tuple[int, int]:
@@ -64,17 +59,16 @@ def main() -> None:
     topics = np.array([r["topic"] for r in rows])
     scene = np.array([judged[r["item"]] for r in rows])
     print(f"embedding {len(rows):,} sentences ({scene.sum()} scenes)", file=sys.stderr)
-    signals, vectors = features(load_embedder("minilm"), topics, [r["sentence"] for r in rows])
-    x = np.concatenate([signals, vectors], axis=1)
+    x = features(load_embedder("minilm"), topics, [r["sentence"] for r in rows])
     held_out = np.zeros(len(rows))
     for train, test in GroupKFold(6).split(x, scene, topics):
         clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(x[train], scene[train])
         held_out[test] = clf.decision_function(x[test])
     report = {"sentences": len(rows), "scenes": int(scene.sum()), "topics": len(set(topics)),
               "held_out_auc": round(float(roc_auc_score(scene, held_out)), 4),
-              "relevance_auc": round(float(roc_auc_score(scene, signals[:, 0])), 4),
+              "relevance_auc": round(float(roc_auc_score(scene, x[:, 0])), 4),
               "held_out_top3": dict(zip(("topics_with_2", "scenes"), top3_scenes(held_out, topics, scene), strict=True)),
-              "relevance_top3": dict(zip(("topics_with_2", "scenes"), top3_scenes(signals[:, 0], topics, scene),
+              "relevance_top3": dict(zip(("topics_with_2", "scenes"), top3_scenes(x[:, 0], topics, scene),
                                          strict=True))}
     print(json.dumps(report, indent=2))
     clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(x, scene)

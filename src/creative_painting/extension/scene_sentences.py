@@ -27,8 +27,20 @@ SIGNALS = ("relevance", "cosine", "paintability", "number")  # then the embeddin
 
 
 def holds_number(text: str) -> float:
-    """A statistic, a measure or a date: most sentences with digits are judged no scene."""
+    """A statistic, a measure or a date (the model weighs it; its learned weight is small)."""
     return float(bool(re.search(r"\d", text)))
+
+
+def scene_signals(embedder, prompt: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """What the model reads for each text about `prompt`: its signals, (n, len(SIGNALS)), and its embedding.
+    The same for training and for `extend` (MiniLM caches its embeddings by text, so scoring's are reused)."""
+    from creative_painting.extension.paintability import load_paintability
+    from creative_painting.extension.scenes import topic_relevance
+
+    vectors = embedder.encode(texts)
+    signals = np.c_[topic_relevance(embedder, prompt, texts), vectors @ embedder.encode([prompt])[0],
+                    load_paintability()(vectors), [holds_number(t) for t in texts]]
+    return signals, vectors
 
 
 @dataclass(frozen=True)
@@ -58,13 +70,8 @@ def load_scene_sentences() -> SceneSentences:
 
 def scene_odds(embedder, prompt: str, scored: list[Scored]) -> dict[int, float]:
     """The log-odds of each candidate that is not a composed scene, by `id()` of its `Scored`."""
-    from creative_painting.extension.scenes import topic_relevance
-
     others = [s for s in scored if s.candidate.kind != "scene"]
     if not others:
         return {}
-    texts = [s.candidate.text for s in others]
-    signals = np.c_[topic_relevance(embedder, prompt, texts), [s.cosine for s in others],
-                    [s.measures["paintability"] for s in others], [holds_number(t) for t in texts]]
-    odds = load_scene_sentences()(signals, embedder.encode(texts))
+    odds = load_scene_sentences()(*scene_signals(embedder, prompt, [s.candidate.text for s in others]))
     return {id(s): float(o) for s, o in zip(others, odds, strict=True)}
