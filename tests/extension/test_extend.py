@@ -254,3 +254,11 @@ def test_every_part_of_the_score_recomputed_from_its_own_source(small_index, emb
         assert c["cosine"] == pytest.approx(cosine, abs=1e-4), c["text"]
         assert [e["text"] for e in c["entities"]] == entities
         assert c["score"] == pytest.approx(tfidf + 0.7 * cosine + 0.3 * len(entities), abs=2e-4)
+
+
+def test_a_topic_nothing_is_about_says_where_it_looked_and_what_would_find_more(small_index, capsys):
+    assert main(["extend", "qwzx flurbing", "--index", str(small_index)]) == 0
+    assert f"nothing about it in the index at {small_index}" in capsys.readouterr().err
+    assert main(["extend", "qwzx flurbing"]) == 0  # the built-in index
+    err = capsys.readouterr().err
+    assert "no candidates for 'qwzx flurbing'" in err and "wiki index" in err and "--index" in err

@@ -64,3 +64,4 @@ def test_extend_orders_its_sentences_by_the_shipped_model(small_index, capsys, m
     digits = [any(c.isdigit() for c in x["text"]) for x in candidates if x["source"]["kind"] == "wikipedia"]
     assert True in digits and False in digits  # the test corpus gives both kinds
     assert digits == sorted(digits, reverse=sign > 0)
+
