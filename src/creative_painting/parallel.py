@@ -8,10 +8,17 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
+
+from creative_painting.errors import UserError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class WorkerDied(UserError):
+    """A worker process ended without a result: killed, or out of memory."""
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, in_flight: int | None = None) -> Iterator[R]:
@@ -19,7 +26,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, in_fligh
 
     At most `in_flight` items (default 2 per worker) are submitted ahead of the one being yielded.
     Workers are spawned, not forked, so a parent holding torch threads cannot deadlock them; they end with the
-    parent, even a SIGKILLed one.
+    parent, even a SIGKILLed one. A worker that dies (killed, out of memory) is one line, not a traceback.
     """
     if workers <= 0:
         yield from map(fn, items)
@@ -28,12 +35,16 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, in_fligh
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent,
                              initargs=(os.getpid(),)) as pool:
         pending: deque[Future] = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= limit:
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= limit:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise WorkerDied(f"a worker process died (killed, or out of memory with {workers} workers: try fewer)"
+                             ) from None
 
 
 def _die_with_parent(parent: int) -> None:

@@ -69,6 +69,27 @@ def test_a_damaged_stream_is_named_by_its_byte_and_what_came_before_is_kept(tmp_
     assert len(err.splitlines()) == 1 and f"the bz2 stream at byte {third:,} is damaged" in err, err
 
 
+def test_a_worker_that_dies_is_one_line_and_what_came_before_is_kept(tmp_path, capsys, monkeypatch):
+    """A parsing process killed (out of memory) mid-dump: one line that says so, exit 2, the commits kept.
+    (`tests/test_parallel.py` kills a real worker; here the map says it died after two streams.)"""
+    from creative_painting import parallel
+
+    def dies_after_two(fn, items, workers, in_flight=None):
+        items = iter(items)
+        yield fn(next(items))  # the header stream: no article
+        yield fn(next(items))  # the first 3 towns
+        raise parallel.WorkerDied("a worker process died (killed, or out of memory with 2 workers: try fewer)")
+
+    monkeypatch.setattr(parallel, "ordered_map", dies_after_two)
+    dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
+    assert main(["wiki", "index", str(dump), str(tmp_path / "i"), "--workers", "2", "--no-progress",
+                 "--commit-every", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "a worker process died" in err and "indexed and kept" in err, err
+    assert "corrupt" not in err  # a dead worker says nothing about the dump
+    assert json.loads((tmp_path / "i" / "progress.json").read_text())["articles"] == 3
+
+
 def test_wiki_index_refuses_a_bad_worker_count(tmp_path, capsys):
     dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS)
     assert main(["wiki", "index", str(dump), str(tmp_path / "i"), "--workers", "0"]) == 2

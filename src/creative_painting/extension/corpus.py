@@ -130,14 +130,18 @@ def iter_multistream(path: Path, start: tuple[int, int] | list[int] | None = Non
     With `workers` > 1 the streams are parsed (markup stripped, sentences split: nine tenths of the cost) in
     that many processes, at most four streams each ahead of the reader, and come back in the dump's order:
     the same articles in the same order as one process gives, so an index built either way is the same."""
+    from creative_painting.parallel import WorkerDied, ordered_map
+
     offset, skip = start or (0, 0)
     streams = ((o, data, skip if o == offset else 0) for o, data in _bz2_streams(path, offset))
     try:
-        parsed = map(_parse_stream, streams) if workers <= 1 else _in_workers(_parse_stream, streams, workers)
+        parsed = ordered_map(_parse_stream, streams, workers if workers > 1 else 0, in_flight=4 * workers)
         for articles in parsed:
             yield from articles
     except (OSError, EOFError) as e:
         raise UserError(f"cannot read Wikipedia dump {path}: {e}") from e
+    except WorkerDied as e:
+        raise UserError(f"indexing {path}: {e}; the articles before it are indexed and kept") from None
     except UserError as e:
         raise UserError(f"corrupt Wikipedia dump {path}: {e}") from None
 
@@ -155,22 +159,6 @@ def _parse_stream(job: tuple[int, bytes, int]) -> list[Article]:
                 for number, article in enumerate(_articles(events), 1) if number > skip]
     except ET.ParseError as e:  # raised again by the reader: a worker's exception must pickle
         raise UserError(f"{e} in the bz2 stream at byte {stream_offset}") from None
-
-
-def _in_workers(function, jobs: Iterator, workers: int) -> Iterator:
-    """`map(function, jobs)` in `workers` processes, in order, with a bounded number of jobs in flight (a
-    pool's own `imap` reads its whole input ahead: the whole dump, decompressed, in memory)."""
-    import collections
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:  # no fork of a threaded writer
-        pending: collections.deque = collections.deque()
-        for job in jobs:
-            pending.append(pool.apply_async(function, (job,)))
-            if len(pending) >= 4 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
 
 
 def iter_jsonl(path: Path, start: int = 0) -> Iterator[Article]:
