@@ -299,6 +299,9 @@ def test_the_extensions_table_shows_each_scenes_source_with_its_places_and_dates
             "</mark> in <mark class=\"entity temporal\" title=\"temporal\">the 1990s</mark>.") in table
     plain = candidates_table("t", [{**scene, "origin": scene["text"]}])  # a retrieved sentence is its own source
     assert "from:" not in plain
+    empty = candidates_table("a <glassblower>", [])  # nothing found: said, with where it looked; the topic escaped
+    assert "holds nothing about it" in empty and "&lt;glassblower&gt;" in empty
+    assert candidates_table("", []) == ""
 
 
 def test_lora_jobs_record_their_files_repaint_from_png_info_and_leave_the_model_as_it_was(tmp_path):

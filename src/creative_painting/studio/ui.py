@@ -48,7 +48,8 @@ def _user_errors(fn):
 
 def candidates_table(topic: str, candidates: list[dict[str, Any]]) -> str:
     if not candidates:
-        return f"<p>No extension found for <b>{html.escape(topic)}</b>.</p>" if topic else ""
+        return (f"<p>No extension found for <b>{html.escape(topic)}</b>: the built-in index (Wikipedia's vital-article "
+                "summaries) holds nothing about it.</p>") if topic else ""
     rows = []
     for i, c in enumerate(candidates, 1):
         source = c["source"]["kind"] + (f": {html.escape(c['source']['title'])}" if c["source"].get("title") else "")
