@@ -10,9 +10,8 @@ topic's words), before any filter. It writes them shuffled to `sheet.tsv` (item,
 the system made of each to `key.tsv` (hop, rank, relevance, kept by the relevance filter). A blind judge fills
 `judgments.tsv` by benchmarks/data/extension_ceiling_rubric.md (relevant, scene, adds).
 
-`rank` asks how much of the ceiling a better choice among the sentences could reach: each signal (and a logistic
-regression on them and the MiniLM sentence embedding, cross-validated with whole topics held out) picks each topic's
-top 3, counted against the judged scenes.
+How much of the ceiling a better choice among the sentences reaches: `scripts/train_scene_sentences.py`, which
+trains on these judgments.
 
 `score` prints the ceiling: the share of topics whose retrieved sentences hold at least 2 scenes (and 2 that add
 an element), i.e. what a perfect extractive composer could reach; and how many of those scenes the relevance
@@ -31,18 +30,14 @@ FIRST = 30  # the default `--retrieve`
 
 
 def sheet(topic_file: Path, folder: Path, seed: int = 0) -> None:
-    from creative_painting.extension.pipeline import HOP_PASSAGES, HOPS, Extender
-    from creative_painting.extension.scenes import SETTING, content_words, topic_relevance
+    from creative_painting.extension.pipeline import Extender
+    from creative_painting.extension.scenes import SETTING, topic_relevance
 
     extender = Extender.from_options(top=3)
     rows = []
     for topic in topics(topic_file):
         first = extender._retrieve([topic], FIRST)
-        relevant = extender._relevant(topic, first, set())
-        words = " ".join(content_words(topic))
-        names = extender.composer.names([s.text for s in relevant[:5]], topic)
-        queries = [f"{name} {words}" for name in names[:HOPS]] + extender.composer.parts(topic)
-        second = extender._retrieve(queries, HOP_PASSAGES)
+        second = extender._second_hop(topic, extender._relevant(topic, first, set()))
         pool: dict[str, tuple[int, int, object]] = {}
         for hop, found in ((1, first), (2, second)):
             for rank, c in enumerate(found):
@@ -94,52 +89,14 @@ def score(folder: Path, topic_file: Path) -> None:
         print(f"  {p['n']:3d} {p['relevant']:3d} {p['scene']:3d} {p['adds']:3d} {p['kept scene']:3d}  {t}")
 
 
-def rank(folder: Path) -> None:
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import GroupKFold
-
-    from creative_painting.extension.embedding import load_embedder
-    from creative_painting.extension.scene_sentences import SIGNALS, scene_signals
-
-    rows = read_tsv(folder / "sheet.tsv")
-    judged = {r["item"]: r["scene"].strip().lower() == "y" for r in read_tsv(folder / "judgments.tsv")}
-    embedder = load_embedder("minilm")
-    topic = np.array([r["topic"] for r in rows])
-    scene = np.array([judged[r["item"]] for r in rows])
-    features = np.zeros((len(rows), len(SIGNALS) + embedder.dimension))
-    for t in set(topic):
-        at = np.flatnonzero(topic == t)
-        features[at] = np.concatenate(scene_signals(embedder, t, [rows[i]["sentence"] for i in at]), axis=1)
-    relevance, cosine, paintable = features[:, 0], features[:, 1], features[:, 2]
-
-    def picked(score: np.ndarray) -> str:
-        tops = [at[np.argsort(-score[at])[:3]] for at in (np.flatnonzero(topic == t) for t in set(topic))]
-        return f"{sum(scene[top].sum() >= 2 for top in tops)}/{len(tops)} topics, {sum(scene[top].sum() for top in tops)} scenes"
-
-    signals = {"topic relevance (the filter's)": relevance, "cosine with the topic": cosine,
-               "paintability": paintable, "relevance + 0.3 paintability": relevance + 0.3 * paintable}
-    learned = np.zeros(len(rows))
-    for train, test in GroupKFold(6).split(features, scene, topic):
-        model = LogisticRegression(C=0.3, max_iter=2000, class_weight="balanced").fit(features[train], scene[train])
-        learned[test] = model.decision_function(features[test])
-    signals["logistic regression, 6 folds of whole topics"] = learned
-    print(f"{'signal':48s} {'AUC':>5s}  top 3 with >= 2 scenes")
-    for name, score in signals.items():
-        print(f"{name:48s} {roc_auc_score(scene, score):5.3f}  {picked(score)}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["sheet", "score", "rank"])
+    parser.add_argument("step", choices=["sheet", "score"])
     parser.add_argument("--topics", type=Path, default=DATA / "extension_topics_5.txt")
     parser.add_argument("--folder", type=Path, default=DATA / "ceiling")
     args = parser.parse_args()
     if args.step == "sheet":
         sheet(args.topics, args.folder)
-    elif args.step == "rank":
-        rank(args.folder)
     else:
         score(args.folder, args.topics)
 

@@ -74,10 +74,10 @@ def run(args: argparse.Namespace) -> int:
                           "candidates": [r.to_json() for r in results]}, indent=2, ensure_ascii=False))
         return 0
     if not results:
-        where = (f"the index at {args.index}" if args.index else
-                 "the built-in index (Wikipedia's vital-article summaries); a full one: `creative-painting wiki index "
-                 "DUMP DIR`, then --index DIR")
-        print(f"no candidates for {prompt!r}: nothing about it in {where}", file=sys.stderr)
+        searched = (f"the index at {args.index}" if args.index else
+                    "the built-in index (Wikipedia's vital-article summaries); a full one: `creative-painting wiki "
+                    "index DUMP DIR`, then --index DIR")
+        print(f"no candidates for {prompt!r}: nothing about it in {searched}", file=sys.stderr)
     for i, r in enumerate(results, 1):
         where = r.candidate.kind + (f": {r.candidate.title}" if r.candidate.title else "")
         ents = ", ".join(f"{e.text} ({e.kind[0]})" for e in r.entities)

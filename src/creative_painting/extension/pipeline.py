@@ -140,13 +140,17 @@ class Extender:
         seen: set[str] = set()
         relevant = self._relevant(prompt, retrieved, seen)
         first = relevant[:8]
-        words = " ".join(content_words(prompt))
-        names = self.composer.names([s.text for s in first[:5]], prompt)
-        queries = [f"{name} {words}" for name in names[:HOPS]] + self.composer.parts(prompt)
-        second = self._retrieve(queries, HOP_PASSAGES)
-        sources = first + self._relevant(prompt, second, seen)
+        sources = first + self._relevant(prompt, self._second_hop(prompt, first), seen)
         sentences = [Candidate(s.text, "wikipedia", s.title, sources=(s.id,)) for s in relevant[8:] + sources]
         return self.composer.compose(prompt, sources) + sentences
+
+    def _second_hop(self, prompt: str, relevant: list[Source]) -> list[Candidate]:
+        """The passages of the names in the most relevant sentences and of the prompt's own nouns, each name
+        searched with the prompt's words, unfiltered."""
+        words = " ".join(content_words(prompt))
+        names = self.composer.names([s.text for s in relevant[:5]], prompt)
+        queries = [f"{name} {words}" for name in names[:HOPS]] + self.composer.parts(prompt)
+        return self._retrieve(queries, HOP_PASSAGES)
 
     def candidates(self, prompt: str) -> list[Candidate]:
         found = self._retrieve([prompt], self.settings.retrieve)
