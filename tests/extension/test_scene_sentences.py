@@ -44,7 +44,11 @@ def test_the_sentences_after_the_scenes_follow_the_odds_not_the_score():
     ranked = [scored("a smith at the anvil", "scene", 3), scored(DEFINITION, "wikipedia", 2.5),
               scored(SCENE, "wikipedia", 1.0)]
     odds = {id(ranked[1]): -2.0, id(ranked[2]): 1.5}
-    assert [s.candidate.text for s in different_scenes(TOPIC, ranked, odds)] == ["a smith at the anvil", SCENE, DEFINITION]
+    ordered = different_scenes(TOPIC, ranked, odds)
+    assert [s.candidate.text for s in ordered] == ["a smith at the anvil", SCENE, DEFINITION]
+    # each sentence shows the chance it is ordered by (the logistic of its odds); a composed scene has none
+    assert [s.measures.get("scene_chance") for s in ordered] == [None, round(1 / (1 + np.exp(-1.5)), 3),
+                                                                 round(1 / (1 + np.exp(2.0)), 3)]
     assert [s.candidate.text for s in different_scenes(TOPIC, ranked)][1] == DEFINITION  # no odds: the score's order
 
 
@@ -64,4 +68,8 @@ def test_extend_orders_its_sentences_by_the_shipped_model(small_index, capsys, m
     digits = [any(c.isdigit() for c in x["text"]) for x in candidates if x["source"]["kind"] == "wikipedia"]
     assert True in digits and False in digits  # the test corpus gives both kinds
     assert digits == sorted(digits, reverse=sign > 0)
+    chances = [x["scene_chance"] for x in candidates if x["source"]["kind"] == "wikipedia"]
+    assert chances == sorted(chances, reverse=True)  # the order the reader sees, beside the score
+    assert main(["extend", "urbanization of china", "--index", str(small_index), "--top", "20"]) == 0
+    assert "scene chance" in capsys.readouterr().out
 

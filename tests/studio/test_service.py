@@ -299,6 +299,10 @@ def test_the_extensions_table_shows_each_scenes_source_with_its_places_and_dates
             "</mark> in <mark class=\"entity temporal\" title=\"temporal\">the 1990s</mark>.") in table
     plain = candidates_table("t", [{**scene, "origin": scene["text"]}])  # a retrieved sentence is its own source
     assert "from:" not in plain
+    # the retrieved sentences after the scenes are ordered by their scene chance, not the score: it is shown
+    sentence = {**scene, "source": {"kind": "wikipedia", "title": "China"}, "score": 2.0, "scene_chance": 0.734}
+    both = candidates_table("t", [scene, sentence])
+    assert "scene chance</th>" in both and "<td class=num>0.73</td>" in both and "by scene chance" in both
     empty = candidates_table("a <glassblower>", [])  # nothing found: said, with where it looked; the topic escaped
     assert "holds nothing about it" in empty and "&lt;glassblower&gt;" in empty
     assert candidates_table("", []) == ""

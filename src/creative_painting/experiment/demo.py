@@ -45,6 +45,7 @@ class DemoSettings:
     size: int = 32
     vae_channels: tuple[int, ...] = (32, 64, 64)  # 32 px -> 8x8 latents: a U-Net step costs a quarter of 16x16
     vae_steps: int = 300
+    vae_path: str | None = None  # a trained VAE folder used as it is, as SD's VAE is; None: train one on the collection
     base_steps: int = 800
     stage1_steps: int = 500
     stage2_steps: int = 1800  # the other recipes get stage1_steps + stage2_steps: the same budget
@@ -256,11 +257,16 @@ def _untrained_model(out: Path, s: DemoSettings, shards: str, progress: bool) ->
     from creative_painting.models.configs import public
     from creative_painting.training.vae_trainer import train_vae
 
-    vae = train_vae(VaeConfig(data=shards, output_dir=str(out / "models" / "vae"), channels=list(s.vae_channels),
-                              resolution=s.size, batch_size=s.vae_batch_size or s.batch_size, max_steps=s.vae_steps,
-                              seed=s.seed, num_workers=0), progress=progress)["vae"]
+    if s.vae_path:
+        from diffusers import AutoencoderKL
+
+        vae = AutoencoderKL.from_pretrained(s.vae_path, torch_dtype=torch.float32)
+    else:
+        vae = train_vae(VaeConfig(data=shards, output_dir=str(out / "models" / "vae"), channels=list(s.vae_channels),
+                                  resolution=s.size, batch_size=s.vae_batch_size or s.batch_size,
+                                  max_steps=s.vae_steps, seed=s.seed, num_workers=0), progress=progress)["vae"]
     configs = tiny_configs()
-    configs.unet.update(s.unet, sample_size=s.size // 2 ** (len(s.vae_channels) - 1))
+    configs.unet.update(s.unet, sample_size=s.size // 2 ** (len(vae.config.block_out_channels) - 1))
     configs.text_encoder.update(s.text_encoder)
     configs.vae = public(vae.config)
     model = build_model(configs, seed=s.seed)

@@ -59,10 +59,14 @@ def candidates_table(topic: str, candidates: list[dict[str, Any]]) -> str:
         rows.append(f"<tr><td class=num>{i}</td><td>{highlight_entities(c['text'], c['entities'])}{origin}</td>"
                     f"<td class=num>{c['score']:.3f}</td><td class=num>{c['tfidf']:.3f}</td>"
                     f"<td class=num>{c['cosine']:.3f}</td><td class=num>{c['paintability']:.2f}</td>"
-                    f"<td class=num>{len(c['entities'])}</td><td>{source}</td></tr>")
+                    f"<td class=num>{len(c['entities'])}</td>"
+                    f"<td class=num>{'' if c.get('scene_chance') is None else format(c['scene_chance'], '.2f')}</td>"
+                    f"<td>{source}</td></tr>")
     return ("<table class=candidates><tr><th>#</th><th>candidate (<mark class='entity spatial'>place</mark> "
             "<mark class='entity temporal'>time</mark>)</th><th>score</th><th>TF-IDF</th><th>cosine</th><th>paintable</th>"
-            "<th>entities</th><th>source</th></tr>" + "".join(rows) + "</table>")
+            "<th>entities</th><th title='how likely a retrieved sentence is a scene of the topic; they come in this "
+            "order, after the composed scenes'>scene chance</th><th>source</th></tr>" + "".join(rows) + "</table>"
+            "<p><small>Composed scenes first, by score; then the retrieved sentences, by scene chance.</small></p>")
 
 
 def _preset_values(name: str) -> list:

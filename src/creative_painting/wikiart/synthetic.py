@@ -46,20 +46,30 @@ _LAST = ("orlova", "van-dijk", "moreau", "novak", "lindqvist", "da-costa", "webe
 
 def make_artists(count: int, seed: int = 0) -> list[SyntheticArtist]:
     """Artists with hues spread around the colour wheel so that palettes differ clearly."""
-    import colorsys
-
     rng = random.Random(seed)
     artists = []
     for i in range(count):
-        hue = i / count
-        palette = tuple(
-            tuple(int(255 * c) for c in colorsys.hsv_to_rgb((hue + dh) % 1.0, s, v))
-            for dh, s, v in ((0.0, 0.75, 0.9), (0.04, 0.55, 0.55), (-0.04, 0.35, 0.95), (0.5, 0.6, 0.4)))
         slug = f"{_FIRST[i % len(_FIRST)]}-{_LAST[(i * 5) % len(_LAST)]}" + (f"-{i // len(_FIRST) + 1}" if i >= 12 else "")
-        artists.append(SyntheticArtist(slug=slug, style=STYLES[i % len(STYLES)], palette=palette,
-                                       angle=rng.uniform(0, math.pi), length=rng.choice((2, 4, 7, 10)),
-                                       width=rng.choice((1, 2, 3)), strokes=rng.choice((60, 120, 200))))
+        artists.append(_artist(slug, STYLES[i % len(STYLES)], i / count, rng))
     return artists
+
+
+def random_painters(count: int, seed: int) -> list[SyntheticArtist]:
+    """Other painters, each of a random hue (`painter-N`): the first run's shipped VAE learned from these, so it
+    never saw a painting by `make_artists`' painters, whose hues are the multiples of 1/count."""
+    rng = random.Random(seed)
+    return [_artist(f"painter-{i}", STYLES[i % len(STYLES)], rng.random(), rng) for i in range(count)]
+
+
+def _artist(slug: str, style: str, hue: float, rng: random.Random) -> SyntheticArtist:
+    import colorsys
+
+    palette = tuple(
+        tuple(int(255 * c) for c in colorsys.hsv_to_rgb((hue + dh) % 1.0, s, v))
+        for dh, s, v in ((0.0, 0.75, 0.9), (0.04, 0.55, 0.55), (-0.04, 0.35, 0.95), (0.5, 0.6, 0.4)))
+    return SyntheticArtist(slug=slug, style=style, palette=palette, angle=rng.uniform(0, math.pi),
+                           length=rng.choice((2, 4, 7, 10)), width=rng.choice((1, 2, 3)),
+                           strokes=rng.choice((60, 120, 200)))
 
 
 _HUES = ("red", "orange", "yellow", "lime", "green", "teal", "cyan", "azure", "blue", "violet", "magenta", "rose")
