@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 VAE = Path(__file__).parent / "data" / "first-run-vae"
 VAE_PAINTERS = (96, 1234)  # how many, and their seed
 # What the size search found (benchmarks/data/first-run-search/): 300 stage-2 steps left one seed of three at 0.46,
-# 450 steps 0.62-1.00; with the seconds the shipped VAE saves, 600 steps hold 0.8 on every seed tried (seeds 0 and 4:
-# 0.67 -> 0.92 and 0.75 -> 0.83 on one base); 10 sampling steps did as well as 20.
+# 450 steps 0.62-1.00; with the seconds the shipped VAE saves, 600 steps (seeds 0 and 4: 0.67 -> 0.92 and 0.75 -> 0.83
+# on one base) gave 0.67-1.00 over seeds 0-9, 9 of 10 at 0.8 or more (docs/training.md); 10 sampling steps did as
+# well as 20.
 QUICK = DemoSettings(vae_path=str(VAE), base_steps=200, stage1_steps=0, stage2_steps=600,
                      batch_size=48, learning_rate=2e-3, text_encoder_learning_rate=5e-4, ema_decay=0.99, samples=4,
                      sample_steps=10, recipe="stage2",

@@ -207,8 +207,8 @@ def different_scenes(prompt: str, scored: list[Scored], odds: dict[int, float] |
     rest = [s for s in scored if s.candidate.kind != "scene" and id(s) not in later]
     if odds:
         rest.sort(key=lambda s: -odds[id(s)])
-        rest = [dataclasses.replace(s, measures={**s.measures, "scene_chance": round(1 / (1 + math.exp(-odds[id(s)])), 3)})
-                for s in rest]
+        chance = {id(s): round(1 / (1 + math.exp(-odds[id(s)])), 3) for s in rest}
+        rest = [dataclasses.replace(s, measures={**s.measures, "scene_chance": chance[id(s)]}) for s in rest]
     return first + rest + own[1:]
 
 
