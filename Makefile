@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 
-# The paper's idea on the CPU in about 2 minutes: painters retrained on a synthetic WikiArt paint subjects they never
+# The paper's idea on the CPU in under 2 minutes: painters retrained on a synthetic WikiArt paint subjects they never
 # painted (framed in red), against the base model; its model becomes `--model demo`. A rerun resumes finished stages.
 # (The tiny random model's `paint` is tested in tests/cli/.)
 demo: $(STAMP)

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "pairs, two judges")
     p.add_argument("--out", type=Path, help="keep data, models and grids here (default: a temporary folder)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--quick", action="store_true", help="the first-run size (`make demo`, about 2 minutes): a smaller "
+    p.add_argument("--quick", action="store_true", help="the first-run size (`make demo`, under 2 minutes): a smaller "
                    "model, fewer steps, stage 2 alone")
     p.add_argument("--artists", type=int, help="synthetic painters in the experiment, 2..12 (default 6)")
     p.add_argument("--seeds", type=int, default=1, help="repeat with N seeds; report mean and minimum")

@@ -127,7 +127,7 @@ def demo_model(progress: bool = True) -> DemoModel:
     found = installed()
     if found is not None:
         return found
-    print(f"--model demo: no experiment model yet; training one as `{QUICK_COMMAND}` does (about 2 minutes)",
+    print(f"--model demo: no experiment model yet; training one as `{QUICK_COMMAND}` does (under 2 minutes)",
           file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         return install(run_demo(tmp, QUICK, progress))
