@@ -95,6 +95,10 @@ def main() -> None:
     parser.add_argument("--topics", type=Path, default=DATA / "extension_topics_5.txt")
     parser.add_argument("--folder", type=Path, default=DATA / "ceiling")
     args = parser.parse_args()
+    needed = [args.topics] + ([args.folder / n for n in ("key.tsv", "judgments.tsv")] if args.step == "score" else [])
+    missing = [str(p) for p in needed if not p.is_file()]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)}")
     if args.step == "sheet":
         sheet(args.topics, args.folder)
     else:

@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     args = parser.parse_args()
+    if args.steps < 1:
+        parser.error(f"--steps must be 1 or more, got {args.steps}")
     torch.set_num_threads(2)
     settings = DemoSettings()
     if not (args.work / "shards").exists():

@@ -51,6 +51,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, default=HERE.parent / "benchmarks" / "data" / "ceiling")
     args = parser.parse_args()
+    missing = [str(args.folder / n) for n in ("sheet.tsv", "judgments.tsv") if not (args.folder / n).is_file()]
+    if missing:
+        parser.error(f"no judged sentences: {', '.join(missing)} missing")
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold
