@@ -59,9 +59,9 @@ def test_no_held_out_pair_reaches_any_training(tmp_path, monkeypatch):
 
 
 def test_the_first_run_paints_through_the_shipped_vae_which_never_saw_its_painters(tmp_path):
-    """`QUICK` trains no VAE: its model's VAE is the shipped one, weight for weight (a run that trains its own, 35-46
-    s of 2 minutes, fails here). That VAE learned from `random_painters`, none of whom is a painter of the
-    experiment at any seed (a few have a hue near one of theirs, with another brush)."""
+    """`QUICK` trains no VAE: its model's VAE is the shipped one, weight for weight (a run that trains its own, 41-46
+    s of 2 minutes, fails here). That VAE learned from `random_painters`, none of whom has the palette of a
+    painter of the experiment at any seed (most of theirs lie within 1-4 RGB units of one: docs/training.md)."""
     from diffusers import AutoencoderKL
 
     from creative_painting.models import load
@@ -72,12 +72,10 @@ def test_the_first_run_paints_through_the_shipped_vae_which_never_saw_its_painte
     model = load(str(tmp_path / "run" / "models" / "init.safetensors")).vae.state_dict()
     shipped = AutoencoderKL.from_pretrained(first_run.VAE, torch_dtype=torch.float32).state_dict()
     assert model.keys() == shipped.keys() and all(torch.equal(model[k], shipped[k]) for k in shipped)
-    def painter(p):  # what a painting shows of its painter: palette and brush
-        return p.palette, p.angle, p.length, p.width, p.strokes
-
-    theirs = {painter(p) for p in random_painters(*first_run.VAE_PAINTERS)}
-    assert len(theirs) == first_run.VAE_PAINTERS[0]
-    assert not theirs & {painter(p) for seed in range(20) for p in make_artists(QUICK.artists, seed)}
+    # make_artists' painters of any count share palettes exactly (hues i/n); random hues do not
+    theirs = {p.palette for p in random_painters(*first_run.VAE_PAINTERS)}
+    assert len(theirs) > first_run.VAE_PAINTERS[0] // 2
+    assert not theirs & {p.palette for seed in range(20) for p in make_artists(QUICK.artists, seed)}
 
 
 def test_the_shipped_vae_keeps_what_the_judges_read(tmp_path):
@@ -137,7 +135,7 @@ def test_model_demo_is_trained_when_missing_then_paints_with_its_painters(tmp_pa
 @pytest.mark.slow  # under 2 minutes: `make test-all` and `scripts/check_claims.py` run it
 def test_first_run_beats_the_base_model_on_held_out_pairs(tmp_path, capsys):
     """The README's numbers for seed 0: after retraining, held-out joint accuracy at least 0.8 (measured 1.00), the
-    base model's at most 0.2 (0.08), in under 2 minutes on 2 cores (97-101 s measured; the bound leaves a busy machine
+    base model's at most 0.2 (0.08), in under 2 minutes on 2 cores (100 s measured; the bound leaves a busy machine
     room). A stage 2 that stops learning names fails it; so does a base model that already knows them. Seeds 1-9 are
     in docs/training.md; this test guards seed 0 only."""
     assert main(["demo", "--quick", "--out", str(tmp_path / "demo"), "--json", "--no-progress"]) == 0

@@ -41,15 +41,17 @@ def test_the_sentences_after_the_scenes_follow_the_odds_not_the_score():
     def scored(text, kind, score):
         return Scored(Candidate(text, kind), (), {}, {}, "scene", score)
 
-    ranked = [scored("a smith at the anvil", "scene", 3), scored(DEFINITION, "wikipedia", 2.5),
-              scored(SCENE, "wikipedia", 1.0)]
-    odds = {id(ranked[1]): -2.0, id(ranked[2]): 1.5}
+    own = f"{TOPIC} in the village smithy, as his father did."  # the topic in a setting: after every other one
+    ranked = [scored(f"{TOPIC} at dawn", "scene", 3), scored(DEFINITION, "wikipedia", 2.5),
+              scored(own, "wikipedia", 2.0), scored(SCENE, "wikipedia", 1.0)]
+    odds = {id(ranked[1]): -2.0, id(ranked[2]): 3.0, id(ranked[3]): 1.5}
     ordered = different_scenes(TOPIC, ranked, odds)
-    assert [s.candidate.text for s in ordered] == ["a smith at the anvil", SCENE, DEFINITION]
-    # each sentence shows the chance it is ordered by (the logistic of its odds); a composed scene has none
-    assert [s.measures.get("scene_chance") for s in ordered] == [None, round(1 / (1 + np.exp(-1.5)), 3),
-                                                                 round(1 / (1 + np.exp(2.0)), 3)]
-    assert [s.candidate.text for s in different_scenes(TOPIC, ranked)][1] == DEFINITION  # no odds: the score's order
+    assert [s.candidate.text for s in ordered] == [f"{TOPIC} at dawn", SCENE, DEFINITION, own]
+    # each sentence shows the chance (the logistic of its odds) it is ordered by; a composed scene has none
+    assert [s.measures.get("scene_chance") for s in ordered] == [None, *(round(1 / (1 + np.exp(-o)), 3)
+                                                                         for o in (1.5, -2.0, 3.0))]
+    plain = different_scenes(TOPIC, ranked)  # no odds: the score's order, and no chance shown
+    assert [s.candidate.text for s in plain][1] == DEFINITION and all("scene_chance" not in s.measures for s in plain)
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])

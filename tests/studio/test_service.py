@@ -302,7 +302,9 @@ def test_the_extensions_table_shows_each_scenes_source_with_its_places_and_dates
     # the retrieved sentences after the scenes are ordered by their scene chance, not the score: it is shown
     sentence = {**scene, "source": {"kind": "wikipedia", "title": "China"}, "score": 2.0, "scene_chance": 0.734}
     both = candidates_table("t", [scene, sentence])
-    assert "scene chance</th>" in both and "<td class=num>0.73</td>" in both and "by scene chance" in both
+    assert "<th>entities</th><th" in both and "scene chance</th><th>source</th>" in both and "by scene chance" in both
+    assert "<td class=num></td><td>scene: Guangdong</td>" in both  # a composed scene: none, in its own column
+    assert "<td class=num>0.73</td><td>wikipedia: China</td>" in both
     empty = candidates_table("a <glassblower>", [])  # nothing found: said, with where it looked; the topic escaped
     assert "holds nothing about it" in empty and "&lt;glassblower&gt;" in empty
     assert candidates_table("", []) == ""

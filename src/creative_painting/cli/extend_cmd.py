@@ -81,11 +81,11 @@ def run(args: argparse.Namespace) -> int:
     for i, r in enumerate(results, 1):
         where = r.candidate.kind + (f": {r.candidate.title}" if r.candidate.title else "")
         ents = ", ".join(f"{e.text} ({e.kind[0]})" for e in r.entities)
-        paint = f"  paintable {r.measures['paintability']:.2f}" if args.scoring == "scene" else ""
+        measures = f"  paintable {r.measures['paintability']:.2f}" if args.scoring == "scene" else ""
         if "scene_chance" in r.measures:  # a retrieved sentence, ordered by this chance, not by its score
-            paint += f"  scene chance {r.measures['scene_chance']:.2f}"
+            measures += f"  scene chance {r.measures['scene_chance']:.2f}"
         print(f"{i:2d}. {r.score:6.3f}  {r.candidate.text}\n    [{where}] tfidf {r.tfidf:.3f}  cos {r.cosine:.3f}"
-              + paint + (f"  entities: {ents}" if ents else ""))
+              + measures + (f"  entities: {ents}" if ents else ""))
         if r.candidate.origin:
             print(f"    from: {r.candidate.origin}" + (f" [{r.candidate.title}]" if r.candidate.kind == "scene" else ""))
     return 0

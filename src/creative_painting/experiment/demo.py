@@ -46,6 +46,7 @@ class DemoSettings:
     vae_channels: tuple[int, ...] = (32, 64, 64)  # 32 px -> 8x8 latents: a U-Net step costs a quarter of 16x16
     vae_steps: int = 300
     vae_path: str | None = None  # a trained VAE folder used as it is, as SD's VAE is; None: train one on the collection
+    # (vae_channels, vae_steps and vae_batch_size are that training's: unused with a vae_path)
     base_steps: int = 800
     stage1_steps: int = 500
     stage2_steps: int = 1800  # the other recipes get stage1_steps + stage2_steps: the same budget
@@ -252,7 +253,8 @@ def _write_latents(out: Path, s: DemoSettings, model: str) -> str:
 
 
 def _untrained_model(out: Path, s: DemoSettings, shards: str, progress: bool) -> Path:
-    """A VAE trained for the collection's 32 px paintings, and an untrained tiny model around it."""
+    """The VAE (`vae_path`'s, as it is, or one trained for the collection's 32 px paintings), and an untrained tiny
+    model around it."""
     from creative_painting.models import build_model, tiny_configs
     from creative_painting.models.configs import public
     from creative_painting.training.vae_trainer import train_vae

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from creative_painting.wikiart.catalog import RankedArtist
 
 # The VAE the first run uses as it is, as the paper uses SD's: trained once (scripts/train_first_run_vae.py) on
-# `random_painters(*VAE_PAINTERS)`, never on the experiment's painters. Training one in the run took 35-46 of its
-# 115-132 s, and a VAE of fewer steps loses the brushwork the artist judge reads.
+# `random_painters(*VAE_PAINTERS)`, never on the experiment's painters. Training one in the run (250 steps) took
+# 41-46 of its 115-132 s, where loading this one takes about 4; a VAE of fewer steps lost the brushwork the judges read.
 VAE = Path(__file__).parent / "data" / "first-run-vae"
 VAE_PAINTERS = (96, 1234)  # how many, and their seed
 # What the size search found (benchmarks/data/first-run-search/): 300 stage-2 steps left one seed of three at 0.46,

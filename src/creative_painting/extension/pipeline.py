@@ -198,18 +198,18 @@ def different_scenes(prompt: str, scored: list[Scored], odds: dict[int, float] |
     of china with ..."), the others that do wait behind every other candidate. Retrieved sentences stay, after the
     scenes: a blind judge found a sentence that names a person or an event ("Sonja Henie was a Norwegian figure
     skater") a better candidate than a weak scene (benchmarks/data/judging-5). They come in the order of `odds`,
-    how likely each is a scene of the topic, where given, and carry that chance (`measures["scene_chance"]`, shown
-    beside the score, which no longer orders them); else in the score's."""
+    how likely each is a scene of the topic, where given, and each carries that chance (`measures["scene_chance"]`,
+    shown beside the score, which no longer orders them); else in the score's."""
     subject = _key(prompt)
     own = [s for s in scored if _key(s.candidate.text).startswith(subject)]
     later = {id(s) for s in own[1:]}
     first = [s for s in scored if s.candidate.kind == "scene" and id(s) not in later]
     rest = [s for s in scored if s.candidate.kind != "scene" and id(s) not in later]
-    if odds:
-        rest.sort(key=lambda s: -odds[id(s)])
-        chance = {id(s): round(1 / (1 + math.exp(-odds[id(s)])), 3) for s in rest}
-        rest = [dataclasses.replace(s, measures={**s.measures, "scene_chance": chance[id(s)]}) for s in rest]
-    return first + rest + own[1:]
+    if not odds:
+        return first + rest + own[1:]
+    rest.sort(key=lambda s: -odds[id(s)])
+    return [dataclasses.replace(s, measures={**s.measures, "scene_chance": round(1 / (1 + math.exp(-odds[id(s)])), 3)})
+            if id(s) in odds else s for s in first + rest + own[1:]]
 
 
 def check_extend(k: int) -> int:

@@ -66,7 +66,8 @@ def candidates_table(topic: str, candidates: list[dict[str, Any]]) -> str:
             "<mark class='entity temporal'>time</mark>)</th><th>score</th><th>TF-IDF</th><th>cosine</th><th>paintable</th>"
             "<th>entities</th><th title='how likely a retrieved sentence is a scene of the topic; they come in this "
             "order, after the composed scenes'>scene chance</th><th>source</th></tr>" + "".join(rows) + "</table>"
-            "<p><small>Composed scenes first, by score; then the retrieved sentences, by scene chance.</small></p>")
+            "<p><small>Composed scenes first, by score; then the retrieved sentences, by scene chance; last, the topic "
+            "in another setting.</small></p>")
 
 
 def _preset_values(name: str) -> list:
