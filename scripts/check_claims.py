@@ -255,7 +255,7 @@ CLAIMS = [
     Claim("first run: it paints through the shipped VAE, trained once on other painters", "experiment/demo.py",
           "    if s.vae_path:", "    if False:", ("tests/experiment/test_first_run.py",)),
     Claim("scene sentences: the sentences after the scenes follow the model's odds", "extension/pipeline.py",
-          "        rest.sort(key=lambda s: -odds[id(s)])", "        pass", ("tests/extension/test_scene_sentences.py",)),
+          "    rest.sort(key=lambda s: -odds[id(s)])", "    pass", ("tests/extension/test_scene_sentences.py",)),
     Claim("scene sentences: extend passes the model's odds", "extension/pipeline.py",
           "different_scenes(prompt, scored, scene_odds(self.embedder, prompt, scored))",
           "different_scenes(prompt, scored)", ("tests/extension/test_scene_sentences.py",)),
