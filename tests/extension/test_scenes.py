@@ -91,6 +91,17 @@ def test_the_topics_own_place_is_never_added_to_its_scene(embedder, tagger):
     assert scenes and all(s.text.lower().count("china") == 1 for s in scenes)
 
 
+def test_a_scene_adds_things_not_the_topics_own_words_again(embedder, tagger):
+    """"a boat with boats and ship" shows one boat twice: the topic's word, its plural or its longer form ("sunrises"
+    of "at sunrise") is no element of its scene."""
+    composer = SceneComposer(embedder, tagger)
+    texts = ["Fishing boats unload nets and crates of fish on the quay at sunrises over the harbour."]
+    for topic in ("a boat", "a boat at sunrise"):
+        scenes = composer.topic_scenes(topic, _sources(texts))
+        assert scenes and all(w not in s.text.split("with", 1)[1] for s in scenes for w in ("boats", "sunrises"))
+        assert any(thing in scenes[0].text for thing in ("nets", "crates", "quay", "fish", "harbour")), scenes[0].text
+
+
 def test_the_topics_own_date_is_never_added_again(embedder, tagger):
     """A topic that gives its year keeps it once: its sentence's "1969" is the topic's, not a setting to add."""
     composer = SceneComposer(embedder, tagger)

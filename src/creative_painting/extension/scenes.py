@@ -126,6 +126,13 @@ def _noun_phrases(doc) -> list[str]:
     return phrases
 
 
+def _repeats(word: str, topic_words: set[str]) -> bool:
+    """A word of the topic again: the same first five letters ("sunrises" of "at sunrise"), or, for a shorter word,
+    the word or its plural ("boats" of "a boat", "bus" of "buses")."""
+    return any(word[:5] == t[:5] if min(len(word), len(t)) >= 5 else
+               word in (t, t + "s", t + "es") or t in (word + "s", word + "es") for t in topic_words)
+
+
 def _join(things: list[str]) -> str:
     return things[0] if len(things) == 1 else f"{', '.join(things[:-1])} and {things[-1]}"
 
@@ -187,9 +194,9 @@ class SceneComposer:
 
     def _concrete(self, texts: list[str], topic: str) -> list[tuple[str, ...]]:
         """Per text, its noun phrases that name something visible and belong with the topic, most concrete first
-        (a word of the topic again, "sunrises" for "at sunrise", is left out)."""
-        stems = {w[:5] for w in re.findall(r"\w+", topic.lower())}
-        phrases = [[p for p in dict.fromkeys(_noun_phrases(doc)) if not any(w[:5] in stems for w in p.split())]
+        (a word of the topic again, "sunrises" for "at sunrise" or "boats" for "a boat", is left out)."""
+        words = set(re.findall(r"\w+", topic.lower()))
+        phrases = [[p for p in dict.fromkeys(_noun_phrases(doc)) if not any(_repeats(w, words) for w in p.split())]
                    for doc in self.nlp.pipe(texts)]
         flat = list(dict.fromkeys(p for ps in phrases for p in ps))
         concrete = dict(zip(flat, self.concreteness(flat), strict=True))
