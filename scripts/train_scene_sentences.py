@@ -79,9 +79,9 @@ def main() -> None:
               f"{scenes} scenes")
     report = {"sentences": len(rows), "scenes": int(scene.sum()), "topics": len(set(topics)),
               "held_out_auc": round(float(roc_auc_score(scene, held_out)), 4),
-              "relevance_auc": round(float(roc_auc_score(scene, x[:, 0])), 4),
+              "relevance_auc": round(float(roc_auc_score(scene, relevance)), 4),
               "held_out_top3": dict(zip(("topics_with_2", "scenes"), top3_scenes(held_out, topics, scene), strict=True)),
-              "relevance_top3": dict(zip(("topics_with_2", "scenes"), top3_scenes(x[:, 0], topics, scene),
+              "relevance_top3": dict(zip(("topics_with_2", "scenes"), top3_scenes(relevance, topics, scene),
                                          strict=True))}
     print(json.dumps(report, indent=2), file=sys.stderr)
     clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(x, scene)

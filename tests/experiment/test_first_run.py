@@ -84,20 +84,9 @@ def test_the_shipped_vae_keeps_what_the_judges_read(tmp_path):
     untrained VAE of the same shape is judged near chance."""
     from diffusers import AutoencoderKL
 
-    from creative_painting.experiment.demo import DemoSettings, _split, make_judges
-    from creative_painting.wikiart.synthetic import collection_files, make_artists
-
-    s = DemoSettings(seed=7)
-    artists, subjects = make_artists(s.artists, s.seed), SUBJECTS[: s.subjects]
-    artist_judge, subject_judge = make_judges(artists, subjects, s)
-    images, painters, titles = _split(collection_files(artists, subjects, per_pair=2, size=s.size, numbered=False,
-                                                       seed=4242))
     shipped = AutoencoderKL.from_pretrained(first_run.VAE, torch_dtype=torch.float32)
     untrained = AutoencoderKL.from_config(shipped.config)
-    scores = {}
-    for name, vae in (("shipped", shipped), ("untrained", untrained)):
-        pictures = first_run.through_vae(vae, images)
-        scores[name] = artist_judge.accuracy(pictures, painters), subject_judge.accuracy(pictures, titles)
+    scores = first_run.judged_through({"shipped": shipped, "untrained": untrained}, seed=7, render_seed=4242)
     assert min(scores["shipped"]) >= 0.9 and max(scores["untrained"]) <= 0.5, scores
 
 

@@ -49,17 +49,29 @@ HOME = "demo-model"  # its folder in the cache
 QUICK_COMMAND = "creative-painting demo --quick"
 
 
-def through_vae(vae, images: list) -> list:
-    """Each picture encoded (the posterior's mean) and decoded: what a VAE keeps of it, for the judges to read."""
-    import numpy as np
+def judged_through(vaes: dict[str, Any], seed: int, render_seed: int) -> dict[str, tuple[float, float]]:
+    """A fresh rendering of every pair of `seed`'s painters, encoded (the posterior's mean) and decoded by each VAE:
+    the share its painter and its subject are judged right after each, and for the pictures themselves
+    ("originals"). What a VAE keeps of what the judges read."""
     import torch
-    from PIL import Image
 
-    x = torch.stack([torch.from_numpy(np.asarray(i, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 127.5 - 1
-                     for i in images])
+    from creative_painting.experiment.demo import _split, make_judges
+    from creative_painting.painting.painter import pixels_to_images
+    from creative_painting.training.data import image_to_pixels
+    from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists
+
+    s = DemoSettings(seed=seed)
+    artists, subjects = make_artists(s.artists, seed), SUBJECTS[: s.subjects]
+    artist_judge, subject_judge = make_judges(artists, subjects, s)
+    images, painters, titles = _split(collection_files(artists, subjects, per_pair=2, size=s.size, numbered=False,
+                                                       seed=render_seed))
+    x = torch.stack([image_to_pixels(image) for image in images])
+    pictures = {"originals": images}
     with torch.no_grad():
-        recon = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
-    return [Image.fromarray(((r + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()) for r in recon]
+        for name, vae in vaes.items():
+            pictures[name] = pixels_to_images(vae.decode(vae.encode(x).latent_dist.mean).sample)
+    return {name: (artist_judge.accuracy(p, painters), subject_judge.accuracy(p, titles))
+            for name, p in pictures.items()}
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,11 @@ def decode_latents(model: StableDiffusion, latents: torch.Tensor) -> list[Image.
     finally:
         if large:
             model.vae.disable_tiling()
+    return pixels_to_images(pixels)
+
+
+def pixels_to_images(pixels: torch.Tensor) -> list[Image.Image]:
+    """The VAE's [-1, 1] NCHW output as 8-bit RGB pictures."""
     pixels = ((pixels.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
     return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
 

@@ -86,6 +86,11 @@ def to_pixels(data: bytes, resolution: int) -> torch.Tensor | None:
         return None
     if image.size != (resolution, resolution):  # shards are stored at the training size: nothing to do
         image = ImageOps.fit(image, (resolution, resolution), Image.Resampling.LANCZOS)
+    return image_to_pixels(image)
+
+
+def image_to_pixels(image: Image.Image) -> torch.Tensor:
+    """An RGB picture as the VAE reads it: a [-1, 1] CHW tensor."""
     return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float().div(127.5).sub(1)
 
 
