@@ -7,7 +7,8 @@ from PIL import Image, ImageFilter
 from creative_painting.cli.main import main
 from creative_painting.experiment.judges import NONE, ArtistJudge, SubjectJudge
 from creative_painting.training.config import VaeConfig
-from creative_painting.training.vae_trainer import train_vae
+from creative_painting.training.data import open_items
+from creative_painting.training.vae_trainer import _export, train_vae
 from creative_painting.wikiart.synthetic import SUBJECTS, collection_files, make_artists
 
 
@@ -71,6 +72,10 @@ def test_train_vae_reduces_reconstruction_loss(shards, tmp_path):
     saved = AutoencoderKL.from_pretrained(tmp_path)  # the output folder is a diffusers VAE
     assert saved.config.scaling_factor == result["scaling_factor"]
     assert all(torch.equal(v, result["vae"].state_dict()[k]) for k, v in saved.state_dict().items())
+    again = tmp_path / "again"  # the scaling factor is measured on a seeded sample: exporting again gives the same
+    again.mkdir()
+    _export(result["vae"], open_items(cfg.data)[0], cfg, again, "cpu")
+    assert AutoencoderKL.from_pretrained(again).config.scaling_factor == result["scaling_factor"]
 
 
 def test_demo_and_train_vae_bad_input(tmp_path, capsys):
