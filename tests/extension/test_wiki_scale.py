@@ -235,3 +235,15 @@ def test_a_full_disk_is_one_line_keeps_what_was_committed_and_resumes(tmp_path, 
     monkeypatch.setattr(index_module, "_commit", commit)
     assert main(args) == 0 and main([*args[:3], str(tmp_path / "ref"), *args[4:]]) == 0
     assert _results(tmp_path / "idx") == _results(tmp_path / "ref")
+
+
+def test_hits_that_tie_are_ordered_by_title_and_text_whatever_order_the_build_added_them(tmp_path):
+    """Sentences of one length that hold the query word once tie; tantivy would return the first it meets (a
+    resumed build meets them in another order), so `search` reads every hit that ties the k-th and orders them by
+    title and text: 150 tied harbours, added last to first, give the first 5 by name."""
+    names = [f"Harbour {i:03d}" for i in range(150)]
+    articles = [Article(name, f"Boats rest in {name.split()[1]} tonight.") for name in reversed(names)]
+    build_index(articles, tmp_path, source="t", progress=False)
+    hits = WikiIndex(tmp_path).search("boats", 5)
+    assert len({h.score for h in hits}) == 1  # they do tie
+    assert [h.title for h in hits] == names[:5]
