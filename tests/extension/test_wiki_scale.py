@@ -240,8 +240,10 @@ def test_a_full_disk_is_one_line_keeps_what_was_committed_and_resumes(tmp_path, 
 def test_hits_that_tie_are_ordered_by_title_and_text_whatever_order_the_build_added_them(tmp_path):
     """Sentences of one length that hold the query word once tie; tantivy would return the first it meets (a
     resumed build meets them in another order), so `search` reads every hit that ties the k-th and orders them by
-    title and text: 150 tied harbours, added last to first, give the first 5 by name."""
-    names = [f"Harbour {i:03d}" for i in range(150)]
+    title and text: more tied harbours than the first search reads, added last to first, give the first 5 by name."""
+    from creative_painting.extension.index import TIES
+
+    names = [f"Harbour {i:04d}" for i in range(5 + TIES + 50)]
     articles = [Article(name, f"Boats rest in {name.split()[1]} tonight.") for name in reversed(names)]
     build_index(articles, tmp_path, source="t", progress=False)
     hits = WikiIndex(tmp_path).search("boats", 5)
