@@ -37,7 +37,7 @@ COMMON_ABOVE = 1_000_000
 TFIDF_SAMPLE = 200_000  # sentences kept (reservoir) to fit the index's own TF-IDF
 _WORD = re.compile(r"\w+")
 TIES = 100  # hits beyond k read at first, to find those that tie the k-th: with 20, a third of the queries on 1/10
-# of Wikipedia went round the tie loop again; 100 took p99 23 -> 15 ms, p50 6.7 -> 5.4 ms, the same hits
+# of Wikipedia went round the tie loop again; 100 took p99 21-23 -> 13-16 ms, p50 6.0-7.5 -> 4.7-5.5 ms, the same hits
 
 
 @dataclass(frozen=True)
