@@ -74,7 +74,7 @@ def test_train_vae_reduces_reconstruction_loss(shards, tmp_path):
     assert all(torch.equal(v, result["vae"].state_dict()[k]) for k, v in saved.state_dict().items())
     again = tmp_path / "again"  # the scaling factor is measured on a seeded sample: exporting again gives the same
     again.mkdir()
-    _export(result["vae"], open_items(cfg.data)[0], cfg, again, "cpu")
+    _export(result["vae"], open_items(cfg.data)[0], cfg, again, next(result["vae"].parameters()).device)
     assert AutoencoderKL.from_pretrained(again).config.scaling_factor == result["scaling_factor"]
 
 

@@ -2,7 +2,7 @@
 
 One document per sentence, carrying its article title; the title field is boosted so that "China"
 finds the sentences of the article China first. tantivy's writer flushes segments at a fixed heap
-size, so memory stays flat from 10 articles to 6.7 million.
+size, so memory is bounded: 1.7 GB at 1/20 and at 1/10 of Wikipedia (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ COMMON_FILE = "common_words.json"  # left out of queries: stop words and words i
 COMMON_ABOVE = 1_000_000
 TFIDF_SAMPLE = 200_000  # sentences kept (reservoir) to fit the index's own TF-IDF
 _WORD = re.compile(r"\w+")
-TIES = 100  # hits beyond k read at first, to find those that tie the k-th: with 20, a third of the queries on 1/10
-# of Wikipedia went round the tie loop again; 100 took p99 21-23 -> 13-16 ms, p50 6.0-7.5 -> 4.7-5.5 ms, the same hits
+TIES = 200  # hits beyond k read at first, to find those that tie the k-th: with 20, 115 of 300 queries on 1/10
+# of Wikipedia searched again, with 200 13 (docs/benchmarks.md, Wikipedia at scale)
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,7 @@ def _export(vae, items, cfg: VaeConfig, out, device) -> None:
 
     batches = StepBatches(items, batch_size=min(64, len(items)), seed=cfg.seed, resolution=cfg.resolution,
                           template=None, caption_dropout=0.0, field_dropout=0.0, length=1)
-    noise = torch.Generator(device).manual_seed(derive_seed(cfg.seed, "vae-scale"))  # re-exporting gives the same
+    noise = torch.Generator().manual_seed(derive_seed(cfg.seed, "vae-scale"))  # re-exporting gives the same, anywhere
     with torch.no_grad():
         latents = vae.encode(batches[0]["x"].to(device)).latent_dist.sample(generator=noise)
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
