@@ -254,3 +254,39 @@ def test_hits_that_tie_are_ordered_by_title_and_text_whatever_order_the_build_ad
         hits = WikiIndex(tmp_path / name).search("boats", 5)
         assert len({h.score for h in hits}) == 1  # they do tie
         assert [h.text for h in hits] == [f"Boats rest in {n} tonight." for n in numbers[:5]], name
+
+
+def _positions_schema():
+    """The schema of indexes begun before 2026-12-07: every word's positions too."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    for field in ("title", "text"):
+        builder.add_text_field(field, stored=True, tokenizer_name="en_stem")
+    return builder.build()
+
+
+def test_an_index_keeps_no_positions_and_one_begun_with_them_resumes(tmp_path, monkeypatch):
+    """No query reads a word's positions (10 % of a large index): a new index stores none. A build begun by an
+    earlier version, with positions, resumes in its own schema to the same hits."""
+    import creative_painting.extension.index as index_module
+
+    dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
+    build_index(iter_articles(dump), tmp_path / "new", source="m", commit_every=2, progress=False)
+    monkeypatch.setattr(index_module, "_schema", _positions_schema)
+    build_index(iter_articles(dump), tmp_path / "old", source="m", commit_every=2, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(_interrupted(iter_articles(dump), 7), tmp_path / "begun", source="m", commit_every=2,
+                    progress=False)
+    monkeypatch.undo()
+
+    def records(folder):  # what tantivy stores of each word, field by field
+        return [f["options"]["indexing"]["record"] for f in json.loads((folder / "meta.json").read_text())["schema"]]
+
+    assert records(tmp_path / "new") == ["freq", "freq"] and records(tmp_path / "old") == ["position", "position"]
+    assert records(tmp_path / "begun") == ["position", "position"]
+    assert _results(tmp_path / "new") == _results(tmp_path / "old")  # the same scores without them
+    resumed = build_index(_never_read(), tmp_path / "begun", source="m", commit_every=2, progress=False,
+                          reopen=resumable_at(dump))
+    assert resumed["done"] and _results(tmp_path / "begun") == _results(tmp_path / "old")
+    assert records(tmp_path / "begun") == ["position", "position"]  # resumed in the schema it was begun with

@@ -51,8 +51,8 @@ def _schema():
     import tantivy
 
     builder = tantivy.SchemaBuilder()
-    builder.add_text_field("title", stored=True, tokenizer_name="en_stem")
-    builder.add_text_field("text", stored=True, tokenizer_name="en_stem")
+    for field in ("title", "text"):  # no positions: every query is words, never a phrase (10 % of an index's size)
+        builder.add_text_field(field, stored=True, tokenizer_name="en_stem", index_option="freq")
     return builder.build()
 
 
@@ -195,7 +195,10 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
     import tantivy
 
     try:
-        index = tantivy.Index(_schema(), path=str(index_dir))
+        if (index_dir / "meta.json").is_file():  # resumed: the schema it was begun with (before 2026-12-07, positions)
+            index = tantivy.Index.open(str(index_dir))
+        else:
+            index = tantivy.Index(_schema(), path=str(index_dir))
         writer = index.writer(heap_size=heap_bytes, num_threads=1)
     except ValueError as e:
         raise UserError(f"cannot open the index in {index_dir}: {e}; delete it to rebuild") from None
