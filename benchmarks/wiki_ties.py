@@ -21,13 +21,7 @@ from wiki_query import draw  # noqa: E402
 
 def searched_again(wiki, text: str, k: int, ties: int) -> bool:
     """Whether the first search's last hit still ties the k-th (the case `_hits` searches again)."""
-    from creative_painting.extension.index import _WORD
-
-    words = [w for w in _WORD.findall(text.lower()) if w not in ("and", "or", "not")]
-    rare = [w for w in words if w not in wiki.common]
-    query = wiki.index.parse_query(" ".join(rare or words), ["title", "text"] if rare else ["title"],
-                                   field_boosts={"title": wiki.title_boost})
-    hits = wiki.searcher.search(query, k + ties, count=False).hits
+    hits = wiki.searcher.search(wiki.query(text), k + ties, count=False).hits
     return len(hits) == k + ties and hits[-1][0] >= hits[k - 1][0]
 
 

@@ -301,16 +301,23 @@ class WikiIndex:
     def tfidf_path(self) -> Path:
         return self.dir / TFIDF_FILE
 
-    def search(self, text: str, k: int = 20) -> list[Passage]:
-        """BM25 over title (boosted) and sentence; any text works, query syntax is never interpreted."""
+    def query(self, text: str):
+        """The tantivy query `search` runs for `text`, or None for a text of no words; query syntax is never
+        interpreted."""
         words = [w for w in _WORD.findall(text.lower()) if w not in ("and", "or", "not")]
         if not words:
-            return []
+            return None
         rare = [w for w in words if w not in self.common]
         # A query of common words alone ("the who", "it") can only name an article: its titles are searched, as
         # every sentence holds such words (the commonest word of 1/10 of the dump: 200-300 ms, 18 M postings)
         fields = ["title", "text"] if rare else ["title"]  # (a small index has no common words: all are rare)
-        query = self.index.parse_query(" ".join(rare or words), fields, field_boosts={"title": self.title_boost})
+        return self.index.parse_query(" ".join(rare or words), fields, field_boosts={"title": self.title_boost})
+
+    def search(self, text: str, k: int = 20) -> list[Passage]:
+        """BM25 over title (boosted) and sentence; any text works, query syntax is never interpreted."""
+        query = self.query(text)
+        if query is None:
+            return []
         try:
             hits = self._hits(query, k)
             docs = [(score, self.searcher.doc(address)) for score, address in hits]
