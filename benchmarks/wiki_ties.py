@@ -27,6 +27,7 @@ def searched_again(wiki, text: str, k: int, ties: int) -> bool:
 
 def main() -> None:
     import creative_painting.extension.index as index_module
+    from creative_painting.errors import UserError
     from creative_painting.extension import WikiIndex
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,9 +36,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
+    if args.rounds < 1 or args.queries < 20 or min(args.ties) < 1:
+        parser.error("--rounds and --ties must be 1 or more, --queries 20 or more")
     texts = draw(args.queries, 2, 6, seed=1)  # wiki_scale.latency's queries
     for path in args.indexes:
-        wiki = WikiIndex(path)
+        try:
+            wiki = WikiIndex(path)
+        except UserError as e:
+            parser.error(str(e))
         for text in texts[:20]:
             wiki.search(text, 20)  # warm: the OS cache and the searcher
         again = {t: sum(searched_again(wiki, text, 20, t) for text in texts) for t in args.ties}
