@@ -290,3 +290,85 @@ def test_an_index_keeps_no_positions_and_one_begun_with_them_resumes(tmp_path, m
                           reopen=resumable_at(dump))
     assert resumed["done"] and _results(tmp_path / "begun") == _results(tmp_path / "old")
     assert records(tmp_path / "begun") == ["position", "position"]  # resumed in the schema it was begun with
+
+
+def _shard_sizes(index_dir) -> list[int]:
+    import tantivy
+
+    sizes = []
+    for folder in sorted(index_dir.glob("shard-*")):
+        index = tantivy.Index.open(str(folder))
+        index.reload()
+        sizes.append(index.searcher().num_docs)
+    return sizes
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_a_sharded_index_searches_every_shard_and_orders_ties_across_them(tmp_path, backwards):
+    """Article n goes to shard n % 2; the shards are searched side by side and their hits merged. Tied hits span both
+    shards, more in each than its first search reads: the first 5 by name, whichever shard holds them. (The two
+    shards hold the same number of sentences of one length, so their BM25 statistics, and the scores, are equal.)"""
+    from creative_painting.extension.index import TIES
+
+    numbers = [f"{i:04d}" for i in range(2 * (5 + TIES + 50))]
+    added = numbers[::-1] if backwards else numbers
+    build_index([Article(f"Harbour {n}", f"Boats rest in {n} tonight.") for n in added], tmp_path, source="t",
+                progress=False, shards=2)
+    assert _shard_sizes(tmp_path) == [len(numbers) // 2] * 2 and not (tmp_path / "meta.json").exists()
+    wiki = WikiIndex(tmp_path)
+    hits = wiki.search("boats", 5)
+    assert len({h.score for h in hits}) == 1  # they do tie
+    assert [h.text for h in hits] == [f"Boats rest in {n} tonight." for n in numbers[:5]]
+    assert [h.title for h in wiki.search("harbour 0003", 1)] == ["Harbour 0003"]  # in shard 1 (or 0, backwards)
+    assert [h.title for h in wiki.search("harbour 0004", 1)] == ["Harbour 0004"]
+
+
+@pytest.mark.parametrize("killed_at", [4, 5, 6])
+def test_a_sharded_build_killed_between_its_shards_commits_resumes_to_the_uninterrupted_index(tmp_path, monkeypatch,
+                                                                                             killed_at):
+    """A commit of 2 shards records shard 0, shard 1, then the whole (calls 4, 5, 6 of `_promote` in the second
+    commit). Killed at the 4th, shard 0 holds 4 articles and the whole record says 2: the resumed build adds the
+    3rd and 4th articles to shard 1 only, and every shard ends with the documents of the uninterrupted build."""
+    import creative_painting.extension.index as index_module
+
+    dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
+    build_index(iter_articles(dump), tmp_path / "a", source="m", commit_every=2, progress=False, shards=2)
+    promote, calls = index_module._promote, []
+
+    def killed(folder):
+        calls.append(folder)
+        if len(calls) == killed_at:  # this shard (or the whole) has committed; its record stays pending
+            raise KeyboardInterrupt
+        promote(folder)
+
+    monkeypatch.setattr(index_module, "_promote", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(iter_articles(dump), tmp_path / "b", source="m", commit_every=2, progress=False, shards=2)
+    monkeypatch.setattr(index_module, "_promote", promote)
+    assert json.loads((tmp_path / "b" / "progress.json").read_text())["articles"] == 2
+    assert _shard_sizes(tmp_path / "b") != _shard_sizes(tmp_path / "a")
+    # the whole's pending record is written after every shard's commit: it holds, and the 3rd and 4th are not read again
+    assert index_module._settle(tmp_path / "b")["articles"] == (4 if killed_at == 6 else 2)
+    resumed = build_index(iter_articles(dump), tmp_path / "b", source="m", commit_every=2, progress=False, shards=1)
+    straight = json.loads((tmp_path / "a" / "progress.json").read_text())
+    assert (resumed["articles"], resumed["sentences"], resumed["shards"]) == (straight["articles"],
+                                                                            straight["sentences"], 2)
+    assert _shard_sizes(tmp_path / "b") == _shard_sizes(tmp_path / "a")
+    assert _results(tmp_path / "a") == _results(tmp_path / "b")
+    assert (tmp_path / "a" / "tfidf.json").read_text() == (tmp_path / "b" / "tfidf.json").read_text()
+
+
+def test_wiki_index_shards_on_request_and_refuses_a_bad_count(tmp_path, capsys):
+    """A small dump is one index unless asked (`SHARDED_ABOVE`); `--shards 2` gives two that `extend` reads."""
+    dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
+    assert main(["wiki", "index", str(dump), str(tmp_path / "i"), "--shards", "0", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--shards must be in 1..64" in err and not (tmp_path / "i").exists()
+    assert main(["wiki", "index", str(dump), str(tmp_path / "one"), "--no-progress"]) == 0
+    assert (tmp_path / "one" / "meta.json").is_file() and not list((tmp_path / "one").glob("shard-*"))
+    assert main(["wiki", "index", str(dump), str(tmp_path / "two"), "--shards", "2", "--no-progress"]) == 0
+    assert len(_shard_sizes(tmp_path / "two")) == 2 and sum(_shard_sizes(tmp_path / "two")) == sum(
+        _shard_sizes(tmp_path / "one") or [WikiIndex(tmp_path / "one").num_docs])
+    capsys.readouterr()
+    assert main(["extend", "harbour fishing boats", "--index", str(tmp_path / "two"), "--top", "2", "--json"]) == 0
+    assert "harbour" in capsys.readouterr().out.lower()

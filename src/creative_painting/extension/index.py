@@ -3,6 +3,11 @@
 One document per sentence, carrying its article title; the title field is boosted so that "China"
 finds the sentences of the article China first. tantivy's writer flushes segments at a fixed heap
 size, so memory is bounded: 1.7 GB at 1/20 and at 1/10 of Wikipedia (docs/benchmarks.md).
+
+A large index may be split into shards (article n in shard n % shards, each a tantivy index of its own in
+`shard-N/`), searched side by side: tantivy-py searches one index in one thread, and a query's time grows with the
+index (1/10 of Wikipedia on 2 cores: 5.3 ms p50 in one, 2.6 ms in two halves). Each shard ranks by its own BM25
+statistics, as Elasticsearch's shards do by default.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ COMMON_FILE = "common_words.json"  # left out of queries: stop words and words i
 COMMON_ABOVE = 1_000_000
 TFIDF_SAMPLE = 200_000  # sentences kept (reservoir) to fit the index's own TF-IDF
 _WORD = re.compile(r"\w+")
+SHARD = "shard-{}"
 TIES = 200  # hits beyond k read at first, to find those that tie the k-th: with 20, 115 of 300 queries on 1/10
 # of Wikipedia searched again, with 200 13 (docs/benchmarks.md, Wikipedia at scale)
 
@@ -98,10 +104,20 @@ def read_progress(index_dir: Path) -> dict | None:
 
 def _commit(writer, reservoir: _Reservoir, state: dict, index_dir: Path) -> None:
     """tantivy's commit and our record of it (progress, TF-IDF sample) cannot be one write. The record is written
-    first, as pending, and made current after the commit; a build killed in between is settled by `_settle`."""
+    first, as pending, and made current after the commit; a build killed in between is settled by `_settle`.
+    A sharded build commits each shard so (its record: the articles it holds up to, its sentence count), then
+    records the whole; a build killed between shards resumes each shard after its own last commit."""
+    if isinstance(writer, _Shards):
+        for folder, shard_writer, sentences in writer.parts(index_dir):
+            atomic_write_text(folder / (PROGRESS + PENDING), json.dumps({"articles": state["articles"],
+                                                                          "sentences": sentences}))
+            shard_writer.commit()
+            _promote(folder)
+        writer = None
     reservoir.save(index_dir / (RESERVOIR + PENDING))
     atomic_write_text(index_dir / (PROGRESS + PENDING), json.dumps(state))
-    writer.commit()
+    if writer is not None:
+        writer.commit()
     _promote(index_dir)
 
 
@@ -119,11 +135,15 @@ def _settle(index_dir: Path) -> dict | None:
         import tantivy
 
         try:
-            expected = json.loads(pending.read_text(encoding="utf-8"))["sentences"]
+            record = json.loads(pending.read_text(encoding="utf-8"))
+            if record.get("shards", 1) > 1:  # written after every shard's commit: it holds
+                _promote(index_dir)
+                return read_progress(index_dir)
+            expected = record["sentences"]
             index = tantivy.Index.open(str(index_dir))
             index.reload()
             committed = index.searcher().num_docs == expected
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise UserError(f"corrupt {pending}: {e}; delete {index_dir} to rebuild the index") from None
         if committed:
             _promote(index_dir)
@@ -136,16 +156,19 @@ def _settle(index_dir: Path) -> dict | None:
 def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_every: int = 5000,
                 heap_bytes: int = 256 * 2**20, source: str = "", max_sentences: int = 0,
                 progress: bool = True, reopen: Callable[[int], Iterable[Article]] | None = None,
-                source_bytes: int = 0) -> dict:
+                source_bytes: int = 0, shards: int = 1) -> dict:
     """Index `articles`; a re-run on the same source resumes after the articles already committed.
 
     `reopen(position)` restarts the source at a saved byte position (JSONL), so a resumed run does not
     parse what it skips. A finished index is left as it is. A run that fails before its first commit
-    leaves no folder behind; a later failure leaves a folder the next run resumes.
+    leaves no folder behind; a later failure leaves a folder the next run resumes. A resumed build keeps the
+    shard count it was begun with.
     """
     index_dir = Path(index_dir)
     if max_sentences < 0:
         raise UserError(f"--max-sentences must be 0 (every sentence) or more, got {max_sentences}")
+    if not 1 <= shards <= 64:
+        raise UserError(f"--shards must be in 1..64, got {shards}")
     if heap_bytes < 16 * 2**20:
         raise UserError("--heap-mb must be at least 16 (tantivy's smallest writer heap)")
     if index_dir.is_dir() and not is_empty(index_dir) and not (index_dir / PROGRESS).is_file():
@@ -159,7 +182,8 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
             return {**state, "complete": True}
         try:
             if state is None:  # first: a folder killed before its first commit is still known as ours
-                state = {"source": source, "articles": 0, "sentences": 0, "done": False}
+                state = {"source": source, "articles": 0, "sentences": 0, "done": False,
+                         **({"shards": shards} if shards > 1 else {})}
                 atomic_write_text(index_dir / PROGRESS, json.dumps(state))
             state = _index(articles, index_dir, state, commit_every=commit_every, heap_bytes=heap_bytes,
                            max_sentences=max_sentences, progress=progress, reopen=reopen, source_bytes=source_bytes)
@@ -190,18 +214,56 @@ def _write_failed(error: BaseException) -> bool:
     return isinstance(error, ValueError) and "writer was killed" in str(error)
 
 
+def _open_writer(folder: Path, heap_bytes: int):
+    import tantivy
+
+    try:
+        if (folder / "meta.json").is_file():  # resumed: the schema it was begun with (before 2026-12-07, positions)
+            index = tantivy.Index.open(str(folder))
+        else:
+            index = tantivy.Index(_schema(), path=str(folder))
+        return index.writer(heap_size=heap_bytes, num_threads=1)
+    except ValueError as e:
+        raise UserError(f"cannot open the index in {folder}: {e}; delete it to rebuild") from None
+
+
+class _Shards:
+    """The writers of a sharded build: article n goes to shard n % shards. A shard skips the articles its own last
+    commit holds, which may be more than the whole build's record (a build killed between the shards' commits)."""
+
+    def __init__(self, index_dir: Path, shards: int, heap_bytes: int):
+        self.writers, self.held, self.sentences = [], [], []
+        for i in range(shards):
+            folder = index_dir / SHARD.format(i)
+            folder.mkdir(exist_ok=True)
+            state = _settle(folder) or {"articles": 0, "sentences": 0}
+            self.writers.append(_open_writer(folder, max(16 * 2**20, heap_bytes // shards)))
+            self.held.append(state["articles"])
+            self.sentences.append(state["sentences"])
+
+    def add(self, number: int, title: str, sentences: list[str]) -> None:
+        import tantivy
+
+        shard = number % len(self.writers)
+        if number >= self.held[shard]:
+            for sentence in sentences:
+                self.writers[shard].add_document(tantivy.Document(title=title, text=sentence))
+            self.sentences[shard] += len(sentences)
+
+    def parts(self, index_dir: Path) -> list:
+        return [(index_dir / SHARD.format(i), writer, self.sentences[i]) for i, writer in enumerate(self.writers)]
+
+    def wait_merging_threads(self) -> None:
+        for writer in self.writers:
+            writer.wait_merging_threads()
+
+
 def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_bytes: int, max_sentences: int,
            progress: bool, reopen, source_bytes: int = 0) -> dict:
     import tantivy
 
-    try:
-        if (index_dir / "meta.json").is_file():  # resumed: the schema it was begun with (before 2026-12-07, positions)
-            index = tantivy.Index.open(str(index_dir))
-        else:
-            index = tantivy.Index(_schema(), path=str(index_dir))
-        writer = index.writer(heap_size=heap_bytes, num_threads=1)
-    except ValueError as e:
-        raise UserError(f"cannot open the index in {index_dir}: {e}; delete it to rebuild") from None
+    shards = state.get("shards", 1)
+    writer = _open_writer(index_dir, heap_bytes) if shards == 1 else _Shards(index_dir, shards, heap_bytes)
     reservoir = _Reservoir(index_dir / RESERVOIR)
     skip = state["articles"]
     if skip and reopen is not None and state.get("position") is not None:
@@ -216,8 +278,12 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
             sentences = list(article.sentences) if article.sentences is not None else split_sentences(article.text)
             if max_sentences:
                 sentences = sentences[:max_sentences]
+            if shards > 1:
+                writer.add(number, article.title, sentences)
+            else:
+                for sentence in sentences:
+                    writer.add_document(tantivy.Document(title=article.title, text=sentence))
             for sentence in sentences:
-                writer.add_document(tantivy.Document(title=article.title, text=sentence))
                 reservoir.add(sentence)
             state.update(articles=number + 1, sentences=state["sentences"] + len(sentences), position=article.position)
             bar.update(article.position)
@@ -226,7 +292,7 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
         _commit(writer, reservoir, state, index_dir)
         writer.wait_merging_threads()
     except BaseException:
-        del writer, index  # the traceback keeps this frame: free the writer now, so that it drops its lock file
+        del writer  # the traceback keeps this frame: free the writer now, so that it drops its lock file
         raise
     finally:
         bar.close()
@@ -280,18 +346,26 @@ class WikiIndex:
         if not state or not state.get("done"):
             raise UserError(f"no finished index at {self.dir}: build one with `creative-painting wiki index SOURCE "
                             f"{self.dir}`")
+        shards = state.get("shards", 1)
+        folders = [self.dir] if shards == 1 else [self.dir / SHARD.format(i) for i in range(shards)]
         try:
-            self.index = tantivy.Index.open(str(self.dir))
-            self.index.reload()
-            self.searcher = self.index.searcher()
-            self.searcher.search(self.index.parse_query("probe", ["title", "text"]), 1)
+            self.shards = []  # (index, searcher) of each shard
+            for folder in folders:
+                index = tantivy.Index.open(str(folder))
+                index.reload()
+                searcher = index.searcher()
+                searcher.search(index.parse_query("probe", ["title", "text"]), 1)
+                self.shards.append((index, searcher))
         except ValueError as e:  # tantivy reports damaged meta.json / segment files as ValueError
             raise UserError(f"damaged index at {self.dir}: {str(e).splitlines()[0][:160]}; rebuild it "
                             "with `creative-painting wiki index`") from None
+        self.index = self.shards[0][0]  # parses queries for every shard: they share one schema
+        self.num_docs = sum(searcher.num_docs for _, searcher in self.shards)
+        self._pool = ThreadPoolExecutor(min(shards, os.cpu_count() or 1)) if shards > 1 else None
         self.title_boost = title_boost
         self.common: frozenset[str] = frozenset()  # searched as every other word in a small index
         common = self.dir / COMMON_FILE  # (an index built before the file existed has none)
-        if self.searcher.num_docs > common_above and common.is_file():
+        if self.num_docs > common_above and common.is_file():
             try:
                 self.common = frozenset(json.loads(common.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError) as e:
@@ -319,8 +393,7 @@ class WikiIndex:
         if query is None:
             return []
         try:
-            hits = self._hits(query, k)
-            docs = [(score, self.searcher.doc(address)) for score, address in hits]
+            docs = [(score, self.shards[shard][1].doc(address)) for score, shard, address in self._hits(query, k)]
         except ValueError as e:
             raise UserError(f"damaged index at {self.dir}: {str(e).splitlines()[0][:160]}; rebuild it") from None
         passages = [Passage(doc["title"][0], doc["text"][0], float(score)) for score, doc in docs]
@@ -334,13 +407,27 @@ class WikiIndex:
         with ThreadPoolExecutor(min(len(texts), os.cpu_count() or 1)) as pool:
             return list(pool.map(lambda text: self.search(text, k), texts))
 
-    def _hits(self, query, k: int) -> list:
-        """The top k and every hit that ties the k-th, no more (each is a stored document to read): tantivy orders
-        equal scores by where the build put them (a resumed build has other segments), so `search` orders them by
-        title and text instead."""
+    def _hits(self, query, k: int) -> list[tuple[float, int, object]]:
+        """(score, shard, address) of the top k and of every hit that ties the k-th, no more (each is a stored
+        document to read): tantivy orders equal scores by where the build put them (a resumed build has other
+        segments), so `search` orders them by title and text instead. A shard whose last hit still ties the k-th
+        may hold more: every shard is searched again, with a limit four times larger."""
         limit = k + TIES
         while True:
-            hits = self.searcher.search(query, limit, count=False).hits  # no count: tantivy may skip blocks
-            if len(hits) < limit or hits[-1][0] < hits[k - 1][0]:
-                return [h for h in hits if h[0] >= hits[min(k, len(hits)) - 1][0]] if hits else hits
+            found = self.first_hits(query, limit)
+            hits = sorted(((score, shard, address) for shard, part in enumerate(found) for score, address in part),
+                          key=lambda hit: -hit[0])
+            if not hits:
+                return []
+            kth = hits[min(k, len(hits)) - 1][0]
+            if all(len(part) < limit or part[-1][0] < kth for part in found):
+                return [hit for hit in hits if hit[0] >= kth]
             limit *= 4
+
+    def first_hits(self, query, limit: int) -> list[list]:
+        """Each shard's top `limit` (score, address), the shards side by side (tantivy searches without Python's
+        lock)."""
+        def one(shard):
+            return shard[1].search(query, limit, count=False).hits  # no count: tantivy may skip blocks
+
+        return [one(shard) for shard in self.shards] if self._pool is None else list(self._pool.map(one, self.shards))
