@@ -37,7 +37,7 @@ def baseline_search(wiki, text: str, k: int = 20):
     words = [w for w in _WORD.findall(text.lower()) if w not in ("and", "or", "not")]
     words = [w for w in words if w not in wiki.common] or words
     query = wiki.index.parse_query(" ".join(words), ["title", "text"], field_boosts={"title": wiki.title_boost})
-    docs = [(score, wiki.searcher.doc(address)) for score, address in wiki._hits(query, k)]
+    docs = [(score, wiki.shards[shard][1].doc(address)) for score, shard, address in wiki._hits(query, k)]
     passages = [Passage(doc["title"][0], doc["text"][0], float(score)) for score, doc in docs]
     return sorted(passages, key=lambda p: (-p.score, p.title, p.text))[:k]
 
@@ -138,7 +138,7 @@ def main() -> None:
         wiki = WikiIndex(path)
         times = search_times(wiki, texts, args.rounds)
         (b50, b99), (n50, n99) = percentiles(times["baseline"]), percentiles(times["now"])
-        print(f"{str(path)[-28:]:<28} {wiki.searcher.num_docs:>11,} {b50:>9.1f} {n50:>8.1f} {b99:>9.1f} {n99:>8.1f} "
+        print(f"{str(path)[-28:]:<28} {wiki.num_docs:>11,} {b50:>9.1f} {n50:>8.1f} {b99:>9.1f} {n99:>8.1f} "
               f"{n99 / b99:>9.2f} {side_by_side(wiki, texts):>14.2f}x", flush=True)
     if args.topics:
         ext = extend_times(args.indexes[-1], topics)

@@ -21,8 +21,9 @@ from wiki_query import draw  # noqa: E402
 
 def searched_again(wiki, text: str, k: int, ties: int) -> bool:
     """Whether the first search's last hit still ties the k-th (the case `_hits` searches again)."""
-    hits = wiki.searcher.search(wiki.query(text), k + ties, count=False).hits
-    return len(hits) == k + ties and hits[-1][0] >= hits[k - 1][0]
+    found = wiki.first_hits(wiki.query(text), k + ties)
+    scores = sorted((score for part in found for score, _ in part), reverse=True)
+    return any(len(part) == k + ties and part[-1][0] >= scores[k - 1] for part in found)
 
 
 def main() -> None:
@@ -62,7 +63,7 @@ def main() -> None:
                 same = sum(a == b for a, b in zip(hits, first, strict=True))
                 line.append(f"TIES {ties}: p50 {statistics.median(times):.2f} p99 {times[int(0.99 * (len(times) - 1))]:.2f}"
                             f" ms, searched again {again[ties]}, same hits {same}")
-            print(f"{path} ({wiki.searcher.num_docs:,} sentences) round {r}: " + "; ".join(line), flush=True)
+            print(f"{path} ({wiki.num_docs:,} sentences) round {r}: " + "; ".join(line), flush=True)
 
 
 if __name__ == "__main__":

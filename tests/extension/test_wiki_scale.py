@@ -305,7 +305,7 @@ def _shard_sizes(index_dir) -> list[int]:
 
 @pytest.mark.parametrize("backwards", [False, True])
 def test_a_sharded_index_searches_every_shard_and_orders_ties_across_them(tmp_path, backwards):
-    """Article n goes to shard n % 2; the shards are searched side by side and their hits merged. Tied hits span both
+    """Sentence n goes to shard n % 2; the shards are searched side by side and their hits merged. Tied hits span both
     shards, more in each than its first search reads: the first 5 by name, whichever shard holds them. (The two
     shards hold the same number of sentences of one length, so their BM25 statistics, and the scores, are equal.)"""
     from creative_painting.extension.index import TIES
@@ -328,7 +328,8 @@ def test_a_sharded_build_killed_between_its_shards_commits_resumes_to_the_uninte
                                                                                              killed_at):
     """A commit of 2 shards records shard 0, shard 1, then the whole (calls 4, 5, 6 of `_promote` in the second
     commit). Killed at the 4th, shard 0 holds 4 articles and the whole record says 2: the resumed build adds the
-    3rd and 4th articles to shard 1 only, and every shard ends with the documents of the uninterrupted build."""
+    sentences of the 3rd and 4th articles to shard 1 only, and every shard ends with the documents of the
+    uninterrupted build."""
     import creative_painting.extension.index as index_module
 
     dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
@@ -372,3 +373,21 @@ def test_wiki_index_shards_on_request_and_refuses_a_bad_count(tmp_path, capsys):
     capsys.readouterr()
     assert main(["extend", "harbour fishing boats", "--index", str(tmp_path / "two"), "--top", "2", "--json"]) == 0
     assert "harbour" in capsys.readouterr().out.lower()
+
+
+def test_a_word_that_recurs_in_one_article_is_spread_over_the_shards(tmp_path):
+    """Shards are cut by sentence, not by article: a word an article repeats ("kiln", 4 times) is in each shard as
+    often, so each shard's BM25 statistics stay close to the whole's (cut by article, one shard holds all 4)."""
+    import tantivy
+
+    articles = [Article(f"Village {i}", f"The {w} stands by the road. Carts pass the {w} at noon.")
+                for i, w in enumerate(BUILDINGS[:12])]
+    articles.insert(5, Article("Pottery", "The kiln is hot. Clay dries by the kiln. Pots leave the kiln at dusk. "
+                                          "A kiln burns wood."))
+    build_index(articles, tmp_path, source="p", progress=False, shards=2)
+    counts = []
+    for folder in sorted(tmp_path.glob("shard-*")):
+        index = tantivy.Index.open(str(folder))
+        index.reload()
+        counts.append(index.searcher().search(index.parse_query("kiln", ["text"]), 10).count)
+    assert counts == [2, 2]

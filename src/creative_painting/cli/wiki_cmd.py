@@ -8,7 +8,7 @@ from pathlib import Path
 
 from creative_painting.errors import UserError
 
-SHARDED_ABOVE = 2**30  # bytes of a multistream dump (1/20 of Wikipedia: 1.2 GB), above which it is sharded by default
+SHARDED_ABOVE = 2**28  # bytes of a multistream dump (about 1/100 of Wikipedia's 24 GB) above which it is sharded by default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "are read in one)")
     index.add_argument("--shards", type=int, default=None,
                        help="indexes searched side by side, one a core (default: this machine's cores for a "
-                            "multistream dump over 1 GB, about a twentieth of Wikipedia, else 1); each ranks by its "
+                            "multistream dump over 256 MB, about a hundredth of Wikipedia, else 1); each ranks by its "
                             "own BM25 statistics")
     index.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     index.set_defaults(run=run_index)

@@ -4,7 +4,7 @@ One document per sentence, carrying its article title; the title field is booste
 finds the sentences of the article China first. tantivy's writer flushes segments at a fixed heap
 size, so memory is bounded: 1.7 GB at 1/20 and at 1/10 of Wikipedia (docs/benchmarks.md).
 
-A large index may be split into shards (article n in shard n % shards, each a tantivy index of its own in
+A large index may be split into shards (sentence n in shard n % shards, each a tantivy index of its own in
 `shard-N/`), searched side by side: tantivy-py searches one index in one thread, and a query's time grows with the
 index (1/10 of Wikipedia on 2 cores: 5.3 ms p50 in one, 2.6 ms in two halves). Each shard ranks by its own BM25
 statistics, as Elasticsearch's shards do by default.
@@ -228,8 +228,8 @@ def _open_writer(folder: Path, heap_bytes: int):
 
 
 class _Shards:
-    """The writers of a sharded build: article n goes to shard n % shards. A shard skips the articles its own last
-    commit holds, which may be more than the whole build's record (a build killed between the shards' commits)."""
+    """The writers of a sharded build. A shard skips the articles its own last commit holds, which may be more than
+    the whole build's record (a build killed between the shards' commits)."""
 
     def __init__(self, index_dir: Path, shards: int, heap_bytes: int):
         self.writers, self.held, self.sentences = [], [], []
@@ -241,14 +241,16 @@ class _Shards:
             self.held.append(state["articles"])
             self.sentences.append(state["sentences"])
 
-    def add(self, number: int, title: str, sentences: list[str]) -> None:
+    def add(self, number: int, first: int, title: str, sentences: list[str]) -> None:
+        """Article `number`, whose sentences are the build's `first`, `first` + 1, ...: sentence i goes to shard
+        i % shards, so a word that recurs in one article is spread over the shards as over the whole."""
         import tantivy
 
-        shard = number % len(self.writers)
-        if number >= self.held[shard]:
-            for sentence in sentences:
+        for i, sentence in enumerate(sentences, start=first):
+            shard = i % len(self.writers)
+            if number >= self.held[shard]:
                 self.writers[shard].add_document(tantivy.Document(title=title, text=sentence))
-            self.sentences[shard] += len(sentences)
+                self.sentences[shard] += 1
 
     def parts(self, index_dir: Path) -> list:
         return [(index_dir / SHARD.format(i), writer, self.sentences[i]) for i, writer in enumerate(self.writers)]
@@ -279,7 +281,7 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
             if max_sentences:
                 sentences = sentences[:max_sentences]
             if shards > 1:
-                writer.add(number, article.title, sentences)
+                writer.add(number, state["sentences"], article.title, sentences)
             else:
                 for sentence in sentences:
                     writer.add_document(tantivy.Document(title=article.title, text=sentence))
