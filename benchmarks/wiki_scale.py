@@ -7,7 +7,7 @@ Each size's result is kept in OUT/results.json, so a rerun measures only the siz
 fit time = a + b * articles over the sizes measured and project the full dump (6.9 million articles) from it:
 a projection, not a measurement.
 
-    .venv/bin/python benchmarks/wiki_scale.py OUT [--fractions 400 200 40] [--workers 2] [--queries 300]
+    .venv/bin/python benchmarks/wiki_scale.py OUT [--fractions 400 200 40] [--workers 2] [--queries 300] [--shards N]
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def index(dump: Path, out: Path, workers: int) -> dict:
+def index(dump: Path, out: Path, workers: int, shards: int | None = None) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     start, peak = time.perf_counter(), 0
-    proc = subprocess.Popen([*CLI, "wiki", "index", str(dump), str(out), "--workers", str(workers), "--no-progress"],
+    proc = subprocess.Popen([*CLI, "wiki", "index", str(dump), str(out), "--workers", str(workers), "--no-progress",
+                             *(["--shards", str(shards)] if shards else [])],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(proc.pid)
     while proc.poll() is None:
@@ -80,22 +81,30 @@ def main() -> None:
     parser.add_argument("--fractions", type=int, nargs="+", default=[400, 200, 40], help="1/N of the full dump")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--shards", type=int, default=None, help="wiki index --shards (default: its own default)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results_file = args.out / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
     for n in args.fractions:
-        key = f"1/{n} workers={args.workers}"
+        key = f"1/{n} workers={args.workers}" + (f" shards={args.shards}" if args.shards else "")
         if key in results:
             continue
-        dump, _ = write_dump(args.out / f"dump-{n}", FULL_SIZE // n, progress=False)
+        folder = args.out / f"dump-{n}"  # the same seed, the same dump: one written whole is kept for the next run
+        if not folder.is_dir():
+            shutil.rmtree(folder.with_suffix(".part"), ignore_errors=True)
+            write_dump(folder.with_suffix(".part"), FULL_SIZE // n, progress=False)
+            folder.with_suffix(".part").rename(folder)
+        dump = folder / "synwiki-multistream.xml.bz2"
+        built = args.out / (f"index-{n}" + (f"-s{args.shards}" if args.shards else ""))
         row = {"fraction": n, "dump_mb": round(dump.stat().st_size / 2**20, 1),
-               **index(dump, args.out / f"index-{n}", args.workers)}
-        row |= latency(args.out / f"index-{n}", args.queries)
+               **index(dump, built, args.workers, args.shards)}
+        row |= latency(built, args.queries)
         results[key] = row
         results_file.write_text(json.dumps(results, indent=1))
         print(key, row, flush=True)
-    rows = sorted((r for k, r in results.items() if k.endswith(f"workers={args.workers}")), key=lambda r: r["articles"])
+    suffix = f"workers={args.workers}" + (f" shards={args.shards}" if args.shards else "")
+    rows = sorted((r for k, r in results.items() if k.endswith(suffix)), key=lambda r: r["articles"])
     print(f"{'size':>7} {'articles':>9} {'sentences':>11} {'dump MB':>8} {'s':>7} {'art/s':>6} {'peak MB':>8} "
           f"{'index MB':>9} {'p50 ms':>7} {'p99 ms':>7}")
     for r in rows:

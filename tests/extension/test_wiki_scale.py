@@ -147,7 +147,8 @@ def test_a_build_killed_between_a_commit_and_its_record_resumes_to_the_uninterru
 
 
 @pytest.mark.slow
-def test_wiki_index_killed_with_sigkill_then_run_again_gives_the_uninterrupted_index(tmp_path):
+@pytest.mark.parametrize("shards", ["1", "2"])
+def test_wiki_index_killed_with_sigkill_then_run_again_gives_the_uninterrupted_index(tmp_path, shards):
     import os
     import signal
     import subprocess
@@ -157,8 +158,9 @@ def test_wiki_index_killed_with_sigkill_then_run_again_gives_the_uninterrupted_i
     towns = {f"Town {i}": body for i, body in enumerate(list(TOWNS.values()) * 80)}
     dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", towns, per_stream=20)
     command = [sys.executable, "-m", "creative_painting.cli.main", "wiki", "index", str(dump)]
-    subprocess.run([*command, str(tmp_path / "a"), "--no-progress"], check=True, capture_output=True)
-    resume = [*command, str(tmp_path / "b"), "--no-progress", "--commit-every", "7"]
+    subprocess.run([*command, str(tmp_path / "a"), "--no-progress", "--shards", shards], check=True,
+                   capture_output=True)
+    resume = [*command, str(tmp_path / "b"), "--no-progress", "--commit-every", "7", "--shards", shards]
     committed = []
     for delay in (1.0, 2.0, 1.5):  # killed while workers start, and while indexing (between and in commits)
         process = subprocess.Popen(resume, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -174,6 +176,7 @@ def test_wiki_index_killed_with_sigkill_then_run_again_gives_the_uninterrupted_i
     one, two = (json.loads((tmp_path / x / "progress.json").read_text()) for x in "ab")
     assert (one["articles"], one["sentences"]) == (two["articles"], two["sentences"]) and two["done"]
     assert _results(tmp_path / "a") == _results(tmp_path / "b")
+    assert _shard_sizes(tmp_path / "a") == _shard_sizes(tmp_path / "b")  # [] for one index
 
 
 def test_a_large_index_leaves_common_words_out_of_queries(tmp_path):
