@@ -155,7 +155,7 @@ def test_wiki_index_killed_with_sigkill_then_run_again_gives_the_uninterrupted_i
     import sys
     import time
 
-    towns = {f"Town {i}": body for i, body in enumerate(list(TOWNS.values()) * 80)}
+    towns = {f"Town {i}": body for i, body in enumerate(list(TOWNS.values()) * 200)}  # (80 finished in 4.5 s once)
     dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", towns, per_stream=20)
     command = [sys.executable, "-m", "creative_painting.cli.main", "wiki", "index", str(dump)]
     subprocess.run([*command, str(tmp_path / "a"), "--no-progress", "--shards", shards], check=True,
