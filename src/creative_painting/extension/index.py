@@ -363,7 +363,7 @@ class WikiIndex:
                             "with `creative-painting wiki index`") from None
         self.index = self.shards[0][0]  # parses queries for every shard: they share one schema
         self.num_docs = sum(searcher.num_docs for _, searcher in self.shards)
-        self._pool = ThreadPoolExecutor(min(shards, os.cpu_count() or 1)) if shards > 1 else None
+        self._pool = ThreadPoolExecutor(os.cpu_count() or 1) if shards > 1 else None  # shared by search_many's queries
         self.title_boost = title_boost
         self.common: frozenset[str] = frozenset()  # searched as every other word in a small index
         common = self.dir / COMMON_FILE  # (an index built before the file existed has none)
