@@ -86,8 +86,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results_file = args.out / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    suffix = f"workers={args.workers}" + (f" shards={args.shards}" if args.shards else "")
     for n in args.fractions:
-        key = f"1/{n} workers={args.workers}" + (f" shards={args.shards}" if args.shards else "")
+        key = f"1/{n} {suffix}"
         if key in results:
             continue
         folder = args.out / f"dump-{n}"  # the same seed, the same dump: one written whole is kept for the next run
@@ -103,7 +104,6 @@ def main() -> None:
         results[key] = row
         results_file.write_text(json.dumps(results, indent=1))
         print(key, row, flush=True)
-    suffix = f"workers={args.workers}" + (f" shards={args.shards}" if args.shards else "")
     rows = sorted((r for k, r in results.items() if k.endswith(suffix)), key=lambda r: r["articles"])
     print(f"{'size':>7} {'articles':>9} {'sentences':>11} {'dump MB':>8} {'s':>7} {'art/s':>6} {'peak MB':>8} "
           f"{'index MB':>9} {'p50 ms':>7} {'p99 ms':>7}")

@@ -42,6 +42,12 @@ COMMON_ABOVE = 1_000_000
 TFIDF_SAMPLE = 200_000  # sentences kept (reservoir) to fit the index's own TF-IDF
 _WORD = re.compile(r"\w+")
 SHARD = "shard-{}"
+
+
+def _shard_folders(index_dir: Path, shards: int) -> list[Path]:
+    """Where each shard's tantivy index lives: the index folder itself when there is one shard."""
+    return [index_dir] if shards == 1 else [index_dir / SHARD.format(i) for i in range(shards)]
+
 TIES = 200  # hits beyond k read at first, to find those that tie the k-th: with 20, 115 of 300 queries on 1/10
 # of Wikipedia searched again, with 200 13 (docs/benchmarks.md, Wikipedia at scale)
 
@@ -108,7 +114,7 @@ def _commit(writer, reservoir: _Reservoir, state: dict, index_dir: Path) -> None
     A sharded build commits each shard so (its record: the articles it holds up to, its sentence count), then
     records the whole; a build killed between shards resumes each shard after its own last commit."""
     if isinstance(writer, _Shards):
-        for folder, shard_writer, sentences in writer.parts(index_dir):
+        for folder, shard_writer, sentences in writer.parts():
             atomic_write_text(folder / (PROGRESS + PENDING), json.dumps({"articles": state["articles"],
                                                                           "sentences": sentences}))
             shard_writer.commit()
@@ -232,9 +238,8 @@ class _Shards:
     the whole build's record (a build killed between the shards' commits)."""
 
     def __init__(self, index_dir: Path, shards: int, heap_bytes: int):
-        self.writers, self.held, self.sentences = [], [], []
-        for i in range(shards):
-            folder = index_dir / SHARD.format(i)
+        self.folders, self.writers, self.held, self.sentences = _shard_folders(index_dir, shards), [], [], []
+        for folder in self.folders:
             folder.mkdir(exist_ok=True)
             state = _settle(folder) or {"articles": 0, "sentences": 0}
             self.writers.append(_open_writer(folder, max(16 * 2**20, heap_bytes // shards)))
@@ -252,8 +257,8 @@ class _Shards:
                 self.writers[shard].add_document(tantivy.Document(title=title, text=sentence))
                 self.sentences[shard] += 1
 
-    def parts(self, index_dir: Path) -> list:
-        return [(index_dir / SHARD.format(i), writer, self.sentences[i]) for i, writer in enumerate(self.writers)]
+    def parts(self) -> list:
+        return list(zip(self.folders, self.writers, self.sentences, strict=True))
 
     def wait_merging_threads(self) -> None:
         for writer in self.writers:
@@ -349,10 +354,9 @@ class WikiIndex:
             raise UserError(f"no finished index at {self.dir}: build one with `creative-painting wiki index SOURCE "
                             f"{self.dir}`")
         shards = state.get("shards", 1)
-        folders = [self.dir] if shards == 1 else [self.dir / SHARD.format(i) for i in range(shards)]
         try:
             self.shards = []  # (index, searcher) of each shard
-            for folder in folders:
+            for folder in _shard_folders(self.dir, shards):
                 index = tantivy.Index.open(str(folder))
                 index.reload()
                 searcher = index.searcher()
