@@ -21,6 +21,11 @@ class WorkerDied(UserError):
     """A worker process ended without a result: killed, or out of memory."""
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as taskset or a container's cpuset sets it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # macOS: no
+
+
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, in_flight: int | None = None) -> Iterator[R]:
     """`map(fn, items)` on `workers` processes (0: in this process), results in input order.
 

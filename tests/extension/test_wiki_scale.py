@@ -4,11 +4,13 @@ sentences first."""
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
 
 from creative_painting.cli.main import main
+from creative_painting.errors import UserError
 from creative_painting.extension import WikiIndex, build_index, iter_articles
 from creative_painting.extension.corpus import Article, resumable_at
 
@@ -353,7 +355,7 @@ def test_a_sharded_build_killed_between_its_shards_commits_resumes_to_the_uninte
     assert _shard_sizes(tmp_path / "b") != _shard_sizes(tmp_path / "a")
     # the whole's pending record is written after every shard's commit: it holds, and the 3rd and 4th are not read again
     assert index_module._settle(tmp_path / "b")["articles"] == (4 if killed_at == 6 else 2)
-    resumed = build_index(iter_articles(dump), tmp_path / "b", source="m", commit_every=2, progress=False, shards=1)
+    resumed = build_index(iter_articles(dump), tmp_path / "b", source="m", commit_every=2, progress=False)
     straight = json.loads((tmp_path / "a" / "progress.json").read_text())
     assert (resumed["articles"], resumed["sentences"], resumed["shards"]) == (straight["articles"],
                                                                             straight["sentences"], 2)
@@ -394,3 +396,150 @@ def test_a_word_that_recurs_in_one_article_is_spread_over_the_shards(tmp_path):
         index.reload()
         counts.append(index.searcher().search(index.parse_query("kiln", ["text"]), 10).count)
     assert counts == [2, 2]
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_only_a_full_shard_whose_last_hit_ties_is_searched_again(tmp_path, backwards):
+    """Every article's first sentence (an even one) is in shard 0 and says "boats": shard 0 is full of tied hits, shard
+    1 has none. Shard 0 alone is searched again, until all its ties are read: the first 5 by name."""
+    from creative_painting.extension.index import TIES
+
+    numbers = [f"{i:04d}" for i in range(5 + TIES + 50)]
+    added = numbers[::-1] if backwards else numbers
+    build_index([Article(f"Harbour {n}", f"Boats rest in {n} tonight. Gulls cry over the pier.") for n in added],
+                tmp_path, source="t", progress=False, shards=2)
+    wiki, searched = WikiIndex(tmp_path), []
+    first_hits = wiki.first_hits
+    wiki.first_hits = lambda query, limit, shards=None: searched.append((limit, shards)) or first_hits(query, limit,
+                                                                                                      shards)
+    hits = wiki.search("boats", 5)
+    assert len({h.score for h in hits}) == 1
+    assert [h.text for h in hits] == [f"Boats rest in {n} tonight." for n in numbers[:5]]
+    assert searched == [(5 + TIES, None), (4 * (5 + TIES), [0])]
+
+
+@pytest.mark.parametrize("killed_at", [3, 4])
+def test_a_shard_killed_between_its_record_and_its_commit_resumes_to_the_uninterrupted_index(tmp_path, monkeypatch,
+                                                                                            killed_at):
+    """The second commit of 2 shards commits shard 0, then shard 1 (calls 3 and 4 of a writer's commit). Killed
+    there, that shard's pending record names 4 articles its index does not hold: it is dropped, and the resumed
+    build adds them."""
+    import creative_painting.extension.index as index_module
+
+    dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
+    build_index(iter_articles(dump), tmp_path / "a", source="m", commit_every=2, progress=False, shards=2)
+    open_writer, commits = index_module._open_writer, []
+
+    class Killed:
+        def __init__(self, writer):
+            self.writer = writer
+
+        def __getattr__(self, name):
+            return getattr(self.writer, name)
+
+        def commit(self):
+            commits.append(self)
+            if len(commits) == killed_at:
+                raise KeyboardInterrupt
+            return self.writer.commit()
+
+    monkeypatch.setattr(index_module, "_open_writer", lambda folder, heap: Killed(open_writer(folder, heap)))
+    with pytest.raises(KeyboardInterrupt):
+        build_index(iter_articles(dump), tmp_path / "b", source="m", commit_every=2, progress=False, shards=2)
+    monkeypatch.undo()
+    commits.clear()  # the killed build's writers, freed (they hold tantivy's lock)
+    gc.collect()
+    shard = tmp_path / "b" / f"shard-{killed_at - 3}"
+    assert json.loads((shard / "progress.json.pending").read_text())["articles"] == 4
+    assert index_module._settle(shard)["articles"] == 2
+    build_index(iter_articles(dump), tmp_path / "b", source="m", commit_every=2, progress=False)
+    assert _shard_sizes(tmp_path / "b") == _shard_sizes(tmp_path / "a")
+    assert _results(tmp_path / "a") == _results(tmp_path / "b")
+
+
+def _begun(tmp_path, shards=2):
+    """A 2-shard build of TOWNS killed after its second commit, as `wiki index` would resume it."""
+    from .test_corpus_and_index import _interrupted
+
+    dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(_interrupted(iter_articles(dump), 5), tmp_path / "i", source=str(dump.resolve()), commit_every=2,
+                    progress=False, shards=shards)
+    return dump, tmp_path / "i"
+
+
+def _one_line_error(capsys, *needles) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and all(n in err for n in needles), err
+    return err
+
+
+def _files(folder) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_resume_without_a_shard_is_refused_and_nothing_is_lost(tmp_path, capsys):
+    """A shard folder removed (or replaced by an older one) would resume short, silently: refused instead."""
+    import shutil
+
+    dump, index_dir = _begun(tmp_path)
+    shutil.rmtree(index_dir / "shard-1")
+    before = _files(index_dir)
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress"]) == 2
+    _one_line_error(capsys, "shard-1 holds 0 articles, the build's record 4", "delete")
+    assert _files(index_dir) == before
+
+
+def test_a_resume_with_another_shard_count_is_refused(tmp_path, capsys):
+    dump, index_dir = _begun(tmp_path)
+    before = _files(index_dir)
+    for flags in (["--shards", "1"], ["--shards", "3"]):
+        assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress", *flags]) == 2
+        _one_line_error(capsys, "was begun with --shards 2")
+        assert _files(index_dir) == before
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress", "--shards", "2"]) == 0
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress", "--shards", "4"]) == 2  # done, too
+    _one_line_error(capsys, "was begun with --shards 2")
+
+
+@pytest.mark.parametrize("shards", ["x", 0, 65, 2.0, None])
+def test_a_bad_shard_count_in_the_record_is_one_line(tmp_path, capsys, shards):
+    dump, index_dir = _begun(tmp_path)
+    record = index_dir / "progress.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "shards": shards}))
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress"]) == 2
+    _one_line_error(capsys, "corrupt", "progress.json", "shards must be")
+    assert main(["extend", "harbour", "--index", str(index_dir)]) == 2
+    _one_line_error(capsys, "corrupt", "progress.json")
+
+
+def test_shards_share_the_writer_heap(tmp_path, capsys, monkeypatch):
+    """Each shard's writer needs tantivy's smallest heap (16 MB): the default count stays within --heap-mb (64 cores,
+    256 MB: 16 shards), and an explicit count above it is one line."""
+    from creative_painting.extension import index as index_module
+
+    monkeypatch.setattr(index_module, "usable_cores", lambda: 64)
+    big = index_module.SHARDED_ABOVE + 1
+    assert [index_module.default_shards(b, h * 2**20) for b, h in ((big, 256), (big, 2048), (big, 40), (2**20, 256))] == [
+        16, 64, 2, 1]
+    monkeypatch.setattr(index_module, "usable_cores", lambda: 2)
+    assert index_module.default_shards(big, 256 * 2**20) == 2
+    dump = _multistream(tmp_path / "enwiki-multistream.xml.bz2", TOWNS, per_stream=3)
+    assert main(["wiki", "index", str(dump), str(tmp_path / "i"), "--shards", "4", "--heap-mb", "48"]) == 2
+    _one_line_error(capsys, "--heap-mb must be at least 16 a shard", "64 for 4")
+    assert not (tmp_path / "i").exists()
+
+
+def test_a_build_killed_inside_its_first_record_runs_again(tmp_path):
+    """Killed while writing its first record, a build leaves the lock and the record's temporary file: the same
+    command builds the index (anything else in the folder is still refused)."""
+    (tmp_path / "i").mkdir()
+    (tmp_path / "i" / ".progress.json.x1y2.tmp").write_text("{")
+    (tmp_path / "i" / ".creative-painting.lock").write_text("")
+    build_index([Article("Town 1", TOWNS["Town 1"])], tmp_path / "i", source="t", progress=False)
+    assert not list((tmp_path / "i").glob("*.tmp")) and WikiIndex(tmp_path / "i").search("harbour")
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="not empty and holds no index"):
+        build_index([Article("Town 1", TOWNS["Town 1"])], tmp_path / "j", source="t", progress=False)
+    assert (tmp_path / "j" / "notes.txt").read_text() == "mine"

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from creative_painting.errors import UserError
-
-SHARDED_ABOVE = 2**28  # bytes of a multistream dump (about 1/100 of Wikipedia's 24 GB) above which it is sharded by default
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("wiki", help="Wikipedia index for prompt extension")
@@ -25,9 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="processes that parse a multistream dump (default: this machine's cores; other formats "
                             "are read in one)")
     index.add_argument("--shards", type=int, default=None,
-                       help="indexes searched side by side, one a core (default: this machine's cores for a "
-                            "multistream dump over 256 MB, about a hundredth of Wikipedia, else 1); each ranks by its "
-                            "own BM25 statistics")
+                       help="indexes searched side by side, one a core (default: this machine's cores, at most "
+                            "one per 16 MB of --heap-mb, for a multistream dump over 256 MB, about a hundredth of "
+                            "Wikipedia, else 1; a resumed build: its own); each ranks by its own BM25 statistics")
     index.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     index.set_defaults(run=run_index)
 
@@ -36,21 +32,20 @@ def run_index(args: argparse.Namespace) -> int:
     from creative_painting.extension.corpus import is_multistream_dump, iter_articles, resumable_at
     from creative_painting.extension.index import build_index
     from creative_painting.files import check_location
+    from creative_painting.parallel import usable_cores
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # macOS: no
-    workers = cores if args.workers is None else args.workers
+    workers = usable_cores() if args.workers is None else args.workers
     if not 1 <= workers <= 256:
         raise UserError(f"--workers must be in 1..256, got {workers}")
     if args.commit_every < 1:
         raise UserError(f"--commit-every must be 1 or more, got {args.commit_every}")
     articles = iter_articles(args.source, workers)  # checks the source before the index folder is touched
     dump_bytes = args.source.stat().st_size if is_multistream_dump(args.source) else 0
-    shards = (min(cores, 64) if dump_bytes > SHARDED_ABOVE else 1) if args.shards is None else args.shards
     check_location(args.index_dir)
     state = build_index(articles, args.index_dir, source=str(args.source.resolve()), max_sentences=args.max_sentences,
                         heap_bytes=args.heap_mb * 2**20, progress=not args.no_progress, commit_every=args.commit_every,
                         reopen=resumable_at(args.source, workers),
-                        source_bytes=dump_bytes, shards=shards)
+                        source_bytes=dump_bytes, shards=args.shards)
     if state.get("complete"):
         print(f"{args.index_dir} is already a complete index of {state['articles']:,} articles; nothing to do")
     else:

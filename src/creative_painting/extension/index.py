@@ -29,7 +29,8 @@ from tqdm import tqdm
 from creative_painting.errors import UserError
 from creative_painting.extension.corpus import Article
 from creative_painting.extension.markup import split_sentences
-from creative_painting.files import atomic_write_text, is_empty, run_lock
+from creative_painting.files import LOCK, atomic_write_text, run_lock
+from creative_painting.parallel import usable_cores
 
 PROGRESS = "progress.json"
 RESERVOIR = "reservoir.json"  # the TF-IDF sentence sample of an unfinished build
@@ -42,6 +43,16 @@ COMMON_ABOVE = 1_000_000
 TFIDF_SAMPLE = 200_000  # sentences kept (reservoir) to fit the index's own TF-IDF
 _WORD = re.compile(r"\w+")
 SHARD = "shard-{}"
+MAX_SHARDS = 64
+SHARD_HEAP = 16 * 2**20  # tantivy's smallest writer heap: each shard has a writer of its own
+SHARDED_ABOVE = 2**28  # bytes of a multistream dump (about 1/100 of Wikipedia's 24 GB) above which it is sharded by default
+
+
+def default_shards(source_bytes: int, heap_bytes: int) -> int:
+    """One index, or for a multistream dump over `SHARDED_ABOVE` a shard a core, as many as the writer heap allows."""
+    if source_bytes <= SHARDED_ABOVE:
+        return 1
+    return max(1, min(usable_cores(), MAX_SHARDS, heap_bytes // SHARD_HEAP))
 
 
 def _shard_folders(index_dir: Path, shards: int) -> list[Path]:
@@ -103,6 +114,9 @@ def read_progress(index_dir: Path) -> dict | None:
         state = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(state, dict) or not isinstance(state.get("articles"), int):
             raise ValueError("not a progress record")
+        shards = state.get("shards", 1)
+        if type(shards) is not int or not 1 <= shards <= MAX_SHARDS:
+            raise ValueError(f"shards must be a whole number in 1..{MAX_SHARDS}, not {shards!r}")
     except (OSError, ValueError) as e:
         raise UserError(f"corrupt {path}: {e}; delete {index_dir} to rebuild the index") from None
     return state
@@ -114,11 +128,7 @@ def _commit(writer, reservoir: _Reservoir, state: dict, index_dir: Path) -> None
     A sharded build commits each shard so (its record: the articles it holds up to, its sentence count), then
     records the whole; a build killed between shards resumes each shard after its own last commit."""
     if isinstance(writer, _Shards):
-        for folder, shard_writer, sentences in writer.parts():
-            atomic_write_text(folder / (PROGRESS + PENDING), json.dumps({"articles": state["articles"],
-                                                                          "sentences": sentences}))
-            shard_writer.commit()
-            _promote(folder)
+        writer.commit(state["articles"])
         writer = None
     reservoir.save(index_dir / (RESERVOIR + PENDING))
     atomic_write_text(index_dir / (PROGRESS + PENDING), json.dumps(state))
@@ -162,34 +172,42 @@ def _settle(index_dir: Path) -> dict | None:
 def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_every: int = 5000,
                 heap_bytes: int = 256 * 2**20, source: str = "", max_sentences: int = 0,
                 progress: bool = True, reopen: Callable[[int], Iterable[Article]] | None = None,
-                source_bytes: int = 0, shards: int = 1) -> dict:
+                source_bytes: int = 0, shards: int | None = None) -> dict:
     """Index `articles`; a re-run on the same source resumes after the articles already committed.
 
     `reopen(position)` restarts the source at a saved byte position (JSONL), so a resumed run does not
     parse what it skips. A finished index is left as it is. A run that fails before its first commit
-    leaves no folder behind; a later failure leaves a folder the next run resumes. A resumed build keeps the
-    shard count it was begun with.
+    leaves no folder behind; a later failure leaves a folder the next run resumes. `shards`: None for
+    `default_shards`, or, resumed, the count the build was begun with; any other count is refused there.
     """
     index_dir = Path(index_dir)
     if max_sentences < 0:
         raise UserError(f"--max-sentences must be 0 (every sentence) or more, got {max_sentences}")
-    if not 1 <= shards <= 64:
-        raise UserError(f"--shards must be in 1..64, got {shards}")
-    if heap_bytes < 16 * 2**20:
-        raise UserError("--heap-mb must be at least 16 (tantivy's smallest writer heap)")
-    if index_dir.is_dir() and not is_empty(index_dir) and not (index_dir / PROGRESS).is_file():
+    if shards is not None and not 1 <= shards <= MAX_SHARDS:
+        raise UserError(f"--shards must be in 1..{MAX_SHARDS}, got {shards}")
+    _check_heap(heap_bytes, shards or 1)
+    if index_dir.is_dir() and not (index_dir / PROGRESS).is_file() and not all(map(_leftover, index_dir.iterdir())):
         raise UserError(f"{index_dir} is not empty and holds no index; choose a new or empty folder")
     created = not index_dir.exists()
     with run_lock(index_dir):
         state = _settle(index_dir)  # under the lock: a running build's pending record is its own
         if state is not None and state.get("source") != source:
             raise UserError(f"{index_dir} holds an index of {state.get('source')!r}; use a new folder for {source!r}")
+        if state is not None and shards is not None and state.get("shards", 1) != shards:
+            raise UserError(f"{index_dir} was begun with --shards {state.get('shards', 1)}; run the same command "
+                            f"with that count (or none) to resume it, or use a new folder for {shards}")
+        if state is not None:
+            _check_heap(heap_bytes, state.get("shards", 1))
         if state is not None and state.get("done"):
             return {**state, "complete": True}
         try:
             if state is None:  # first: a folder killed before its first commit is still known as ours
+                for leftover in index_dir.iterdir():  # (a kill inside this write leaves its temporary file)
+                    if leftover.name != LOCK:
+                        leftover.unlink()
+                count = default_shards(source_bytes, heap_bytes) if shards is None else shards
                 state = {"source": source, "articles": 0, "sentences": 0, "done": False,
-                         **({"shards": shards} if shards > 1 else {})}
+                         **({"shards": count} if count > 1 else {})}
                 atomic_write_text(index_dir / PROGRESS, json.dumps(state))
             state = _index(articles, index_dir, state, commit_every=commit_every, heap_bytes=heap_bytes,
                            max_sentences=max_sentences, progress=progress, reopen=reopen, source_bytes=source_bytes)
@@ -209,6 +227,17 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
                                 f"{free / 2**20:,.0f} MB free there: {kept}") from None
             raise
     return state
+
+
+def _check_heap(heap_bytes: int, shards: int) -> None:
+    if heap_bytes < SHARD_HEAP * shards:
+        raise UserError(f"--heap-mb must be at least {SHARD_HEAP >> 20} a shard (tantivy's smallest writer heap), "
+                        f"{(SHARD_HEAP >> 20) * shards} for {shards}; got {heap_bytes >> 20}")
+
+
+def _leftover(path: Path) -> bool:
+    """What a build killed before its first record leaves in its folder: the lock, the record's temporary file."""
+    return path.name == LOCK or (path.name.startswith(f".{PROGRESS}.") and path.name.endswith(".tmp"))
 
 
 def _write_failed(error: BaseException) -> bool:
@@ -235,16 +264,19 @@ def _open_writer(folder: Path, heap_bytes: int):
 
 class _Shards:
     """The writers of a sharded build. A shard skips the articles its own last commit holds, which may be more than
-    the whole build's record (a build killed between the shards' commits)."""
+    the whole build's record (a build killed between the shards' commits), never fewer."""
 
-    def __init__(self, index_dir: Path, shards: int, heap_bytes: int):
+    def __init__(self, index_dir: Path, shards: int, heap_bytes: int, articles: int):
         self.folders, self.writers, self.held, self.sentences = _shard_folders(index_dir, shards), [], [], []
         for folder in self.folders:
             folder.mkdir(exist_ok=True)
             state = _settle(folder) or {"articles": 0, "sentences": 0}
-            self.writers.append(_open_writer(folder, max(16 * 2**20, heap_bytes // shards)))
+            if state["articles"] < articles:  # its commits are gone: resumed, it would be short, silently
+                raise UserError(f"{folder} holds {state['articles']:,} articles, the build's record {articles:,}: "
+                                f"a shard was removed or replaced; delete {index_dir} to rebuild the index")
             self.held.append(state["articles"])
             self.sentences.append(state["sentences"])
+        self.writers = [_open_writer(folder, heap_bytes // shards) for folder in self.folders]
 
     def add(self, number: int, first: int, title: str, sentences: list[str]) -> None:
         """Article `number`, whose sentences are the build's `first`, `first` + 1, ...: sentence i goes to shard
@@ -257,8 +289,12 @@ class _Shards:
                 self.writers[shard].add_document(tantivy.Document(title=title, text=sentence))
                 self.sentences[shard] += 1
 
-    def parts(self) -> list:
-        return list(zip(self.folders, self.writers, self.sentences, strict=True))
+    def commit(self, articles: int) -> None:
+        """Each shard as one index is committed (`_commit`), its record holding the build's article count."""
+        for folder, writer, sentences in zip(self.folders, self.writers, self.sentences, strict=True):
+            atomic_write_text(folder / (PROGRESS + PENDING), json.dumps({"articles": articles, "sentences": sentences}))
+            writer.commit()
+            _promote(folder)
 
     def wait_merging_threads(self) -> None:
         for writer in self.writers:
@@ -270,7 +306,8 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
     import tantivy
 
     shards = state.get("shards", 1)
-    writer = _open_writer(index_dir, heap_bytes) if shards == 1 else _Shards(index_dir, shards, heap_bytes)
+    writer = (_open_writer(index_dir, heap_bytes) if shards == 1
+              else _Shards(index_dir, shards, heap_bytes, state["articles"]))
     reservoir = _Reservoir(index_dir / RESERVOIR)
     skip = state["articles"]
     if skip and reopen is not None and state.get("position") is not None:
@@ -419,21 +456,26 @@ class WikiIndex:
         segments), so `search` orders them by title and text instead. A shard whose last hit still ties the k-th
         may hold more: every shard is searched again, with a limit four times larger."""
         limit = k + TIES
+        found = self.first_hits(query, limit)
         while True:
-            found = self.first_hits(query, limit)
             hits = sorted(((score, shard, address) for shard, part in enumerate(found) for score, address in part),
                           key=lambda hit: -hit[0])
             if not hits:
                 return []
             kth = hits[min(k, len(hits)) - 1][0]
-            if all(len(part) < limit or part[-1][0] < kth for part in found):
+            again = [shard for shard, part in enumerate(found) if len(part) == limit and part[-1][0] >= kth]
+            if not again:
                 return [hit for hit in hits if hit[0] >= kth]
-            limit *= 4
+            limit *= 4  # (a shard with fewer hits than the last limit has given all of them)
+            for shard, part in zip(again, self.first_hits(query, limit, again), strict=True):
+                found[shard] = part
 
-    def first_hits(self, query, limit: int) -> list[list]:
-        """Each shard's top `limit` (score, address), the shards side by side (tantivy searches without Python's
-        lock)."""
+    def first_hits(self, query, limit: int, shards: list[int] | None = None) -> list[list]:
+        """The top `limit` (score, address) of each shard (of those numbered in `shards`), the shards side by side
+        (tantivy searches without Python's lock)."""
         def one(shard):
             return shard[1].search(query, limit, count=False).hits  # no count: tantivy may skip blocks
 
-        return [one(shard) for shard in self.shards] if self._pool is None else list(self._pool.map(one, self.shards))
+        chosen = self.shards if shards is None else [self.shards[i] for i in shards]
+        return [one(shard) for shard in chosen] if self._pool is None or len(chosen) == 1 else list(
+            self._pool.map(one, chosen))
