@@ -39,11 +39,11 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def index(dump: Path, out: Path, workers: int, shards: int | None = None) -> dict:
+def index(dump: Path, out: Path, workers: int, shards: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     start, peak = time.perf_counter(), 0
     proc = subprocess.Popen([*CLI, "wiki", "index", str(dump), str(out), "--workers", str(workers), "--no-progress",
-                             *(["--shards", str(shards)] if shards else [])],
+                             "--shards", str(shards)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(proc.pid)
     while proc.poll() is None:
@@ -81,12 +81,12 @@ def main() -> None:
     parser.add_argument("--fractions", type=int, nargs="+", default=[400, 200, 40], help="1/N of the full dump")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--shards", type=int, default=None, help="wiki index --shards (default: its own default)")
+    parser.add_argument("--shards", type=int, default=1, help="wiki index --shards (default 1: one index, the key without a suffix)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results_file = args.out / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
-    suffix = f"workers={args.workers}" + (f" shards={args.shards}" if args.shards else "")
+    suffix = f"workers={args.workers}" + (f" shards={args.shards}" if args.shards > 1 else "")
     for n in args.fractions:
         key = f"1/{n} {suffix}"
         if key in results:
@@ -97,7 +97,7 @@ def main() -> None:
             write_dump(folder.with_suffix(".part"), FULL_SIZE // n, progress=False)
             folder.with_suffix(".part").rename(folder)
         dump = folder / "synwiki-multistream.xml.bz2"
-        built = args.out / (f"index-{n}" + (f"-s{args.shards}" if args.shards else ""))
+        built = args.out / (f"index-{n}" + (f"-s{args.shards}" if args.shards > 1 else ""))
         row = {"fraction": n, "dump_mb": round(dump.stat().st_size / 2**20, 1),
                **index(dump, built, args.workers, args.shards)}
         row |= latency(built, args.queries)

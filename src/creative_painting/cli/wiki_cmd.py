@@ -7,6 +7,7 @@ from pathlib import Path
 
 from creative_painting.errors import UserError
 
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("wiki", help="Wikipedia index for prompt extension")
     wiki = parser.add_subparsers(dest="wiki_command", required=True, parser_class=type(parser))
