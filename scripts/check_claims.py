@@ -276,9 +276,10 @@ CLAIMS = [
           "        if number >= self.held[shard]:", "        if True:",
           ("tests/extension/test_wiki_scale.py::test_a_sharded_build_killed_between_its_shards_commits_resumes_to_the_uninterrupted_index",)),
     Claim("wiki index: a shard killed between its commit and its record is settled by its document count",
-          "extension/index.py", '            state = _settle(folder) or {"articles": 0, "sentences": 0}',
+          "extension/index.py",
+          '            state = (_settle(folder) if folder.is_dir() else None) or {"articles": 0, "sentences": 0}',
           '            (folder / (PROGRESS + PENDING)).is_file() and _promote(folder)\n'
-          '            state = read_progress(folder) or {"articles": 0, "sentences": 0}',
+          '            state = (read_progress(folder) if folder.is_dir() else None) or {"articles": 0, "sentences": 0}',
           ("tests/extension/test_wiki_scale.py::test_a_shard_killed_between_its_record_and_its_commit_resumes_to_the_uninterrupted_index",)),
     Claim("wiki index: a resume with a shard removed is refused, not built short", "extension/index.py",
           '            if state["articles"] < articles:', "            if False:",

@@ -487,7 +487,7 @@ def test_a_resume_without_a_shard_is_refused_and_nothing_is_lost(tmp_path, capsy
     before = _files(index_dir)
     assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress"]) == 2
     _one_line_error(capsys, "shard-1 holds 0 articles, the build's record 4", "delete")
-    assert _files(index_dir) == before
+    assert _files(index_dir) == before and not (index_dir / "shard-1").exists()
 
 
 def test_a_resume_with_another_shard_count_is_refused(tmp_path, capsys):

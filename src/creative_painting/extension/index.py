@@ -269,13 +269,14 @@ class _Shards:
     def __init__(self, index_dir: Path, shards: int, heap_bytes: int, articles: int):
         self.folders, self.writers, self.held, self.sentences = _shard_folders(index_dir, shards), [], [], []
         for folder in self.folders:
-            folder.mkdir(exist_ok=True)
-            state = _settle(folder) or {"articles": 0, "sentences": 0}
+            state = (_settle(folder) if folder.is_dir() else None) or {"articles": 0, "sentences": 0}
             if state["articles"] < articles:  # its commits are gone: resumed, it would be short, silently
                 raise UserError(f"{folder} holds {state['articles']:,} articles, the build's record {articles:,}: "
                                 f"a shard was removed or replaced; delete {index_dir} to rebuild the index")
             self.held.append(state["articles"])
             self.sentences.append(state["sentences"])
+        for folder in self.folders:
+            folder.mkdir(exist_ok=True)
         self.writers = [_open_writer(folder, heap_bytes // shards) for folder in self.folders]
 
     def add(self, number: int, first: int, title: str, sentences: list[str]) -> None:
@@ -454,7 +455,7 @@ class WikiIndex:
         """(score, shard, address) of the top k and of every hit that ties the k-th, no more (each is a stored
         document to read): tantivy orders equal scores by where the build put them (a resumed build has other
         segments), so `search` orders them by title and text instead. A shard whose last hit still ties the k-th
-        may hold more: every shard is searched again, with a limit four times larger."""
+        may hold more: that shard is searched again, with a limit four times larger."""
         limit = k + TIES
         found = self.first_hits(query, limit)
         while True:
