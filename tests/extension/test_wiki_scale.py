@@ -490,6 +490,33 @@ def test_a_resume_without_a_shard_is_refused_and_nothing_is_lost(tmp_path, capsy
     assert _files(index_dir) == before and not (index_dir / "shard-1").exists()
 
 
+def test_a_resume_with_a_shard_of_another_build_is_refused(tmp_path, capsys):
+    """A shard folder copied in from another build (here ahead of ours, so its article count alone would pass)."""
+    dump, index_dir = _begun(tmp_path)
+    other = {f"City {i}": f"City {i} has a tram line and a market hall. Its square is paved with stone." for i in range(9)}
+    build_index(iter_articles(_multistream(tmp_path / "other.xml.bz2", other, per_stream=3)), tmp_path / "other",
+                source="o", progress=False, shards=2)
+    shutil.rmtree(index_dir / "shard-1")
+    shutil.copytree(tmp_path / "other" / "shard-1", index_dir / "shard-1")
+    before = _files(index_dir)
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress"]) == 2
+    _one_line_error(capsys, "shard-1 is a shard of another build")
+    assert _files(index_dir) == before
+
+
+def test_a_resume_with_too_small_a_heap_for_its_shards_is_one_line(tmp_path, capsys):
+    """--heap-mb 16 is enough for one index, not for the 2 shards the build was begun with (tantivy's own error
+    would say to delete the shard); a finished index needs no heap, so it is left as it is."""
+    dump, index_dir = _begun(tmp_path)
+    before = _files(index_dir)
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress", "--heap-mb", "16"]) == 2
+    _one_line_error(capsys, "--heap-mb must be at least 16 a shard", "32 for 2")
+    assert _files(index_dir) == before
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress"]) == 0
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress", "--heap-mb", "16"]) == 0
+    assert "already a complete index" in capsys.readouterr().out
+
+
 def test_a_resume_with_another_shard_count_is_refused(tmp_path, capsys):
     dump, index_dir = _begun(tmp_path)
     before = _files(index_dir)
@@ -538,8 +565,11 @@ def test_a_build_killed_inside_its_first_record_runs_again(tmp_path):
     (tmp_path / "i" / ".creative-painting.lock").write_text("")
     build_index([Article("Town 1", TOWNS["Town 1"])], tmp_path / "i", source="t", progress=False)
     assert not list((tmp_path / "i").glob("*.tmp")) and WikiIndex(tmp_path / "i").search("harbour")
-    (tmp_path / "j").mkdir()
-    (tmp_path / "j" / "notes.txt").write_text("mine")
-    with pytest.raises(UserError, match="not empty and holds no index"):
-        build_index([Article("Town 1", TOWNS["Town 1"])], tmp_path / "j", source="t", progress=False)
-    assert (tmp_path / "j" / "notes.txt").read_text() == "mine"
+    for leftovers in ([], [".progress.json.x1y2.tmp", ".creative-painting.lock"]):
+        (tmp_path / "j").mkdir(exist_ok=True)
+        for name in leftovers:
+            (tmp_path / "j" / name).write_text("")
+        (tmp_path / "j" / "notes.txt").write_text("mine")
+        with pytest.raises(UserError, match="not empty and holds no index"):
+            build_index([Article("Town 1", TOWNS["Town 1"])], tmp_path / "j", source="t", progress=False)
+        assert (tmp_path / "j" / "notes.txt").read_text() == "mine"

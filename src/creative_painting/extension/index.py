@@ -18,6 +18,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +45,7 @@ TFIDF_SAMPLE = 200_000  # sentences kept (reservoir) to fit the index's own TF-I
 _WORD = re.compile(r"\w+")
 SHARD = "shard-{}"
 MAX_SHARDS = 64
-SHARD_HEAP = 16 * 2**20  # tantivy's smallest writer heap: each shard has a writer of its own
+SHARD_HEAP = 16 * 2**20  # tantivy's smallest writer heap (15,000,000 bytes), rounded up: a shard has a writer of its own
 SHARDED_ABOVE = 2**28  # bytes of a multistream dump (about 1/100 of Wikipedia's 24 GB) above which it is sharded by default
 
 
@@ -186,28 +187,31 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
     if shards is not None and not 1 <= shards <= MAX_SHARDS:
         raise UserError(f"--shards must be in 1..{MAX_SHARDS}, got {shards}")
     _check_heap(heap_bytes, shards or 1)
-    if index_dir.is_dir() and not (index_dir / PROGRESS).is_file() and not all(map(_leftover, index_dir.iterdir())):
-        raise UserError(f"{index_dir} is not empty and holds no index; choose a new or empty folder")
+    if index_dir.is_dir() and not (index_dir / PROGRESS).is_file():
+        _check_ours(index_dir)  # before the lock, which would leave its file in a folder of the user's
     created = not index_dir.exists()
     with run_lock(index_dir):
         state = _settle(index_dir)  # under the lock: a running build's pending record is its own
-        if state is not None and state.get("source") != source:
-            raise UserError(f"{index_dir} holds an index of {state.get('source')!r}; use a new folder for {source!r}")
-        if state is not None and shards is not None and state.get("shards", 1) != shards:
-            raise UserError(f"{index_dir} was begun with --shards {state.get('shards', 1)}; run the same command "
-                            f"with that count (or none) to resume it, or use a new folder for {shards}")
-        if state is not None:
+        if state is None:
+            _check_ours(index_dir)  # again, under the lock: nothing came in meanwhile
+        else:
+            if state.get("source") != source:
+                raise UserError(f"{index_dir} holds an index of {state.get('source')!r}; use a new folder for "
+                                f"{source!r}")
+            if shards is not None and state.get("shards", 1) != shards:
+                raise UserError(f"{index_dir} was begun with --shards {state.get('shards', 1)}; run the same command "
+                                f"with that count (or none) to resume it, or use a new folder for {shards}")
+            if state.get("done"):
+                return {**state, "complete": True}
             _check_heap(heap_bytes, state.get("shards", 1))
-        if state is not None and state.get("done"):
-            return {**state, "complete": True}
         try:
             if state is None:  # first: a folder killed before its first commit is still known as ours
                 for leftover in index_dir.iterdir():  # (a kill inside this write leaves its temporary file)
-                    if leftover.name != LOCK:
+                    if _leftover(leftover) and leftover.name != LOCK:
                         leftover.unlink()
                 count = default_shards(source_bytes, heap_bytes) if shards is None else shards
                 state = {"source": source, "articles": 0, "sentences": 0, "done": False,
-                         **({"shards": count} if count > 1 else {})}
+                         **({"shards": count, "build": secrets.token_hex(8)} if count > 1 else {})}
                 atomic_write_text(index_dir / PROGRESS, json.dumps(state))
             state = _index(articles, index_dir, state, commit_every=commit_every, heap_bytes=heap_bytes,
                            max_sentences=max_sentences, progress=progress, reopen=reopen, source_bytes=source_bytes)
@@ -230,9 +234,16 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
 
 
 def _check_heap(heap_bytes: int, shards: int) -> None:
+    """Each shard has a writer of its own, and tantivy refuses a writer below its smallest heap (with a message
+    that would tell the user to delete the shard)."""
     if heap_bytes < SHARD_HEAP * shards:
         raise UserError(f"--heap-mb must be at least {SHARD_HEAP >> 20} a shard (tantivy's smallest writer heap), "
                         f"{(SHARD_HEAP >> 20) * shards} for {shards}; got {heap_bytes >> 20}")
+
+
+def _check_ours(index_dir: Path) -> None:
+    if not all(map(_leftover, index_dir.iterdir())):
+        raise UserError(f"{index_dir} is not empty and holds no index; choose a new or empty folder")
 
 
 def _leftover(path: Path) -> bool:
@@ -264,15 +275,20 @@ def _open_writer(folder: Path, heap_bytes: int):
 
 class _Shards:
     """The writers of a sharded build. A shard skips the articles its own last commit holds, which may be more than
-    the whole build's record (a build killed between the shards' commits), never fewer."""
+    the whole build's record (a build killed between the shards' commits), never fewer. Each shard's record names
+    its build (a random token of the whole's record), so that a shard of another build is not taken for ours."""
 
-    def __init__(self, index_dir: Path, shards: int, heap_bytes: int, articles: int):
-        self.folders, self.writers, self.held, self.sentences = _shard_folders(index_dir, shards), [], [], []
+    def __init__(self, index_dir: Path, whole: dict, heap_bytes: int):
+        shards, articles, self.build = whole["shards"], whole["articles"], whole.get("build")
+        self.folders, self.held, self.sentences = _shard_folders(index_dir, shards), [], []
         for folder in self.folders:
-            state = (_settle(folder) if folder.is_dir() else None) or {"articles": 0, "sentences": 0}
+            state = _settle(folder) if folder.is_dir() else None
+            if state is not None and state.get("build") != self.build:
+                raise UserError(f"{folder} is a shard of another build; delete {index_dir} to rebuild the index")
+            state = state or {"articles": 0, "sentences": 0}
             if state["articles"] < articles:  # its commits are gone: resumed, it would be short, silently
                 raise UserError(f"{folder} holds {state['articles']:,} articles, the build's record {articles:,}: "
-                                f"a shard was removed or replaced; delete {index_dir} to rebuild the index")
+                                f"a shard was removed or is older; delete {index_dir} to rebuild the index")
             self.held.append(state["articles"])
             self.sentences.append(state["sentences"])
         for folder in self.folders:
@@ -293,7 +309,8 @@ class _Shards:
     def commit(self, articles: int) -> None:
         """Each shard as one index is committed (`_commit`), its record holding the build's article count."""
         for folder, writer, sentences in zip(self.folders, self.writers, self.sentences, strict=True):
-            atomic_write_text(folder / (PROGRESS + PENDING), json.dumps({"articles": articles, "sentences": sentences}))
+            atomic_write_text(folder / (PROGRESS + PENDING),
+                              json.dumps({"articles": articles, "sentences": sentences, "build": self.build}))
             writer.commit()
             _promote(folder)
 
@@ -307,8 +324,7 @@ def _index(articles, index_dir: Path, state: dict, *, commit_every: int, heap_by
     import tantivy
 
     shards = state.get("shards", 1)
-    writer = (_open_writer(index_dir, heap_bytes) if shards == 1
-              else _Shards(index_dir, shards, heap_bytes, state["articles"]))
+    writer = _open_writer(index_dir, heap_bytes) if shards == 1 else _Shards(index_dir, state, heap_bytes)
     reservoir = _Reservoir(index_dir / RESERVOIR)
     skip = state["articles"]
     if skip and reopen is not None and state.get("position") is not None:
@@ -405,7 +421,7 @@ class WikiIndex:
                             "with `creative-painting wiki index`") from None
         self.index = self.shards[0][0]  # parses queries for every shard: they share one schema
         self.num_docs = sum(searcher.num_docs for _, searcher in self.shards)
-        self._pool = ThreadPoolExecutor(os.cpu_count() or 1) if shards > 1 else None  # shared by search_many's queries
+        self._pool = ThreadPoolExecutor(usable_cores()) if shards > 1 else None  # shared by search_many's queries
         self.title_boost = title_boost
         self.common: frozenset[str] = frozenset()  # searched as every other word in a small index
         common = self.dir / COMMON_FILE  # (an index built before the file existed has none)
@@ -448,7 +464,7 @@ class WikiIndex:
         queries each read long posting lists (1/10 of Wikipedia, 2 cores: 8 queries side by side 1.5x one by one)."""
         if len(texts) < 2:
             return [self.search(text, k) for text in texts]
-        with ThreadPoolExecutor(min(len(texts), os.cpu_count() or 1)) as pool:
+        with ThreadPoolExecutor(min(len(texts), usable_cores())) as pool:
             return list(pool.map(lambda text: self.search(text, k), texts))
 
     def _hits(self, query, k: int) -> list[tuple[float, int, object]]:
