@@ -195,12 +195,7 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
         if state is None:
             _check_ours(index_dir)  # again, under the lock: nothing came in meanwhile
         else:
-            if state.get("source") != source:
-                raise UserError(f"{index_dir} holds an index of {state.get('source')!r}; use a new folder for "
-                                f"{source!r}")
-            if shards is not None and state.get("shards", 1) != shards:
-                raise UserError(f"{index_dir} was begun with --shards {state.get('shards', 1)}; run the same command "
-                                f"with that count (or none) to resume it, or use a new folder for {shards}")
+            _check_same_build(index_dir, state, source, shards)
             if state.get("done"):
                 return {**state, "complete": True}
             _check_heap(heap_bytes, state.get("shards", 1))
@@ -231,6 +226,15 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
                                 f"{free / 2**20:,.0f} MB free there: {kept}") from None
             raise
     return state
+
+
+def _check_same_build(index_dir: Path, state: dict, source: str, shards: int | None) -> None:
+    """A re-run resumes the build it finds only when asked for the same: another source or shard count is refused."""
+    if state.get("source") != source:
+        raise UserError(f"{index_dir} holds an index of {state.get('source')!r}; use a new folder for {source!r}")
+    if shards is not None and state.get("shards", 1) != shards:
+        raise UserError(f"{index_dir} was begun with --shards {state.get('shards', 1)}; run the same command "
+                        f"with that count (or none) to resume it, or use a new folder for {shards}")
 
 
 def _check_heap(heap_bytes: int, shards: int) -> None:
