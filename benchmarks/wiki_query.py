@@ -30,6 +30,23 @@ def draw(n: int, lo: int, hi: int, seed: int) -> list[str]:
     return [" ".join(rng.choices(words.words, cum_weights=words.cum, k=rng.randint(lo, hi))) for _ in range(n)]
 
 
+def open_warm(parser: argparse.ArgumentParser, paths: list[Path], queries: int) -> tuple[list, list[str]]:
+    """The indexes (one that cannot be opened: the parser's one-line error) and `wiki_scale.latency`'s queries, each
+    index warmed by the first 20 (the OS cache and the searcher)."""
+    from creative_painting.errors import UserError
+    from creative_painting.extension import WikiIndex
+
+    try:
+        wikis = [WikiIndex(path) for path in paths]
+    except UserError as e:
+        parser.error(str(e))
+    texts = draw(queries, 2, 6, seed=1)
+    for wiki in wikis:
+        for text in texts[:20]:
+            wiki.search(text, 20)
+    return wikis, texts
+
+
 def baseline_search(wiki, text: str, k: int = 20):
     """Before: a query of common words alone searched them over title and text (every sentence holds them)."""
     from creative_painting.extension.index import _WORD, Passage

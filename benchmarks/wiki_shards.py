@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wiki_query import draw  # noqa: E402
+from wiki_query import open_warm  # noqa: E402
 
 
 def timed(wiki, texts: list[str]) -> tuple[float, float, list]:
@@ -53,8 +53,6 @@ def agreement(one: list, sharded: list) -> str:
 
 
 def main() -> None:
-    from creative_painting.errors import UserError
-    from creative_painting.extension import WikiIndex
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("one", type=Path)
@@ -64,14 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 1 or args.queries < 20:
         parser.error("--rounds must be 1 or more, --queries 20 or more")
-    try:
-        wikis = [WikiIndex(args.one), WikiIndex(args.sharded)]
-    except UserError as e:
-        parser.error(str(e))
-    texts = draw(args.queries, 2, 6, seed=1)  # wiki_scale.latency's queries
-    for wiki in wikis:
-        for text in texts[:20]:
-            wiki.search(text, 20)  # warm: the OS cache and the searcher
+    wikis, texts = open_warm(parser, [args.one, args.sharded], args.queries)
     print(f"one: {args.one} ({wikis[0].num_docs:,} sentences, {len(wikis[0].shards)} shard); "
           f"sharded: {args.sharded} ({wikis[1].num_docs:,}, {len(wikis[1].shards)} shards)")
     for r in range(args.rounds):

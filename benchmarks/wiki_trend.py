@@ -1,5 +1,8 @@
 """Search time against index size (issue 42): a line fitted through indexes of one kind, projected to full size.
 
+Of one kind: the same shard count, and each over `COMMON_ABOVE` (a million sentences), as a smaller index keeps its
+common words in queries and is slower than a larger one.
+
 Each index answers the same queries as `wiki_scale.py` (300 of 2-6 words) in rounds; a round measures every index
 once, in an order that alternates, so that the machine's drift falls on all of them. Printed per index: p50 and p99
 of `WikiIndex.search` (top 20) and the p50 of its parts (parsing the query; the shards' hits, ties included;
@@ -21,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wiki_query import draw  # noqa: E402
+from wiki_query import open_warm  # noqa: E402
 
 
 def parts(wiki, texts: list[str]) -> dict[str, list[float]]:
@@ -54,8 +57,6 @@ def fit(sizes: list[int], p50s: list[float]) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    from creative_painting.errors import UserError
-    from creative_painting.extension import WikiIndex
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("indexes", type=Path, nargs="+")
@@ -66,14 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     if len(args.indexes) < 2 or args.rounds < 1 or args.queries < 20:
         parser.error("give 2 indexes or more, --rounds 1 or more, --queries 20 or more")
-    try:
-        wikis = [WikiIndex(path) for path in args.indexes]
-    except UserError as e:
-        parser.error(str(e))
-    texts = draw(args.queries, 2, 6, seed=1)  # wiki_scale.latency's queries
-    for wiki in wikis:
-        for text in texts[:20]:
-            wiki.search(text, 20)  # warm: the OS cache and the searcher
+    wikis, texts = open_warm(parser, args.indexes, args.queries)
     sizes = [wiki.num_docs for wiki in wikis]
     full = args.full_sentences or 10 * max(sizes)
     print(f"{'index':<28} {'shards':>6} {'sentences':>11} {'round':>5} {'p50':>6} {'p99':>6} {'parse':>6} "
