@@ -527,6 +527,9 @@ def test_a_resume_with_another_shard_count_is_refused(tmp_path, capsys):
     assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress", "--shards", "2"]) == 0
     assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress", "--shards", "4"]) == 2  # done, too
     _one_line_error(capsys, "was begun with --shards 2")
+    shutil.rmtree(index_dir / "shard-1")  # a finished index without a shard is not "complete"
+    assert main(["wiki", "index", str(dump), str(index_dir), "--no-progress"]) == 2
+    _one_line_error(capsys, "finished index without its shard-1")
 
 
 @pytest.mark.parametrize("shards", ["x", 0, 65, 2.0, None])

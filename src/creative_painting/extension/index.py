@@ -197,6 +197,7 @@ def build_index(articles: Iterable[Article], index_dir: str | Path, *, commit_ev
         else:
             _check_same_build(index_dir, state, source, shards)
             if state.get("done"):
+                _check_shards_present(index_dir, state)
                 return {**state, "complete": True}
             _check_heap(heap_bytes, state.get("shards", 1))
         try:
@@ -235,6 +236,13 @@ def _check_same_build(index_dir: Path, state: dict, source: str, shards: int | N
     if shards is not None and state.get("shards", 1) != shards:
         raise UserError(f"{index_dir} was begun with --shards {state.get('shards', 1)}; run the same command "
                         f"with that count (or none) to resume it, or use a new folder for {shards}")
+
+
+def _check_shards_present(index_dir: Path, state: dict) -> None:
+    """A finished index is "complete" only with all its shards (a search would fail on the missing one)."""
+    missing = [f.name for f in _shard_folders(index_dir, state.get("shards", 1)) if not (f / PROGRESS).is_file()]
+    if missing:
+        raise UserError(f"{index_dir} is a finished index without its {', '.join(missing)}; delete it to rebuild")
 
 
 def _check_heap(heap_bytes: int, shards: int) -> None:
