@@ -95,15 +95,17 @@ def dense(topic_file: Path, first: Path, folder: Path, k: int, cache: Path, seed
         vectors = np.concatenate([embedder.encode(texts[i:i + 512]) for i in tqdm(range(0, len(texts), 512))])
         np.save(cache, vectors)
     vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    seen = {(r["topic"], r["sentence"]) for r in read_tsv(first / "sheet.tsv")}
+    seen = {(r["topic"], r["sentence"]): r["item"] for r in read_tsv(first / "sheet.tsv")}
     index = WikiIndex(builtin_index())
-    rows = []
+    rows, overlap = [], []
     for topic in topics(topic_file):
         deep = {p.text for p in index.search(topic, DEEP)}
         query = embedder.encode([topic])[0]
         cosine = vectors @ (query / np.linalg.norm(query))
         order = np.argsort(-cosine)[:k]
         new = [(rank, int(i)) for rank, i in enumerate(order) if (topic, sentences[i][1]) not in seen]
+        overlap += [[topic, rank, seen[topic, sentences[i][1]]] for rank, i in enumerate(order)
+                    if (topic, sentences[i][1]) in seen]
         rows += [{"topic": topic, "title": sentences[i][0], "text": sentences[i][1], "rank": rank,
                   "cosine": float(cosine[i]), "deep": sentences[i][1] in deep} for rank, i in new]
         print(f"{topic}: {len(new)} of its nearest {k} not on the first sheet")
@@ -114,6 +116,7 @@ def dense(topic_file: Path, first: Path, folder: Path, k: int, cache: Path, seed
     write_tsv(folder / "key.tsv", ["item", "topic", "hop", "rank", "relevance", "kept", f"bm25_{DEEP}"],
               [[i, r["topic"], "dense", r["rank"], f"{r['cosine']:.3f}", "n", "y" if r["deep"] else "n"]
                for i, r in enumerate(rows)])
+    write_tsv(folder / "overlap.tsv", ["topic", "rank", "first_item"], overlap)
     print(f"{len(rows)} new sentences of {len(topics(topic_file))} topics -> {folder} (key apart)")
 
 
@@ -126,10 +129,13 @@ def _judged(folder: Path) -> tuple[dict, dict]:
 
 def score(folder: Path, topic_file: Path, also: list[Path] = ()) -> None:
     key, judged = _judged(folder)
+    by_cosine = set()  # the first sheet's items that are also among a topic's nearest by cosine
     for extra in also:  # another sheet of the same topics: its items renamed apart
         more_key, more_judged = _judged(extra)
         key |= {f"{extra.name}:{i}": r for i, r in more_key.items()}
         judged |= {f"{extra.name}:{i}": a for i, a in more_judged.items()}
+        if (extra / "overlap.tsv").is_file():
+            by_cosine |= {r["first_item"] for r in read_tsv(extra / "overlap.tsv")}
     missing = set(key) - set(judged)
     if missing:
         print(f"{len(missing)} sentences not judged: the rates below count them as n")
@@ -145,15 +151,15 @@ def score(folder: Path, topic_file: Path, also: list[Path] = ()) -> None:
         p["adds"] += a["scene"] and a["adds"]
         p["kept scene"] += a["scene"] and k["kept"] == "y"
         p["first-hop scene"] += a["scene"] and k["hop"] == "1"
-        p["dense scene"] += a["scene"] and k["hop"] == "dense"
+        p["dense scene"] += a["scene"] and (k["hop"] == "dense" or item in by_cosine)
         p["dense scene, BM25 deep"] += a["scene"] and k.get(f"bm25_{DEEP}") == "y"
     n = len(names)
     total = sum(p["n"] for p in per.values())
     print(f"{n} topics, {total} sentences; relevant {sum(p['relevant'] for p in per.values())}, "
           f"scenes {sum(p['scene'] for p in per.values())}, scenes that add {sum(p['adds'] for p in per.values())}")
     for label, field in (("scenes", "scene"), ("scenes that add", "adds"), ("scenes the filter keeps", "kept scene"),
-                         ("scenes in the first hop", "first-hop scene"), ("scenes by cosine alone", "dense scene"),
-                         (f"scenes by cosine alone within BM25's first {DEEP}", "dense scene, BM25 deep")):
+                         ("scenes in the first hop", "first-hop scene"), ("scenes among the nearest by cosine", "dense scene"),
+                         (f"new scenes by cosine within BM25's first {DEEP}", "dense scene, BM25 deep")):
         at_least = sum(p[field] >= 2 for p in per.values())
         print(f"topics with >= 2 {label}: {at_least}/{n} = {100 * at_least / n:.0f} %")
     print("\nper topic: sentences, relevant, scenes, scenes that add, scenes kept")
