@@ -86,9 +86,9 @@ def dense(topic_file: Path, first: Path, folder: Path, k: int, cache: Path, seed
 
     embedder = load_embedder()
     sentences = corpus_sentences()
-    if cache.is_file():
-        vectors = np.load(cache)
-    else:
+    vectors = np.load(cache) if cache.is_file() else None
+    if vectors is None or vectors.shape != (len(sentences), embedder.dimension):  # another corpus or dimension
+        print(f"{cache}: not this corpus's vectors, embedding again" if vectors is not None else "embedding the corpus")
         from tqdm import tqdm
 
         texts = [s for _, s in sentences]
@@ -129,13 +129,19 @@ def _judged(folder: Path) -> tuple[dict, dict]:
 
 def score(folder: Path, topic_file: Path, also: list[Path] = ()) -> None:
     key, judged = _judged(folder)
+    names = [f.resolve().name for f in (folder, *also)]
+    if len(set(names)) < len(names):
+        raise SystemExit(f"score: folders of the same name ({', '.join(names)}) would count one sheet twice")
     by_cosine = set()  # the first sheet's items that are also among a topic's nearest by cosine
     for extra in also:  # another sheet of the same topics: its items renamed apart
         more_key, more_judged = _judged(extra)
         key |= {f"{extra.name}:{i}": r for i, r in more_key.items()}
         judged |= {f"{extra.name}:{i}": a for i, a in more_judged.items()}
         if (extra / "overlap.tsv").is_file():
-            by_cosine |= {r["first_item"] for r in read_tsv(extra / "overlap.tsv")}
+            overlap = read_tsv(extra / "overlap.tsv")
+            if any(r["first_item"] not in key or key[r["first_item"]]["topic"] != r["topic"] for r in overlap):
+                raise SystemExit(f"score: {extra}/overlap.tsv names items that are not {folder}'s")
+            by_cosine |= {r["first_item"] for r in overlap}
     missing = set(key) - set(judged)
     if missing:
         print(f"{len(missing)} sentences not judged: the rates below count them as n")

