@@ -129,9 +129,9 @@ def _judged(folder: Path) -> tuple[dict, dict]:
 
 def score(folder: Path, topic_file: Path, also: list[Path] = ()) -> None:
     key, judged = _judged(folder)
-    names = [f.resolve().name for f in (folder, *also)]
-    if len(set(names)) < len(names):
-        raise SystemExit(f"score: folders of the same name ({', '.join(names)}) would count one sheet twice")
+    folders = [f.resolve().name for f in (folder, *also)]
+    if len(set(folders)) < len(folders):
+        raise SystemExit(f"score: folders of the same name ({', '.join(folders)}) would count one sheet twice")
     by_cosine = set()  # the first sheet's items that are also among a topic's nearest by cosine
     for extra in also:  # another sheet of the same topics: its items renamed apart
         more_key, more_judged = _judged(extra)

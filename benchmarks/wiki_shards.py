@@ -53,7 +53,6 @@ def agreement(one: list, sharded: list) -> str:
 
 
 def main() -> None:
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("one", type=Path)
     parser.add_argument("sharded", type=Path)

