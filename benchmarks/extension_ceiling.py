@@ -131,7 +131,7 @@ def score(folder: Path, topic_file: Path, also: list[Path] = ()) -> None:
     key, judged = _judged(folder)
     folders = [f.resolve().name for f in (folder, *also)]
     if len(set(folders)) < len(folders):
-        raise SystemExit(f"score: folders of the same name ({', '.join(folders)}) would count one sheet twice")
+        raise ValueError(f"folders of the same name ({', '.join(folders)}) would count one sheet twice")
     by_cosine = set()  # the first sheet's items that are also among a topic's nearest by cosine
     for extra in also:  # another sheet of the same topics: its items renamed apart
         more_key, more_judged = _judged(extra)
@@ -140,7 +140,7 @@ def score(folder: Path, topic_file: Path, also: list[Path] = ()) -> None:
         if (extra / "overlap.tsv").is_file():
             overlap = read_tsv(extra / "overlap.tsv")
             if any(r["first_item"] not in key or key[r["first_item"]]["topic"] != r["topic"] for r in overlap):
-                raise SystemExit(f"score: {extra}/overlap.tsv names items that are not {folder}'s")
+                raise ValueError(f"{extra}/overlap.tsv names items that are not {folder}'s")
             by_cosine |= {r["first_item"] for r in overlap}
     missing = set(key) - set(judged)
     if missing:
@@ -193,7 +193,10 @@ def main() -> None:
     elif args.step == "dense":
         dense(args.topics, args.first, args.folder, args.dense_k, args.cache)
     else:
-        score(args.folder, args.topics, args.also)
+        try:
+            score(args.folder, args.topics, args.also)
+        except ValueError as e:  # sheets that cannot be counted together: the parser's one line, exit 2
+            parser.error(str(e))
 
 
 if __name__ == "__main__":

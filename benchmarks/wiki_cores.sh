@@ -23,6 +23,10 @@ if [ "${1:-}" = fetch ]; then
 fi
 PY=${PY:-python3}
 if [ -z "${REHEARSAL:-}" ]; then
+    if ! compgen -G '.whl/*.whl' > /dev/null; then
+        echo "no wheels in .whl/: run 'bash benchmarks/wiki_cores.sh fetch' here first, and carry .whl" >&2
+        exit 2
+    fi
     "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site:$PWD/src
 else
